@@ -1,0 +1,4 @@
+export * from './options';
+export { describeConformance, PROFILES, resolveProfile } from './suite';
+export { runBenchmarks, type BenchmarkOptions, type BenchmarkResult, type Baseline } from './bench';
+export { TestData, randomContent, randomName, hashStream, sha256 } from './data';

@@ -1,0 +1,152 @@
+import { Writable } from 'node:stream';
+import { InvalidArgumentError, OperationAbortedError, WriterStateError, isStowageError } from '../errors';
+import { asBuffer } from '../util/bytes';
+import type { AsWritableOptions, FileWriter } from '../types';
+
+export type WriterState = 'open' | 'closed' | 'committed' | 'cancelled' | 'failed';
+
+/** What BaseStorageDriver hands a driver's writer: who it is, where it starts, how to map errors. */
+export interface FileWriterInit {
+  driverName: string;
+  path: string;
+  /** Bytes already written by earlier sessions (or committed content being appended to). */
+  size: number;
+  signal?: AbortSignal;
+  mapError: (err: unknown, operation: string) => Error;
+}
+
+/**
+ * The shared half of every driver's FileWriter: it serialises calls, enforces the state machine
+ * (write/commit only while open; close idempotent; cancel not after close or commit), keeps
+ * `size`, honours the AbortSignal given to `writer()` and maps errors. A driver implements the
+ * four protected hooks, which are only ever called one at a time and in a legal state.
+ *
+ * A failed write or commit leaves the writer `failed`: only close() and cancel() are allowed then,
+ * and a later writer(path, true) resumes from whatever the backend actually holds.
+ */
+export abstract class BaseFileWriter implements FileWriter {
+  readonly path: string;
+  protected readonly driverName: string;
+  protected readonly signal: AbortSignal | undefined;
+  private readonly mapError: FileWriterInit['mapError'];
+  private written: number;
+  private current: WriterState = 'open';
+  private failure: unknown;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(init: FileWriterInit) {
+    this.driverName = init.driverName;
+    this.path = init.path;
+    this.written = init.size;
+    this.signal = init.signal;
+    this.mapError = init.mapError;
+  }
+
+  get size(): number {
+    return this.written;
+  }
+
+  get state(): WriterState {
+    return this.current;
+  }
+
+  /** Appends `chunk`; the caller may reuse its buffer once the promise resolves. */
+  protected abstract _write(chunk: Buffer): Promise<void>;
+  /** Persists everything written so that writer(path, true) can resume; releases resources. */
+  protected abstract _close(): Promise<void>;
+  /** Makes the content visible atomically and removes the staged state. */
+  protected abstract _commit(): Promise<void>;
+  /** Removes the staged state of this upload, earlier sessions included. May follow a failure. */
+  protected abstract _cancel(): Promise<void>;
+
+  write(chunk: Uint8Array): Promise<void> {
+    if (!(chunk instanceof Uint8Array)) {
+      return Promise.reject(
+        new InvalidArgumentError(this.driverName, 'chunk', `must be a Uint8Array, got ${describe(chunk)}`, { operation: 'write', path: this.path }),
+      );
+    }
+    return this.serialise('write', async () => {
+      this.requireOpen('write');
+      if (chunk.byteLength === 0) return;
+      await this.failOnError('write', () => this._write(asBuffer(chunk)));
+      this.written += chunk.byteLength;
+    });
+  }
+
+  commit(): Promise<void> {
+    return this.serialise('commit', async () => {
+      this.requireOpen('commit');
+      await this.failOnError('commit', () => this._commit());
+      this.current = 'committed';
+    });
+  }
+
+  close(): Promise<void> {
+    return this.serialise('close', async () => {
+      if (this.current === 'closed' || this.current === 'committed' || this.current === 'cancelled') return;
+      this.current = 'closed';
+      await this._close();
+    });
+  }
+
+  cancel(): Promise<void> {
+    return this.serialise('cancel', async () => {
+      if (this.current === 'cancelled') return;
+      if (this.current === 'closed' || this.current === 'committed') {
+        throw new WriterStateError(this.driverName, this.path, 'cancel', this.current);
+      }
+      await this._cancel();
+      this.current = 'cancelled';
+    });
+  }
+
+  asWritable(options: AsWritableOptions = {}): Writable {
+    const onFinish = options.onFinish ?? 'none';
+    return new Writable({
+      write: (chunk: Buffer, _encoding, callback) => {
+        this.write(chunk).then(() => callback(), callback);
+      },
+      final: (callback) => {
+        const done = onFinish === 'commit' ? this.commit() : onFinish === 'close' ? this.close() : Promise.resolve();
+        done.then(() => callback(), callback);
+      },
+    });
+  }
+
+  private requireOpen(operation: string): void {
+    if (this.current !== 'open') throw new WriterStateError(this.driverName, this.path, operation, this.current, this.failure);
+    if (this.signal?.aborted) {
+      throw new OperationAbortedError(this.driverName, { operation, path: this.path, cause: this.signal.reason });
+    }
+  }
+
+  /** A write or commit hook that fails leaves the writer `failed`, remembering why. */
+  private async failOnError(operation: string, hook: () => Promise<void>): Promise<void> {
+    try {
+      await hook();
+    } catch (err) {
+      this.current = 'failed';
+      this.failure = this.toTyped(err, operation);
+      throw this.failure;
+    }
+  }
+
+  private toTyped(err: unknown, operation: string): Error {
+    return isStowageError(err) ? err : this.mapError(err, operation);
+  }
+
+  /** Runs `step` after every earlier call has settled, with its errors mapped to typed errors. */
+  private serialise(operation: string, step: () => Promise<void>): Promise<void> {
+    const run = this.queue.then(step).catch((err: unknown) => {
+      throw this.toTyped(err, operation);
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'object') return (value as object).constructor?.name ?? 'object';
+  return typeof value;
+}

@@ -1,0 +1,81 @@
+/**
+ * Reads distribution-style config.yml parameters. Names are matched case-insensitively (YAML
+ * loaders and environment overrides differ in case) and values may be strings, as they are when
+ * they come from environment variables: `maxthreads: "100"`, `secure: "false"`.
+ */
+import { InvalidParameterError } from '../errors';
+
+export interface IntegerOptions {
+  default: number;
+  min?: number;
+  max?: number;
+}
+
+export class ParameterReader {
+  private readonly values = new Map<string, unknown>();
+
+  constructor(
+    readonly driverName: string,
+    parameters: Record<string, unknown> = {},
+  ) {
+    if (parameters === null || typeof parameters !== 'object') {
+      throw new InvalidParameterError(driverName, 'parameters', 'must be an object');
+    }
+    for (const [key, value] of Object.entries(parameters)) {
+      if (value !== undefined && value !== null) this.values.set(key.toLowerCase(), value);
+    }
+  }
+
+  has(name: string): boolean {
+    return this.values.has(name.toLowerCase());
+  }
+
+  raw(name: string): unknown {
+    return this.values.get(name.toLowerCase());
+  }
+
+  string(name: string, fallback: string): string;
+  string(name: string): string | undefined;
+  string(name: string, fallback?: string): string | undefined {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+    if (typeof value !== 'string') throw this.invalid(name, `must be a string, got ${typeof value}`);
+    return value;
+  }
+
+  requiredString(name: string): string {
+    const value = this.string(name);
+    if (value === undefined || value === '') throw this.invalid(name, 'is required');
+    return value;
+  }
+
+  integer(name: string, options: IntegerOptions): number {
+    const value = this.raw(name);
+    let parsed: number;
+    if (value === undefined || value === '') parsed = options.default;
+    else if (typeof value === 'number') parsed = value;
+    else if (typeof value === 'string' && /^\s*-?\d+\s*$/.test(value)) parsed = Number(value);
+    else throw this.invalid(name, `must be an integer, got ${JSON.stringify(value)}`);
+    if (!Number.isSafeInteger(parsed)) throw this.invalid(name, `must be an integer, got ${JSON.stringify(value)}`);
+    if (options.min !== undefined && parsed < options.min) throw this.invalid(name, `must be at least ${options.min}, got ${parsed}`);
+    if (options.max !== undefined && parsed > options.max) throw this.invalid(name, `must be at most ${options.max}, got ${parsed}`);
+    return parsed;
+  }
+
+  boolean(name: string, fallback: boolean): boolean {
+    const value = this.raw(name);
+    if (value === undefined || value === '') return fallback;
+    if (typeof value === 'boolean') return value;
+    if (typeof value === 'string') {
+      const lowered = value.trim().toLowerCase();
+      if (lowered === 'true') return true;
+      if (lowered === 'false') return false;
+    }
+    throw this.invalid(name, `must be true or false, got ${JSON.stringify(value)}`);
+  }
+
+  invalid(name: string, problem: string): InvalidParameterError {
+    return new InvalidParameterError(this.driverName, name, problem);
+  }
+}

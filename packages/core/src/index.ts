@@ -1,0 +1,13 @@
+export * from './types';
+export * from './errors';
+export * from './paths';
+export { BaseStorageDriver, type ErrorContext } from './base/driver-base';
+export { BaseFileWriter, type FileWriterInit, type WriterState } from './base/file-writer-base';
+export { mapReadableErrors, readAll } from './base/readable';
+export { registerDriver, createDriver, registeredDrivers } from './factory/registry';
+export { ParameterReader, type IntegerOptions } from './factory/parameters';
+export { walkFallback } from './walk/walk-fallback';
+export { compareWalkOrder, compareNames } from './walk/order';
+export { Semaphore } from './util/semaphore';
+export { throwIfAborted, raceAbort, type AbortContext } from './util/abort';
+export { asBuffer, KiB, MiB, GiB } from './util/bytes';

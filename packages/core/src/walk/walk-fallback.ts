@@ -29,7 +29,8 @@ export async function walkFallback(
     children.sort(compareWalkOrder);
     for (const child of children) {
       const beforeHint = hint !== undefined && compareWalkOrder(child, hint) <= 0;
-      if (beforeHint && !hint.startsWith(`${child}/`)) continue;
+      // Before the hint in walk order: only the hint itself and its ancestors can lead to later paths.
+      if (beforeHint && child !== hint && !hint.startsWith(`${child}/`)) continue;
       let info: FileInfo;
       try {
         info = await driver.stat(child, { signal });
@@ -38,7 +39,7 @@ export async function walkFallback(
         throw err;
       }
       if (beforeHint) {
-        // An ancestor of the hint: the hint's later siblings and descendants are still to come.
+        // The hint or an ancestor of it: its descendants and later siblings are still to come.
         if (info.isDir && (await walkDirectory(child)) === 'stop') return 'stop';
         continue;
       }

@@ -1,0 +1,211 @@
+import { Readable } from 'node:stream';
+import {
+  BaseFileWriter,
+  BaseStorageDriver,
+  InvalidPathError,
+  PathNotFoundError,
+  ROOT,
+  baseName,
+  compareNames,
+  isSameOrBelow,
+  joinPath,
+  parentPath,
+  pathComponents,
+  registerDriver,
+  type FileInfo,
+  type FileWriter,
+  type FileWriterInit,
+  type OpOptions,
+} from '@stowage/core';
+import { DirNode, FileNode, MemoryStore, type StagedUpload, type TreeNode } from './store';
+
+export const DRIVER_NAME = 'inmemory';
+
+export interface InMemoryDriverOptions {
+  /** Share a store between instances to model several clients of one backend. */
+  store?: MemoryStore;
+}
+
+/** The reference driver: plain in-memory semantics, used to pin down the conformance suite. */
+export class InMemoryDriver extends BaseStorageDriver {
+  readonly name = DRIVER_NAME;
+  readonly store: MemoryStore;
+
+  constructor(options: InMemoryDriverOptions = {}) {
+    super();
+    this.store = options.store ?? new MemoryStore();
+  }
+
+  /** Paths of staged uploads at or below `prefix` (for the conformance suite's leftovers check). */
+  leftovers(prefix: string): string[] {
+    return [...this.store.uploads.keys()].filter((path) => isSameOrBelow(path, prefix)).sort();
+  }
+
+  protected override async _getContent(path: string): Promise<Buffer> {
+    const file = this.requireFile(path);
+    return file.chunks.length === 1 ? Buffer.from(file.chunks[0]!) : Buffer.concat(file.chunks as Buffer[], file.size);
+  }
+
+  protected override async _putContent(path: string, content: Buffer): Promise<void> {
+    this.publish(path, new FileNode([Buffer.from(content)], content.length, new Date()));
+  }
+
+  protected async _reader(path: string, offset: number): Promise<Readable> {
+    const file = this.requireFile(path);
+    return Readable.from(sliceChunks(file.chunks, offset), { objectMode: false });
+  }
+
+  protected async _writer(path: string, append: boolean, opts: OpOptions): Promise<FileWriter> {
+    let upload: StagedUpload;
+    const staged = this.store.uploads.get(path);
+    if (!append) {
+      upload = { chunks: [], size: 0, lastWritten: new Date() };
+    } else if (staged) {
+      upload = staged;
+    } else {
+      const node = this.find(path);
+      if (!(node instanceof FileNode)) throw new PathNotFoundError(this.name, path, { operation: 'writer' });
+      // Continue from committed content: its chunks are immutable, so they can be shared.
+      upload = { chunks: [...node.chunks], size: node.size, lastWritten: new Date() };
+    }
+    this.store.uploads.set(path, upload);
+    return new InMemoryFileWriter(this.writerInit(path, upload.size, opts), upload, this);
+  }
+
+  protected async _stat(path: string): Promise<FileInfo> {
+    const node = this.find(path);
+    if (!node) throw new PathNotFoundError(this.name, path, { operation: 'stat' });
+    return node instanceof FileNode
+      ? { path, size: node.size, modTime: node.modTime, isDir: false }
+      : { path, size: 0, modTime: node.modTime, isDir: true };
+  }
+
+  protected async _list(path: string): Promise<string[]> {
+    const node = this.find(path);
+    if (!(node instanceof DirNode)) throw new PathNotFoundError(this.name, path, { operation: 'list' });
+    return [...node.children.keys()].sort(compareNames).map((name) => joinPath(path, name));
+  }
+
+  protected async _move(sourcePath: string, destPath: string): Promise<void> {
+    const node = this.find(sourcePath);
+    if (!(node instanceof FileNode)) throw new PathNotFoundError(this.name, sourcePath, { operation: 'move' });
+    if (sourcePath === destPath) return;
+    this.publish(destPath, node);
+    this.detach(sourcePath);
+  }
+
+  protected async _delete(path: string): Promise<void> {
+    if (!this.find(path)) throw new PathNotFoundError(this.name, path, { operation: 'delete' });
+    this.detach(path);
+  }
+
+  protected async _purgeUploads(olderThan: Date): Promise<number> {
+    let removed = 0;
+    for (const [path, upload] of this.store.uploads) {
+      if (upload.lastWritten < olderThan) {
+        this.store.uploads.delete(path);
+        removed++;
+      }
+    }
+    return removed;
+  }
+
+  /** Puts `file` at `path`, creating parent directories; replaces an existing file atomically. */
+  publish(path: string, file: FileNode): void {
+    const names = pathComponents(path);
+    let dir = this.store.root;
+    for (const name of names.slice(0, -1)) {
+      let next = dir.children.get(name);
+      if (next instanceof FileNode) throw new InvalidPathError(this.name, path, 'a parent of the path is a file');
+      if (!next) {
+        next = new DirNode(file.modTime);
+        dir.children.set(name, next);
+      }
+      dir.modTime = file.modTime;
+      dir = next;
+    }
+    const leaf = names[names.length - 1]!;
+    if (dir.children.get(leaf) instanceof DirNode) throw new InvalidPathError(this.name, path, 'the path is a directory');
+    dir.children.set(leaf, file);
+    dir.modTime = file.modTime;
+  }
+
+  private find(path: string): TreeNode | undefined {
+    let node: TreeNode = this.store.root;
+    for (const name of pathComponents(path)) {
+      if (!(node instanceof DirNode)) return undefined;
+      const child: TreeNode | undefined = node.children.get(name);
+      if (!child) return undefined;
+      node = child;
+    }
+    return node;
+  }
+
+  private requireFile(path: string): FileNode {
+    const node = this.find(path);
+    if (!(node instanceof FileNode)) throw new PathNotFoundError(this.name, path);
+    return node;
+  }
+
+  /** Removes `path` and then every ancestor directory left empty. */
+  private detach(path: string): void {
+    for (let current = path; current !== ROOT; current = parentPath(current)) {
+      const parent = this.find(parentPath(current));
+      if (!(parent instanceof DirNode)) return;
+      const child = parent.children.get(baseName(current));
+      if (current !== path && !(child instanceof DirNode && child.children.size === 0)) return;
+      parent.children.delete(baseName(current));
+    }
+  }
+}
+
+class InMemoryFileWriter extends BaseFileWriter {
+  constructor(
+    init: FileWriterInit,
+    private readonly upload: StagedUpload,
+    private readonly driver: InMemoryDriver,
+  ) {
+    super(init);
+  }
+
+  protected async _write(chunk: Buffer): Promise<void> {
+    // Copy: the caller may reuse its buffer once write() resolves.
+    this.upload.chunks.push(Buffer.from(chunk));
+    this.upload.size += chunk.length;
+    this.upload.lastWritten = new Date();
+  }
+
+  protected async _close(): Promise<void> {
+    // Nothing to flush: the staged upload already holds every byte.
+  }
+
+  protected async _commit(): Promise<void> {
+    this.driver.publish(this.path, new FileNode(this.upload.chunks, this.upload.size, new Date()));
+    this.forget();
+  }
+
+  protected async _cancel(): Promise<void> {
+    this.forget();
+  }
+
+  /** Drops the staged upload, unless a newer writer(path, false) has replaced it meanwhile. */
+  private forget(): void {
+    const uploads = this.driver.store.uploads;
+    if (uploads.get(this.path) === this.upload) uploads.delete(this.path);
+  }
+}
+
+function* sliceChunks(chunks: readonly Buffer[], offset: number): Generator<Buffer> {
+  let skip = offset;
+  for (const chunk of chunks) {
+    if (skip >= chunk.length) {
+      skip -= chunk.length;
+      continue;
+    }
+    // A copy, so that a consumer writing into what it read cannot change committed content.
+    yield Buffer.from(skip > 0 ? chunk.subarray(skip) : chunk);
+    skip = 0;
+  }
+}
+
+registerDriver(DRIVER_NAME, () => new InMemoryDriver());

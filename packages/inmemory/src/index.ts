@@ -1,0 +1,2 @@
+export { InMemoryDriver, DRIVER_NAME, type InMemoryDriverOptions } from './driver';
+export { MemoryStore } from './store';

@@ -1,0 +1,38 @@
+/**
+ * The in-memory tree. Committed files hold their content as an immutable list of chunks, so a
+ * reader can stream a snapshot while a writer replaces the file, and so content past Buffer's
+ * size limit can still be stored. Directories exist only while they hold files.
+ */
+
+export class FileNode {
+  readonly kind = 'file';
+  constructor(
+    readonly chunks: readonly Buffer[],
+    readonly size: number,
+    public modTime: Date,
+  ) {}
+}
+
+export class DirNode {
+  readonly kind = 'dir';
+  readonly children = new Map<string, TreeNode>();
+  constructor(public modTime: Date) {}
+}
+
+export type TreeNode = FileNode | DirNode;
+
+/** An unfinished upload: what writer(path, true) resumes. */
+export interface StagedUpload {
+  chunks: Buffer[];
+  size: number;
+  lastWritten: Date;
+}
+
+/**
+ * Everything an in-memory driver holds. Two drivers constructed over the same store see the same
+ * files and uploads, as two processes would see one real backend.
+ */
+export class MemoryStore {
+  readonly root = new DirNode(new Date());
+  readonly uploads = new Map<string, StagedUpload>();
+}

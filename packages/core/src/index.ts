@@ -11,3 +11,5 @@ export { compareWalkOrder, compareNames } from './walk/order';
 export { Semaphore } from './util/semaphore';
 export { throwIfAborted, raceAbort, type AbortContext } from './util/abort';
 export { asBuffer, KiB, MiB, GiB } from './util/bytes';
+export { DriverDecorator } from './middleware/decorator';
+export { RedirectMiddleware } from './middleware/redirect';

@@ -2,6 +2,9 @@ import assert from 'node:assert/strict';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import {
+  DriverDecorator,
+  RedirectMiddleware,
+  isInvalidParameter,
   Semaphore,
   isAborted,
   isInvalidArgument,
@@ -146,5 +149,35 @@ describe('core: base driver and writer', () => {
     );
     assert.equal(peak, 3);
     assert.throws(() => new Semaphore(0), RangeError);
+  });
+});
+
+describe('core: middleware', () => {
+  it('RedirectMiddleware answers baseurl + path for existing files and forwards everything else', async () => {
+    const inner = new InMemoryDriver();
+    const driver = new RedirectMiddleware(inner, { baseurl: 'https://cdn.example.test/registry/' });
+    await driver.putContent('/a/b', Buffer.from('x'));
+    assert.equal(driver.name, 'inmemory');
+    assert.equal(await driver.redirectURL('/a/b'), 'https://cdn.example.test/registry/a/b');
+    assert.equal((await inner.getContent('/a/b')).toString(), 'x');
+    await assert.rejects(driver.redirectURL('/missing'), isPathNotFound);
+    await assert.rejects(driver.redirectURL('/a/../b'), isInvalidPath);
+    assert.throws(() => new RedirectMiddleware(inner, { baseurl: 'not a url' }), isInvalidParameter);
+    assert.throws(() => new RedirectMiddleware(inner, { baseurl: 'ftp://host/' }), isInvalidParameter);
+  });
+
+  it('DriverDecorator subclasses change one method and keep the rest', async () => {
+    class CountingReads extends DriverDecorator {
+      reads = 0;
+      override getContent(path: string) {
+        this.reads++;
+        return super.getContent(path);
+      }
+    }
+    const driver = new CountingReads(new InMemoryDriver());
+    await driver.putContent('/f', Buffer.from('abc'));
+    assert.equal((await driver.getContent('/f')).toString(), 'abc');
+    assert.equal(driver.reads, 1);
+    assert.deepEqual(await driver.list('/'), ['/f']);
   });
 });

@@ -1,0 +1,136 @@
+#!/usr/bin/env node
+'use strict';
+/**
+ * `npm run bench -- --driver filesystem|inmemory [--json FILE] [--large SIZE] [--quick] [--only NAMES]`
+ *
+ * Runs @stowage/conformance's benchmarks on one driver next to its raw baseline (Node fs in a
+ * sibling temp directory for filesystem, Buffer copies for inmemory), prints the table and the
+ * JSON, and exits 1 on an error (2 on a usage mistake; 3 with --strict when a target or the
+ * memory check fails). Runs after `tsc -b` (the npm script builds first).
+ */
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const v8 = require('node:v8');
+const vm = require('node:vm');
+
+const bench = require('@stowage/conformance/bench');
+
+const DRIVERS = ['filesystem', 'inmemory'];
+
+/** A GC the memory check can run before taking its RSS baseline, without asking for --expose-gc. */
+function exposeGc() {
+  if (typeof globalThis.gc === 'function') return globalThis.gc;
+  try {
+    v8.setFlagsFromString('--expose-gc');
+    return vm.runInNewContext('gc');
+  } catch {
+    return undefined;
+  }
+}
+
+async function makeTempDir(label) {
+  return fs.promises.mkdtemp(path.join(os.tmpdir(), `stowage-bench-${label}-`));
+}
+
+/** The driver under test, its baseline, and how to clean up both. */
+async function setUp(cli) {
+  if (cli.driver === 'filesystem') {
+    const { FilesystemDriver } = require('@stowage/filesystem');
+    const driverRoot = await makeTempDir('driver');
+    // A sibling directory on the same filesystem, so both sides hit the same disk and page cache.
+    const baselineRoot = await makeTempDir('baseline');
+    const driver = new FilesystemDriver({ rootdirectory: driverRoot, ...(cli.driverFsync === undefined ? {} : { syncOnCommit: cli.driverFsync }) });
+    // The same work on both sides: the baseline fsyncs exactly when the driver does, unless told otherwise.
+    const durable = cli.baselineFsync ?? driver.syncOnCommit !== false;
+    return {
+      driver,
+      baseline: bench.nodeFsBaseline(baselineRoot, { durable }),
+      contentInProcess: false,
+      describe: `driver root ${driverRoot} (fsync ${driver.syncOnCommit ? 'on' : 'off'}), baseline root ${baselineRoot} (fsync ${durable ? 'on' : 'off'})`,
+      async tearDown() {
+        await fs.promises.rm(driverRoot, { recursive: true, force: true });
+        await fs.promises.rm(baselineRoot, { recursive: true, force: true });
+      },
+    };
+  }
+  const { InMemoryDriver } = require('@stowage/inmemory');
+  return {
+    driver: new InMemoryDriver(),
+    baseline: bench.bufferBaseline(),
+    // The in-memory driver keeps what it stores in RSS: the bound applies to what it adds on top.
+    contentInProcess: true,
+    describe: 'in-process memory',
+    async tearDown() {},
+  };
+}
+
+async function main(argv) {
+  let cli;
+  try {
+    cli = bench.parseBenchArgs(argv, DRIVERS);
+    if (cli.driver !== 'filesystem' && (cli.driverFsync !== undefined || cli.baselineFsync !== undefined)) {
+      throw new bench.BenchUsageError('--driver-fsync and --baseline-fsync apply to --driver filesystem only');
+    }
+  } catch (err) {
+    if (!(err instanceof bench.BenchUsageError)) throw err;
+    process.stderr.write(`bench: ${err.message}\n\n${bench.benchUsage(DRIVERS)}\n`);
+    return 2;
+  }
+  if (cli.help) {
+    process.stdout.write(`${bench.benchUsage(DRIVERS)}\n`);
+    return 0;
+  }
+
+  const jsonToStdout = cli.jsonFile === '-';
+  const started = Date.now();
+  const setup = await setUp(cli);
+  process.stderr.write(`[bench] ${cli.driver}: ${setup.describe}\n`);
+  let result;
+  try {
+    result = await bench.runBenchmarks(setup.driver, {
+      baseline: setup.baseline,
+      quick: cli.quick,
+      largeSize: cli.largeSize,
+      chunkSize: cli.chunkSize,
+      rounds: cli.rounds,
+      largeRounds: cli.largeRounds,
+      only: cli.only,
+      memory: cli.memorySize === 0 ? false : { size: cli.memorySize, contentInProcess: setup.contentInProcess },
+      jsonFile: jsonToStdout ? undefined : cli.jsonFile,
+      // With `--json -` stdout carries the JSON alone.
+      output: jsonToStdout ? process.stderr : process.stdout,
+      gc: exposeGc(),
+    });
+  } finally {
+    // A cleanup failure is reported but must not hide the error that got us here.
+    await setup.tearDown().catch((err) => process.stderr.write(`bench: cleanup failed: ${err}\n`));
+  }
+
+  const json = JSON.stringify(result, null, 2);
+  if (jsonToStdout) process.stdout.write(`${json}\n`);
+  else if (cli.jsonFile) process.stderr.write(`[bench] JSON written to ${cli.jsonFile}\n`);
+  else process.stdout.write(`\nJSON:\n${json}\n`);
+
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  const summary = `bench ${cli.driver}: ${bench.formatTargets(result.targets)}; memory ${result.memory ? (result.memory.pass ? 'PASS' : 'FAIL') : 'not run'}; ${seconds} s`;
+  // The summary goes last, on stderr when stdout is reserved for the JSON.
+  (jsonToStdout ? process.stderr : process.stdout).write(`\n${summary}\n`);
+  return cli.strict && !result.passed ? 3 : 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err) => {
+    // runBenchmarks rejects bad options (e.g. an --only name that matches nothing) before any work.
+    if ((err instanceof RangeError || err instanceof TypeError) && /^runBenchmarks: /.test(err.message)) {
+      process.stderr.write(`bench: ${err.message.replace(/^runBenchmarks: /, '')}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    process.stderr.write(`bench: failed: ${err && err.stack ? err.stack : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

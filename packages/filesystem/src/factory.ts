@@ -1,0 +1,22 @@
+import { ParameterReader, registerDriver, type StorageDriver } from '@stowage/core';
+import { DEFAULT_MAX_THREADS, DEFAULT_ROOT_DIRECTORY, DRIVER_NAME, FilesystemDriver } from './driver';
+
+/** distribution raises any smaller `maxthreads` to this (it never refuses a low value). */
+export const MIN_MAX_THREADS = 25;
+
+/**
+ * Builds a FilesystemDriver from distribution's config.yml parameters: `rootdirectory`
+ * (default /var/lib/registry) and `maxthreads` (default 100; values below 25 are raised to 25,
+ * as distribution does), plus `syncOnCommit` (default true). Values may be strings, as they are
+ * when they come from environment variables.
+ */
+export function filesystemDriverFactory(parameters: Record<string, unknown> = {}): FilesystemDriver {
+  const params = new ParameterReader(DRIVER_NAME, parameters);
+  const rootdirectory = params.string('rootdirectory', DEFAULT_ROOT_DIRECTORY);
+  if (rootdirectory.trim() === '') throw params.invalid('rootdirectory', 'must not be empty');
+  const maxthreads = Math.max(MIN_MAX_THREADS, params.integer('maxthreads', { default: DEFAULT_MAX_THREADS }));
+  const syncOnCommit = params.boolean('syncOnCommit', true);
+  return new FilesystemDriver({ rootdirectory, maxthreads, syncOnCommit });
+}
+
+registerDriver(DRIVER_NAME, filesystemDriverFactory as (parameters: Record<string, unknown>) => StorageDriver);

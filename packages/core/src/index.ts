@@ -7,6 +7,7 @@ export { mapReadableErrors, readAll } from './base/readable';
 export { registerDriver, createDriver, registeredDrivers } from './factory/registry';
 export { ParameterReader, type IntegerOptions } from './factory/parameters';
 export { walkFallback } from './walk/walk-fallback';
+export { walkTree, type WalkSource, type WalkTreeTuning } from './walk/walk-tree';
 export { compareWalkOrder, compareNames } from './walk/order';
 export { Semaphore } from './util/semaphore';
 export { throwIfAborted, raceAbort, type AbortContext } from './util/abort';

@@ -13,11 +13,11 @@ import {
   ROOT,
   Semaphore,
   compareNames,
-  compareWalkOrder,
   isSameOrBelow,
   isValidComponent,
   joinPath,
   throwIfAborted,
+  walkTree,
   type ErrorContext,
   type FileInfo,
   type FileWriter,
@@ -184,65 +184,31 @@ export class FilesystemDriver extends BaseStorageDriver {
   }
 
   protected override async _walk(path: string, fn: WalkFn, opts: WalkOptions & OpOptions): Promise<void> {
-    const { startAfterHint: hint, signal } = opts;
-
-    const walkDirectory = async (dir: string): Promise<'stop' | undefined> => {
-      throwIfAborted(signal, { driverName: this.name, operation: 'walk', path: dir });
-      let entries: fs.Dirent[];
-      try {
-        entries = await this.limiter.run(() => fsp.readdir(this.layout.full(dir), { withFileTypes: true }));
-      } catch (err) {
-        const code = errnoCode(err);
-        if (code === 'ENOENT' || code === 'ENOTDIR') {
-          if (dir === ROOT && code === 'ENOENT') return undefined;
-          if (dir !== path) return undefined; // vanished mid-walk: pass over it
-        }
-        throw err;
-      }
-      const children = entries
-        .filter((entry) => isValidComponent(entry.name))
-        .map((entry) => joinPath(dir, entry.name))
-        .sort(compareWalkOrder);
-
-      // Children before the hint (in walk order) are passed over unseen, except an ancestor of the
-      // hint, which is descended into without being emitted. They form a prefix of `children`.
-      let start = 0;
-      while (start < children.length && hint !== undefined && compareWalkOrder(children[start]!, hint) <= 0 && !hint.startsWith(`${children[start]!}/`)) {
-        start++;
-      }
-
-      // Stats run a little ahead of the callback; the callback itself always runs in order.
-      const pending = new Map<number, Promise<fs.Stats | undefined>>();
-      const statAhead = (index: number): Promise<fs.Stats | undefined> => {
-        for (let i = index; i < Math.min(children.length, index + WALK_STAT_WINDOW); i++) {
-          if (pending.has(i)) continue;
-          const stat = this.statIfExists(children[i]!);
-          stat.catch(() => undefined); // a 'stop' or an error may leave it unawaited
-          pending.set(i, stat);
-        }
-        const result = pending.get(index)!;
-        pending.delete(index);
-        return result;
-      };
-
-      for (let i = start; i < children.length; i++) {
-        const child = children[i]!;
-        const info = await statAhead(i);
-        throwIfAborted(signal, { driverName: this.name, operation: 'walk', path: child });
-        if (info === undefined) continue;
-        if (hint !== undefined && compareWalkOrder(child, hint) <= 0) {
-          // The hint's ancestor: its later descendants are still to come.
-          if (info.isDirectory() && (await walkDirectory(child)) === 'stop') return 'stop';
-          continue;
-        }
-        const decision = await fn(toFileInfo(child, info));
-        if (decision === 'stop') return 'stop';
-        if (info.isDirectory() && decision !== 'skip' && (await walkDirectory(child)) === 'stop') return 'stop';
-      }
-      return undefined;
-    };
-
-    await walkDirectory(path);
+    await walkTree(
+      {
+        driverName: this.name,
+        children: async (dir, isWalkRoot) => {
+          let names: string[];
+          try {
+            names = await this.limiter.run(() => fsp.readdir(this.layout.full(dir)));
+          } catch (err) {
+            const code = errnoCode(err);
+            if (dir === ROOT && code === 'ENOENT') return []; // nothing written yet
+            if (!isWalkRoot && (code === 'ENOENT' || code === 'ENOTDIR')) return undefined; // vanished mid-walk
+            throw err;
+          }
+          return names.filter(isValidComponent).map((name) => joinPath(dir, name));
+        },
+        stat: async (child) => {
+          const info = await this.statIfExists(child);
+          return info && toFileInfo(child, info);
+        },
+      },
+      path,
+      fn,
+      opts,
+      { statAhead: WALK_STAT_WINDOW },
+    );
   }
 
   // ---- writes ----

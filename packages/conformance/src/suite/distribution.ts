@@ -178,15 +178,7 @@ export function registerDistributionTests(h: Harness): void {
       await writer.commit();
       await writer.close();
       assert.equal(writer.size, 0, 'size of the empty writer');
-      assert.equal((await readStream(await t.driver.reader(path, 0))).length, 0, 'the committed file is empty');
-
-      const appender = await t.driver.writer(path, true);
-      assert.equal(appender.size, 0, 'an append to empty content starts at 0');
-      await appender.write(chunk);
-      await appender.commit();
-      await appender.close();
-      assert.equal(appender.size, chunk.length, 'size after the append');
-      assertBytesEqual(await readStream(await t.driver.reader(path, 0)), chunk, 'content after the append');
+      await appendToEmptyFile(t, path, chunk);
     });
 
     h.test('WriteZeroByteContentThenAppend: empty putContent can be appended to', async (t) => {
@@ -195,15 +187,7 @@ export function registerDistributionTests(h: Harness): void {
       const chunk = testData(32).all();
 
       await t.driver.putContent(path, Buffer.alloc(0));
-      assert.equal((await readStream(await t.driver.reader(path, 0))).length, 0, 'the committed file is empty');
-
-      const appender = await t.driver.writer(path, true);
-      assert.equal(appender.size, 0, 'an append to empty content starts at 0');
-      await appender.write(chunk);
-      await appender.commit();
-      await appender.close();
-      assert.equal(appender.size, chunk.length, 'size after the append');
-      assertBytesEqual(await readStream(await t.driver.reader(path, 0)), chunk, 'content after the append');
+      await appendToEmptyFile(t, path, chunk);
     });
 
     h.test('List: direct children as full paths, sorted; a missing directory is PathNotFoundError', async (t) => {
@@ -627,4 +611,16 @@ async function testFileStream(t: TestContext, tmpFile: string, size: number): Pr
   await writer.commit();
   await writer.close();
   await expectStreamMatches(await t.driver.reader(path, 0), data, 0, `reader(${path})`);
+}
+
+/** Checks that `path` holds committed empty content, then that append continues from 0 with `chunk`. */
+async function appendToEmptyFile(t: TestContext, path: string, chunk: Buffer): Promise<void> {
+  assert.equal((await readStream(await t.driver.reader(path, 0))).length, 0, 'the committed file is empty');
+  const appender = await t.driver.writer(path, true);
+  assert.equal(appender.size, 0, 'an append to empty content starts at 0');
+  await appender.write(chunk);
+  await appender.commit();
+  await appender.close();
+  assert.equal(appender.size, chunk.length, 'size after the append');
+  assertBytesEqual(await readStream(await t.driver.reader(path, 0)), chunk, 'content after the append');
 }

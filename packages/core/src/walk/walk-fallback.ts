@@ -1,13 +1,14 @@
 import { isPathNotFound } from '../errors';
-import { throwIfAborted } from '../util/abort';
-import { compareWalkOrder } from './order';
+import { walkTree } from './walk-tree';
 import type { FileInfo, OpOptions, StorageDriver, WalkFn, WalkOptions } from '../types';
 
+/** How many stats the fallback keeps in flight: list + stat is a round trip per entry on a remote backend. */
+const FALLBACK_STAT_AHEAD = 8;
+
 /**
- * Walks `root` with list + stat only, for drivers without a native walk: depth first, children
- * in lexical order, 'skip' on a directory skips its subtree, 'stop' ends the walk, and
- * startAfterHint skips everything up to and including the hint in walk order (descending, without
- * emitting, into the directories that contain it). Entries that vanish mid-walk are passed over.
+ * Walks `root` with the driver's public list + stat only, for drivers without a native walk
+ * (semantics in walkTree). A missing root is PathNotFoundError; entries that vanish mid-walk are
+ * passed over.
  */
 export async function walkFallback(
   driver: Pick<StorageDriver, 'name' | 'list' | 'stat'>,
@@ -15,40 +16,24 @@ export async function walkFallback(
   fn: WalkFn,
   opts: WalkOptions & OpOptions = {},
 ): Promise<void> {
-  const { startAfterHint: hint, signal } = opts;
-
-  const walkDirectory = async (dir: string): Promise<'stop' | undefined> => {
-    throwIfAborted(signal, { driverName: driver.name, operation: 'walk', path: dir });
-    let children: string[];
+  const { signal } = opts;
+  const unlessVanished = async <T>(lookup: Promise<T>, vanishedIsError: boolean): Promise<T | undefined> => {
     try {
-      children = await driver.list(dir, { signal });
+      return await lookup;
     } catch (err) {
-      if (dir !== root && isPathNotFound(err)) return undefined;
+      if (!vanishedIsError && isPathNotFound(err)) return undefined;
       throw err;
     }
-    children.sort(compareWalkOrder);
-    for (const child of children) {
-      const beforeHint = hint !== undefined && compareWalkOrder(child, hint) <= 0;
-      // Before the hint in walk order: only the hint itself and its ancestors can lead to later paths.
-      if (beforeHint && child !== hint && !hint.startsWith(`${child}/`)) continue;
-      let info: FileInfo;
-      try {
-        info = await driver.stat(child, { signal });
-      } catch (err) {
-        if (isPathNotFound(err)) continue;
-        throw err;
-      }
-      if (beforeHint) {
-        // The hint or an ancestor of it: its descendants and later siblings are still to come.
-        if (info.isDir && (await walkDirectory(child)) === 'stop') return 'stop';
-        continue;
-      }
-      const decision = await fn(info);
-      if (decision === 'stop') return 'stop';
-      if (info.isDir && decision !== 'skip' && (await walkDirectory(child)) === 'stop') return 'stop';
-    }
-    return undefined;
   };
-
-  await walkDirectory(root);
+  await walkTree(
+    {
+      driverName: driver.name,
+      children: (dir, isWalkRoot) => unlessVanished(driver.list(dir, { signal }), isWalkRoot),
+      stat: (path): Promise<FileInfo | undefined> => unlessVanished(driver.stat(path, { signal }), false),
+    },
+    root,
+    fn,
+    opts,
+    { statAhead: FALLBACK_STAT_AHEAD },
+  );
 }

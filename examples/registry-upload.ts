@@ -46,7 +46,7 @@ async function main(): Promise<void> {
   const driver = createDriver('filesystem', { rootdirectory: root });
   try {
     const { digest, size } = await registryUpload(driver);
-    console.log(`stored ${size} bytes as ${digest} under ${root}`);
+    console.log(`stored ${size} bytes as ${digest} under ${root}${process.argv[2] === undefined ? ' (a temporary directory, now removed)' : ''}`);
   } finally {
     if (process.argv[2] === undefined) await rm(root, { recursive: true, force: true });
   }

@@ -78,7 +78,7 @@ describe('conformance: size profiles', () => {
 
     it('is ignored when unset or empty, and rejected when unknown', () => {
       assert.deepEqual(effectiveProfile('quick', {}).profile, PROFILES.quick);
-      assert.equal(effectiveProfile('quick', {}).label, 'quick');
+      assert.equal(effectiveProfile('quick', {}).label, 'quick profile');
       assert.deepEqual(effectiveProfile(undefined, { STOWAGE_CONFORMANCE_PROFILE: '' }).profile, PROFILES.standard);
       assert.throws(() => effectiveProfile('quick', { STOWAGE_CONFORMANCE_PROFILE: 'FULL' }), /STOWAGE_CONFORMANCE_PROFILE=FULL/);
     });

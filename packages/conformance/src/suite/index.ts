@@ -36,7 +36,7 @@ export function describeConformance(
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const harness = new Harness({ options, profile });
 
-  describe(`${name}: conformance (${label} profile)`, function () {
+  describe(`${name}: conformance (${label})`, function () {
     this.timeout(timeoutMs);
     before(async () => {
       await harness.start(createDriver);

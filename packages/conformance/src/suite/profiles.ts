@@ -86,12 +86,12 @@ export function effectiveProfile(
   if (fromEnv !== undefined && fromEnv !== '') {
     if (!isProfileName(fromEnv)) throw new RangeError(`${PROFILE_ENV_VAR}=${fromEnv}: unknown size profile (known: ${Object.keys(PROFILES).join(', ')})`);
     if (typeof profile === 'object') {
-      return { profile: checkProfile(copyProfile({ ...PROFILES[fromEnv], ...definedOnly(profile) })), label: `${fromEnv} with overrides, from ${PROFILE_ENV_VAR}` };
+      return { profile: checkProfile(copyProfile({ ...PROFILES[fromEnv], ...definedOnly(profile) })), label: `${fromEnv} profile with overrides, from ${PROFILE_ENV_VAR}` };
     }
-    return { profile: copyProfile(PROFILES[fromEnv]), label: `${fromEnv}, from ${PROFILE_ENV_VAR}` };
+    return { profile: copyProfile(PROFILES[fromEnv]), label: `${fromEnv} profile, from ${PROFILE_ENV_VAR}` };
   }
-  if (typeof profile === 'object') return { profile: resolveProfile(profile), label: 'standard with overrides' };
-  return { profile: resolveProfile(profile), label: profile ?? 'standard' };
+  if (typeof profile === 'object') return { profile: resolveProfile(profile), label: 'standard profile with overrides' };
+  return { profile: resolveProfile(profile), label: `${profile ?? 'standard'} profile` };
 }
 
 function definedOnly(partial: Partial<SizeProfile>): Partial<SizeProfile> {

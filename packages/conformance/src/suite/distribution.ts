@@ -78,15 +78,16 @@ export function registerDistributionTests(h: Harness): void {
       }
     });
 
-    const writeReads: Array<[string, string, () => Buffer]> = [
-      ['WriteRead1', 'one byte', () => Buffer.from('a')],
-      ['WriteRead2', 'two bytes of UTF-8', () => Buffer.from([0xc3, 0x9f])],
-      ['WriteRead3', '32 bytes', () => testData(32).all()],
-      ['WriteRead4', '1 MiB', () => testData(MiB).all()],
-      ['WriteReadNonUTF8', 'bytes that are not UTF-8', () => Buffer.from([0x80, 0x80, 0x80, 0x80])],
+    // distribution's WriteRead1-4/NonUTF8 and WriteReadStreams1-4/NonUTF8 store the same contents.
+    const contentCases: Array<[string, string, () => Buffer]> = [
+      ['1', 'one byte', () => Buffer.from('a')],
+      ['2', 'two bytes of UTF-8', () => Buffer.from([0xc3, 0x9f])],
+      ['3', '32 bytes', () => testData(32).all()],
+      ['4', '1 MiB', () => testData(MiB).all()],
+      ['NonUTF8', 'bytes that are not UTF-8', () => Buffer.from([0x80, 0x80, 0x80, 0x80])],
     ];
-    for (const [name, what, contents] of writeReads) {
-      h.test(`${name}: putContent then getContent returns ${what}`, async (t) => {
+    for (const [suffix, what, contents] of contentCases) {
+      h.test(`WriteRead${suffix}: putContent then getContent returns ${what}`, async (t) => {
         await writeReadCompare(t, t.path(randomPath(32)), contents());
       });
     }
@@ -102,15 +103,8 @@ export function registerDistributionTests(h: Harness): void {
       await expectPathNotFound(t.driver.getContent(path), { driver: t.driver, path, what: 'getContent of a missing path' });
     });
 
-    const writeReadStreams: Array<[string, string, () => Buffer]> = [
-      ['WriteReadStreams1', 'one byte', () => Buffer.from('a')],
-      ['WriteReadStreams2', 'two bytes of UTF-8', () => Buffer.from([0xc3, 0x9f])],
-      ['WriteReadStreams3', '32 bytes', () => testData(32).all()],
-      ['WriteReadStreams4', '1 MiB', () => testData(MiB).all()],
-      ['WriteReadStreamsNonUTF8', 'bytes that are not UTF-8', () => Buffer.from([0x80, 0x80, 0x80, 0x80])],
-    ];
-    for (const [name, what, contents] of writeReadStreams) {
-      h.test(`${name}: writer then reader returns ${what}`, async (t) => {
+    for (const [suffix, what, contents] of contentCases) {
+      h.test(`WriteReadStreams${suffix}: writer then reader returns ${what}`, async (t) => {
         await writeReadCompareStreams(t, t.path(randomPath(32)), contents());
       });
     }

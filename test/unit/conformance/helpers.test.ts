@@ -4,7 +4,7 @@ import { isValidComponent, isValidPath, parentPath } from '@stowage/core';
 import { TestData } from '@stowage/conformance';
 import { helpers } from './load';
 
-const { randomFilename, randomPath, randomBranchingFiles, formatBytes, firstPart, expectError, expectStreamMatches, assertBytesEqual } = helpers;
+const { randomFilename, randomPath, randomBranchingFiles, describeSize, firstPart, expectError, expectStreamMatches, assertBytesEqual } = helpers;
 
 async function rejectsWith(work: Promise<unknown>, pattern: RegExp): Promise<void> {
   await assert.rejects(work, (err: unknown) => {
@@ -57,13 +57,13 @@ describe('conformance: suite helpers', () => {
     });
   });
 
-  it('formatBytes labels sizes exactly for titles', () => {
-    assert.equal(formatBytes(32), '32 B');
-    assert.equal(formatBytes(4096), '4 KiB');
-    assert.equal(formatBytes(5 * 1024 * 1024 - 1), '5 MiB - 1 B');
-    assert.equal(formatBytes(5 * 1024 * 1024 + 1), '5 MiB + 1 B');
-    assert.equal(formatBytes(5 * 1024 ** 3), '5 GiB');
-    assert.equal(formatBytes(256 * 1024 + 1), '256 KiB + 1 B');
+  it('describeSize labels sizes exactly for titles', () => {
+    assert.equal(describeSize(32), '32 B');
+    assert.equal(describeSize(4096), '4 KiB');
+    assert.equal(describeSize(5 * 1024 * 1024 - 1), '5 MiB - 1 B');
+    assert.equal(describeSize(5 * 1024 * 1024 + 1), '5 MiB + 1 B');
+    assert.equal(describeSize(5 * 1024 ** 3), '5 GiB');
+    assert.equal(describeSize(256 * 1024 + 1), '256 KiB + 1 B');
   });
 
   describe('expectError', () => {

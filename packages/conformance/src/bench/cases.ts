@@ -1,3 +1,4 @@
+import { readAll } from '@stowage/core';
 import type { BenchData } from './bench-data';
 import { sizeLabel } from './size';
 import type { Baseline } from './types';
@@ -41,11 +42,6 @@ async function drain(stream: AsyncIterable<Uint8Array>): Promise<number> {
   return size;
 }
 
-async function collect(stream: AsyncIterable<Uint8Array>): Promise<Buffer> {
-  const chunks: Uint8Array[] = [];
-  for await (const chunk of stream) chunks.push(chunk);
-  return Buffer.concat(chunks);
-}
 
 function expectSize(what: string, key: string, got: number, want: number): void {
   if (got !== want) throw new Error(`${what} ${key}: got ${got} bytes, expected ${want}`);
@@ -95,7 +91,7 @@ function streamCase(size: number, data: BenchData, distribution?: string): Bench
       if (size > VERIFY_LIMIT) return;
       const key = `${sideDir}/verify`;
       await target.streamWrite(key, data.chunks(size));
-      expectSame('stream read', key, await collect(await target.streamRead(key)), Buffer.concat([...data.chunks(size)]));
+      expectSame('stream read', key, await readAll(await target.streamRead(key)), Buffer.concat([...data.chunks(size)]));
       await target.delete(key);
     },
     async op(target, dirs, index) {

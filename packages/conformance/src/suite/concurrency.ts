@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { KiB, MiB } from '@stowage/core';
 import { TestData, hashStream, sha256 } from '../data';
 import type { Harness, TestContext } from './harness';
-import { expectStreamMatches, formatBytes, writeData } from './helpers';
+import { expectStreamMatches, describeSize, writeData } from './helpers';
 
 const PARALLEL_PATHS = 32;
 
@@ -13,7 +13,7 @@ export function registerConcurrencyTests(h: Harness): void {
   const baseSize = Math.min(profile.concurrentStreamSize, 256 * KiB);
 
   describe('concurrency', () => {
-    h.test(`${PARALLEL_PATHS} concurrent writers, then ${PARALLEL_PATHS} concurrent readers, on distinct paths (about ${formatBytes(baseSize)} each)`, async (t) => {
+    h.test(`${PARALLEL_PATHS} concurrent writers, then ${PARALLEL_PATHS} concurrent readers, on distinct paths (about ${describeSize(baseSize)} each)`, async (t) => {
       t.deleteAfter(t.prefix);
       const items = Array.from({ length: PARALLEL_PATHS }, (_, i) => ({
         path: t.path(`w${i % 4}/file-${i}`),

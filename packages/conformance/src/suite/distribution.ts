@@ -20,7 +20,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { ErrorCode, KiB, MiB, compareWalkOrder, parentPath, type FileInfo } from '@stowage/core';
+import { ErrorCode, KiB, MiB, compareWalkOrder, parentPath, readAll, type FileInfo } from '@stowage/core';
 import { TestData, hashStream } from '../data';
 import type { Harness, TestContext } from './harness';
 import {
@@ -30,12 +30,11 @@ import {
   expectPathNotFound,
   expectStreamMatches,
   firstPart,
-  formatBytes,
+  describeSize,
   randomBranchingFiles,
   randomFilename,
   randomPath,
   randomShortName,
-  readStream,
   sleep,
   testData,
   walked,
@@ -109,7 +108,7 @@ export function registerDistributionTests(h: Harness): void {
       });
     }
 
-    h.test(`WriteReadLargeStreams: ${formatBytes(profile.largeStream)} through one writer, read back with the same sha256`, async (t) => {
+    h.test(`WriteReadLargeStreams: ${describeSize(profile.largeStream)} through one writer, read back with the same sha256`, async (t) => {
       const size = profile.largeStream;
       const path = t.path(randomPath(32));
       t.deleteAfter(firstPart(path, t.prefix));
@@ -137,19 +136,19 @@ export function registerDistributionTests(h: Harness): void {
       const all = testData(3 * chunkSize).all();
       await t.driver.putContent(path, all);
 
-      assertBytesEqual(await readStream(await t.driver.reader(path, 0)), all, 'reader at 0');
-      assertBytesEqual(await readStream(await t.driver.reader(path, chunkSize)), all.subarray(chunkSize), `reader at ${chunkSize}`);
-      assertBytesEqual(await readStream(await t.driver.reader(path, 2 * chunkSize)), all.subarray(2 * chunkSize), `reader at ${2 * chunkSize}`);
+      assertBytesEqual(await readAll(await t.driver.reader(path, 0)), all, 'reader at 0');
+      assertBytesEqual(await readAll(await t.driver.reader(path, chunkSize)), all.subarray(chunkSize), `reader at ${chunkSize}`);
+      assertBytesEqual(await readAll(await t.driver.reader(path, 2 * chunkSize)), all.subarray(2 * chunkSize), `reader at ${2 * chunkSize}`);
 
       const err = await expectError(t.driver.reader(path, -1), ErrorCode.InvalidOffset, { driver: t.driver, path, what: 'reader at -1' });
       assert.equal((err as unknown as { offset: number }).offset, -1, 'InvalidOffsetError.offset');
 
-      assert.equal((await readStream(await t.driver.reader(path, 3 * chunkSize))).length, 0, 'a reader at the size reads nothing');
-      const last = await readStream(await t.driver.reader(path, 3 * chunkSize - 1));
+      assert.equal((await readAll(await t.driver.reader(path, 3 * chunkSize))).length, 0, 'a reader at the size reads nothing');
+      const last = await readAll(await t.driver.reader(path, 3 * chunkSize - 1));
       assertBytesEqual(last, all.subarray(3 * chunkSize - 1), 'a reader at size - 1 reads the last byte');
     });
 
-    h.test(`ContinueStreamAppendLarge: three sessions of ${formatBytes(profile.appendLargeChunk)}, closed and resumed with append`, async (t) => {
+    h.test(`ContinueStreamAppendLarge: three sessions of ${describeSize(profile.appendLargeChunk)}, closed and resumed with append`, async (t) => {
       await continueStreamAppend(t, profile.appendLargeChunk);
     });
 
@@ -396,7 +395,7 @@ export function registerDistributionTests(h: Harness): void {
       assertBytesEqual(await t.driver.getContent(path), smaller, 'content after the second putContent');
     });
 
-    h.test(`ConcurrentStreamReads: 10 concurrent readers at random offsets of a ${formatBytes(profile.concurrentReadsFileSize)} file`, async (t) => {
+    h.test(`ConcurrentStreamReads: 10 concurrent readers at random offsets of a ${describeSize(profile.concurrentReadsFileSize)} file`, async (t) => {
       const size = profile.concurrentReadsFileSize;
       const path = t.path(randomPath(32));
       t.deleteAfter(firstPart(path, t.prefix));
@@ -413,7 +412,7 @@ export function registerDistributionTests(h: Harness): void {
     });
 
     h.test(
-      `ConcurrentFileStreams: ${profile.concurrentStreams} concurrent writers fed from files, ${formatBytes(profile.concurrentStreamSize)} each`,
+      `ConcurrentFileStreams: ${profile.concurrentStreams} concurrent writers fed from files, ${describeSize(profile.concurrentStreamSize)} each`,
       async (t) => {
         const tmp = await mkdtemp(join(tmpdir(), 'stowage-conformance-'));
         t.defer(() => rm(tmp, { recursive: true, force: true }));
@@ -563,7 +562,7 @@ async function writeReadCompareStreams(t: TestContext, path: string, contents: B
   assert.equal(writer.size, contents.length, 'writer.size after writing');
   await writer.commit();
   await writer.close();
-  assertBytesEqual(await readStream(await t.driver.reader(path, 0)), contents, `reader(${path})`);
+  assertBytesEqual(await readAll(await t.driver.reader(path, 0)), contents, `reader(${path})`);
 }
 
 async function continueStreamAppend(t: TestContext, chunkSize: number): Promise<void> {
@@ -609,12 +608,12 @@ async function testFileStream(t: TestContext, tmpFile: string, size: number): Pr
 
 /** Checks that `path` holds committed empty content, then that append continues from 0 with `chunk`. */
 async function appendToEmptyFile(t: TestContext, path: string, chunk: Buffer): Promise<void> {
-  assert.equal((await readStream(await t.driver.reader(path, 0))).length, 0, 'the committed file is empty');
+  assert.equal((await readAll(await t.driver.reader(path, 0))).length, 0, 'the committed file is empty');
   const appender = await t.driver.writer(path, true);
   assert.equal(appender.size, 0, 'an append to empty content starts at 0');
   await appender.write(chunk);
   await appender.commit();
   await appender.close();
   assert.equal(appender.size, chunk.length, 'size after the append');
-  assertBytesEqual(await readStream(await t.driver.reader(path, 0)), chunk, 'content after the append');
+  assertBytesEqual(await readAll(await t.driver.reader(path, 0)), chunk, 'content after the append');
 }

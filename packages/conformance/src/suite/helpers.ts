@@ -77,13 +77,6 @@ export function assertBytesEqual(actual: Uint8Array, expected: Uint8Array, what:
   assert.fail(`${what}: ${a.length} bytes read, ${e.length} expected; first difference at byte ${i}`);
 }
 
-/** Reads a whole stream into one Buffer (small contents only). */
-export async function readStream(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array));
-  return Buffer.concat(chunks);
-}
-
 /**
  * Compares a stream with `data` from `offset` on, chunk by chunk, without holding either whole;
  * reports the first differing absolute offset.
@@ -204,7 +197,7 @@ export function randomBranchingFiles(root: string, count: number): string[] {
 }
 
 /** Formats a byte count for test titles: 5 GiB, 10 MiB, 5 MiB + 1 B, 32 B. */
-export function formatBytes(bytes: number): string {
+export function describeSize(bytes: number): string {
   const units: Array<[number, string]> = [
     [1024 ** 3, 'GiB'],
     [1024 ** 2, 'MiB'],

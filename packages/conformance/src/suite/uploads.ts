@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { ErrorCode, KiB, type StorageDriver } from '@stowage/core';
+import { ErrorCode, KiB, readAll, type StorageDriver } from '@stowage/core';
 import { TestData, hashStream, sha256 } from '../data';
 import type { Harness, TestContext } from './harness';
 import {
@@ -13,8 +13,7 @@ import {
   expectError,
   expectPathNotFound,
   expectStreamMatches,
-  formatBytes,
-  readStream,
+  describeSize,
   sleep,
   testData,
   walkedPaths,
@@ -31,7 +30,7 @@ export function registerUploadTests(h: Harness): void {
   describe('resumable uploads', () => {
     for (const chunkSize of profile.resumeChunkSizes) {
       h.test(
-        `resumes from a new driver instance after close: ${WRITES_PER_SESSION} writes of ${formatBytes(chunkSize)} per session, ${profile.resumeSessions} sessions, checked by sha256`,
+        `resumes from a new driver instance after close: ${WRITES_PER_SESSION} writes of ${describeSize(chunkSize)} per session, ${profile.resumeSessions} sessions, checked by sha256`,
         async (t) => {
           await resumeAcrossInstances(t, chunkSize, profile.resumeSessions);
         },
@@ -96,7 +95,7 @@ export function registerUploadTests(h: Harness): void {
       assertBytesEqual(await t.driver.getContent(path), oldContent, 'getContent during the rewrite');
       assert.equal((await t.driver.stat(path)).size, oldContent.length, 'stat size during the rewrite');
       await writer.close();
-      assertBytesEqual(await readStream(await t.driver.reader(path, 0)), oldContent, 'reader after closing the rewrite');
+      assertBytesEqual(await readAll(await t.driver.reader(path, 0)), oldContent, 'reader after closing the rewrite');
 
       const resumed = await t.driver.writer(path, true);
       assert.equal(resumed.size, newData.size, 'append resumes the unfinished rewrite, not the committed content');

@@ -39,9 +39,9 @@ export function mapReadableErrors(
   return output;
 }
 
-/** Reads a whole stream into one Buffer. */
-export async function readAll(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
+/** Reads a whole stream (or any async iterable of bytes) into one Buffer. */
+export async function readAll(stream: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of stream) chunks.push(chunk);
   return Buffer.concat(chunks);
 }

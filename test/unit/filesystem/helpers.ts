@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { TestData } from '@stowage/conformance';
 import { FilesystemDriver, type FilesystemDriverOptions } from '@stowage/filesystem';
 
 /** Where the built driver lives, for child processes that must load the very same code. */
@@ -27,40 +28,28 @@ export function useTempRoot(): { readonly root: string; driver(options?: Filesys
   };
 }
 
+/** Where the conformance package's test-data generator lives, for the same reason. */
+const CONFORMANCE_MODULE = require.resolve('@stowage/conformance');
+
+/** A TestData seed from a readable name, so tests and child processes agree on the bytes. */
+function seedOf(name: string): number {
+  return createHash('sha256').update(name).digest().readUInt32LE(0);
+}
+
 /**
- * Deterministic bytes where every 32-byte block depends on the seed and its absolute index, so a
- * misplaced or repeated chunk is caught (and any range can be regenerated in a child process).
- * The same function is inlined in CHILD_PRELUDE.
+ * The bytes [offset, offset + length) of the conformance suite's TestData for a named seed: every
+ * word depends on the seed and its absolute offset, so a misplaced or repeated chunk is caught,
+ * and a child process regenerates any range with the same call (see CHILD_PRELUDE).
  */
 export function pattern(seed: string, offset: number, length: number): Buffer {
-  const out = Buffer.alloc(length);
-  let at = 0;
-  while (at < length) {
-    const block = Math.floor((offset + at) / 32);
-    const digest = createHash('sha256').update(`${seed}:${block}`).digest();
-    const from = (offset + at) % 32;
-    const n = Math.min(32 - from, length - at);
-    digest.copy(out, at, from, from + n);
-    at += n;
-  }
-  return out;
+  return new TestData(offset + length, seedOf(seed)).slice(offset, length);
 }
 
 export const CHILD_PRELUDE = `
 const { createHash } = require('node:crypto');
-function pattern(seed, offset, length) {
-  const out = Buffer.alloc(length);
-  let at = 0;
-  while (at < length) {
-    const block = Math.floor((offset + at) / 32);
-    const digest = createHash('sha256').update(seed + ':' + block).digest();
-    const from = (offset + at) % 32;
-    const n = Math.min(32 - from, length - at);
-    digest.copy(out, at, from, from + n);
-    at += n;
-  }
-  return out;
-}
+const { TestData } = require(${JSON.stringify(CONFORMANCE_MODULE)});
+const seedOf = (name) => createHash('sha256').update(name).digest().readUInt32LE(0);
+const pattern = (seed, offset, length) => new TestData(offset + length, seedOf(seed)).slice(offset, length);
 const { FilesystemDriver } = require(${JSON.stringify(DRIVER_MODULE)});
 // Reads the one line the parent sends (stdin is only opened by children that ask).
 async function nextLine() {

@@ -55,33 +55,39 @@ function expectSame(what: string, key: string, got: Uint8Array, want: Uint8Array
 /** Largest content verify() compares byte for byte; past it only the timed ops check sizes. */
 const VERIFY_LIMIT = 64 * 1024 * 1024;
 
-function putGetCase(size: number, data: BenchData, distribution?: string): BenchCase {
-  return {
-    name: `PutGet${sizeLabel(size)}`,
-    distribution,
-    bytesPerOp: size,
-    large: size >= LARGE_THRESHOLD,
-    maxOpsPerBatch: 100_000,
-    cleanupBatch: true,
-    async verify(target, sideDir) {
-      if (size > VERIFY_LIMIT) return;
-      const key = `${sideDir}/verify`;
-      await target.put(key, data.content(size));
-      expectSame('get', key, await target.get(key), data.content(size));
-      await target.delete(key);
-    },
-    async op(target, dirs, index) {
-      const key = `${dirs.batch}/f${index}`;
-      await target.put(key, data.content(size));
-      const got = await target.get(key);
-      expectSize('get', key, got.byteLength, size);
-    },
-  };
+/** How a sized benchmark moves bytes: whole-object put/get, or a stream each way. */
+interface Transfer {
+  /** Names the read in error messages. */
+  readLabel: string;
+  write(target: Baseline, key: string, size: number, data: BenchData): Promise<void>;
+  /** What a read must return, byte for byte (checked untimed, by verify). */
+  expected(size: number, data: BenchData): Buffer;
+  readAll(target: Baseline, key: string): Promise<Uint8Array>;
+  /** The timed read: how many bytes came back. */
+  readSize(target: Baseline, key: string): Promise<number>;
 }
 
-function streamCase(size: number, data: BenchData, distribution?: string): BenchCase {
+const TRANSFERS: Record<'putGet' | 'stream', Transfer> = {
+  putGet: {
+    readLabel: 'get',
+    write: (target, key, size, data) => target.put(key, data.content(size)),
+    expected: (size, data) => data.content(size),
+    readAll: (target, key) => target.get(key),
+    readSize: async (target, key) => (await target.get(key)).byteLength,
+  },
+  stream: {
+    readLabel: 'stream read',
+    write: (target, key, size, data) => target.streamWrite(key, data.chunks(size)),
+    expected: (size, data) => Buffer.concat([...data.chunks(size)]),
+    readAll: async (target, key) => readAll(await target.streamRead(key)),
+    // Distribution's benchmark only opens the reader; reading it all measures the streaming.
+    readSize: async (target, key) => drain(await target.streamRead(key)),
+  },
+};
+
+function transferCase(transfer: Transfer, name: string, size: number, data: BenchData, distribution?: string): BenchCase {
   return {
-    name: `Stream${sizeLabel(size)}`,
+    name,
     distribution,
     bytesPerOp: size,
     large: size >= LARGE_THRESHOLD,
@@ -90,16 +96,14 @@ function streamCase(size: number, data: BenchData, distribution?: string): Bench
     async verify(target, sideDir) {
       if (size > VERIFY_LIMIT) return;
       const key = `${sideDir}/verify`;
-      await target.streamWrite(key, data.chunks(size));
-      expectSame('stream read', key, await readAll(await target.streamRead(key)), Buffer.concat([...data.chunks(size)]));
+      await transfer.write(target, key, size, data);
+      expectSame(transfer.readLabel, key, await transfer.readAll(target, key), transfer.expected(size, data));
       await target.delete(key);
     },
     async op(target, dirs, index) {
       const key = `${dirs.batch}/f${index}`;
-      await target.streamWrite(key, data.chunks(size));
-      // Distribution's benchmark only opens the reader; reading it all measures the streaming.
-      const read = await drain(await target.streamRead(key));
-      expectSize('stream read', key, read, size);
+      await transfer.write(target, key, size, data);
+      expectSize(transfer.readLabel, key, await transfer.readSize(target, key), size);
     },
   };
 }
@@ -191,9 +195,8 @@ export function benchmarkCases(largeSize: number, data: BenchData): BenchCase[] 
   return caseDefinitions(largeSize).map((d) => {
     switch (d.kind) {
       case 'putGet':
-        return putGetCase(d.size, data, d.distribution);
       case 'stream':
-        return streamCase(d.size, data, d.distribution);
+        return transferCase(TRANSFERS[d.kind], d.name, d.size, data, d.distribution);
       case 'list':
         return listCase(d.files, d.distribution);
       case 'delete':

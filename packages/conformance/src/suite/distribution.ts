@@ -191,13 +191,7 @@ export function registerDistributionTests(h: Harness): void {
       await expectPathNotFound(t.driver.list(doesNotExist), { driver: t.driver, path: doesNotExist, what: 'list of a missing directory' });
 
       const parentDirectory = `${rootDirectory}/${randomShortName()}`;
-      const childFiles: string[] = [];
-      for (let i = 0; i < 50; i++) {
-        const child = `${parentDirectory}/${randomShortName()}`;
-        childFiles.push(child);
-        await t.driver.putContent(child, testData(32).all());
-      }
-      childFiles.sort();
+      const childFiles = await putChildFiles(t, parentDirectory, 50);
 
       // distribution lists "/" here; our root is shared, so the prefix plays its part.
       assert.deepEqual(await t.driver.list(t.prefix), [rootDirectory], `list(${t.prefix})`);
@@ -210,13 +204,7 @@ export function registerDistributionTests(h: Harness): void {
       const rootDirectory = t.path(randomShortName());
       t.deleteAfter(rootDirectory);
       const parentDirectory = `${rootDirectory}/${randomShortName()}`;
-      const childFiles: string[] = [];
-      for (let i = 0; i < 50; i++) {
-        const child = `${parentDirectory}/${randomShortName()}`;
-        childFiles.push(child);
-        await t.driver.putContent(child, testData(32).all());
-      }
-      childFiles.sort();
+      const childFiles = await putChildFiles(t, parentDirectory, 50);
       // Names that extend the parent's name: with plain key-prefix listing they would leak in.
       const overlapping = [`${parentDirectory}-suffix/file`, `${parentDirectory}suffix/file`, `${parentDirectory}.x`, `${parentDirectory}0/file`];
       const shorter = `${parentDirectory.slice(0, -1)}/file`;
@@ -616,4 +604,15 @@ async function appendToEmptyFile(t: TestContext, path: string, chunk: Buffer): P
   await appender.close();
   assert.equal(appender.size, chunk.length, 'size after the append');
   assertBytesEqual(await readAll(await t.driver.reader(path, 0)), chunk, 'content after the append');
+}
+
+/** Puts `count` small files with random names directly below `dir`; returns their paths, sorted. */
+async function putChildFiles(t: TestContext, dir: string, count: number): Promise<string[]> {
+  const childFiles: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const child = `${dir}/${randomShortName()}`;
+    childFiles.push(child);
+    await t.driver.putContent(child, testData(32).all());
+  }
+  return childFiles.sort();
 }

@@ -6,6 +6,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { MiB } from '@stowage/core';
 
 /** A 32-bit mix (murmur3's finaliser) of the seed and a word index. */
 function mix(seed: number, wordIndex: number): number {
@@ -54,14 +55,14 @@ export class TestData {
   }
 
   /** A Readable of the bytes from `offset` on, in chunks of `chunkSize` (default 1 MiB). */
-  stream(chunkSize = 1024 * 1024, offset = 0): Readable {
+  stream(chunkSize = MiB, offset = 0): Readable {
     return Readable.from(this.chunks(chunkSize, offset), { objectMode: false });
   }
 
   /** The sha256 (hex) of the bytes from `offset` on, computed without holding them. */
   sha256(offset = 0): string {
     const hash = createHash('sha256');
-    for (const chunk of this.chunks(4 * 1024 * 1024, offset)) hash.update(chunk);
+    for (const chunk of this.chunks(4 * MiB, offset)) hash.update(chunk);
     return hash.digest('hex');
   }
 }

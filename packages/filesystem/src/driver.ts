@@ -5,26 +5,7 @@ import { dirname } from 'node:path';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import * as fse from 'fs-extra';
-import {
-  BaseStorageDriver,
-  InvalidParameterError,
-  InvalidPathError,
-  PathNotFoundError,
-  ROOT,
-  Semaphore,
-  compareNames,
-  isSameOrBelow,
-  isValidComponent,
-  joinPath,
-  throwIfAborted,
-  walkTree,
-  type ErrorContext,
-  type FileInfo,
-  type FileWriter,
-  type OpOptions,
-  type WalkFn,
-  type WalkOptions,
-} from '@stowage/core';
+import { MiB, BaseStorageDriver, InvalidParameterError, InvalidPathError, PathNotFoundError, ROOT, Semaphore, compareNames, isSameOrBelow, isValidComponent, joinPath, throwIfAborted, walkTree, type ErrorContext, type FileInfo, type FileWriter, type OpOptions, type WalkFn, type WalkOptions } from '@stowage/core';
 import { CREATE_ATTEMPTS, errnoCode, openCreating, pruneEmptyDirs, readDirIfExists, syncDir, writeAll } from './fs-util';
 import { Layout, stagedTarget } from './layout';
 import { FilesystemFileWriter, hasOpenWriters, supersedeUpload, withUploadLock, type WriterHost } from './writer';
@@ -60,7 +41,7 @@ interface StagedFile {
 }
 
 /** Read-ahead of reader streams: large enough that per-chunk overhead disappears. */
-const READ_CHUNK = 1024 * 1024;
+const READ_CHUNK = MiB;
 /** How many stats a walk keeps in flight ahead of the callback. */
 const WALK_STAT_WINDOW = 16;
 

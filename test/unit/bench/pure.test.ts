@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
 import * as bench from '@stowage/conformance/bench';
+import { KiB, MiB, GiB } from '@stowage/core';
 
-const KiB = 1024;
-const MiB = 1024 * KiB;
-const GiB = 1024 * MiB;
 
 describe('bench: sizes', () => {
   it('parses binary and decimal sizes', () => {

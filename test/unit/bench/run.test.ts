@@ -6,8 +6,8 @@ import { PassThrough } from 'node:stream';
 import { runBenchmarks } from '@stowage/conformance';
 import { InMemoryDriver } from '@stowage/inmemory';
 import * as bench from '@stowage/conformance/bench';
+import { MiB } from '@stowage/core';
 
-const MiB = 1024 * 1024;
 
 describe('bench: runBenchmarks (tiny run on the in-memory driver)', function () {
   this.timeout(60_000);

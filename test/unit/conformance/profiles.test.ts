@@ -1,10 +1,8 @@
+import { MiB, GiB } from '@stowage/core';
 import assert from 'node:assert/strict';
 import { PROFILES, resolveProfile } from '@stowage/conformance';
 import { profiles } from './load';
 
-const KiB = 1024;
-const MiB = 1024 * KiB;
-const GiB = 1024 * MiB;
 
 describe('conformance: size profiles', () => {
   it("'full' is distribution's sizes", () => {

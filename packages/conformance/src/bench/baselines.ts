@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { PathNotFoundError, type StorageDriver } from '@stowage/core';
+import { MiB, PathNotFoundError, type StorageDriver } from '@stowage/core';
 import { randomName } from '../data';
 import type { Baseline } from './types';
 
@@ -57,7 +57,7 @@ async function syncDirectory(dir: string): Promise<void> {
  */
 export function nodeFsBaseline(dir: string, options: NodeFsBaselineOptions = {}): Baseline {
   const durable = options.durable ?? false;
-  const readHighWaterMark = options.readHighWaterMark ?? 1024 * 1024;
+  const readHighWaterMark = options.readHighWaterMark ?? MiB;
   const file = (key: string) => path.join(dir, key);
 
   /** Writes via `write(target)`; when durable, into a flushed temp file renamed over the key, then syncs the directory. */
@@ -129,7 +129,7 @@ type BufferTree = Map<string, BufferTree | Buffer>;
  * with. Directories vanish with their last file, as in the drivers.
  */
 export function bufferBaseline(options: BufferBaselineOptions = {}): Baseline {
-  const readChunkSize = options.readChunkSize ?? 1024 * 1024;
+  const readChunkSize = options.readChunkSize ?? MiB;
   const name = 'buffer-copies';
   let root: BufferTree = new Map();
   const notFound = (key: string) => new PathNotFoundError(name, key);

@@ -1,7 +1,8 @@
+import { GiB } from '@stowage/core';
 import { TestData } from '../data';
 
 /** Content bigger than this repeats the pool: generating 1 GiB already takes seconds. */
-export const MAX_POOL_SIZE = 1024 * 1024 * 1024;
+export const MAX_POOL_SIZE = GiB;
 
 /**
  * Benchmark content generated once, before any timing: a pool of non-repeating TestData that

@@ -1,13 +1,13 @@
-import { readAll } from '@stowage/core';
+import { KiB, MiB, readAll } from '@stowage/core';
 import type { BenchData } from './bench-data';
 import { sizeLabel } from './size';
 import type { Baseline } from './types';
 
 /** From this size on a benchmark does one operation per round, with no warm-up. */
-export const LARGE_THRESHOLD = 64 * 1024 * 1024;
+export const LARGE_THRESHOLD = 64 * MiB;
 
 /** The 256 MiB stream the issue adds to distribution's list (one of the two filesystem targets). */
-export const STREAM_TARGET_SIZE = 256 * 1024 * 1024;
+export const STREAM_TARGET_SIZE = 256 * MiB;
 
 /** Bounds the untimed setup of a Delete batch (files created per batch); the runner also bounds its time. */
 const MAX_SETUP_FILES_PER_BATCH = 50_000;
@@ -53,7 +53,7 @@ function expectSame(what: string, key: string, got: Uint8Array, want: Uint8Array
 }
 
 /** Largest content verify() compares byte for byte; past it only the timed ops check sizes. */
-const VERIFY_LIMIT = 64 * 1024 * 1024;
+const VERIFY_LIMIT = 64 * MiB;
 
 /** How a sized benchmark moves bytes: whole-object put/get, or a stream each way. */
 interface Transfer {
@@ -158,8 +158,6 @@ type CaseDefinition =
  * List 5/50; Delete 5/50) plus the 256 MiB stream. A large size equal to another size is not repeated.
  */
 function caseDefinitions(largeSize: number): CaseDefinition[] {
-  const KiB = 1024;
-  const MiB = 1024 * KiB;
   const sized = (kind: 'putGet' | 'stream', size: number, distribution?: string): CaseDefinition => ({
     kind,
     size,

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
-import { isPathNotFound, type StorageDriver } from '@stowage/core';
+import { MiB, GiB, isPathNotFound, type StorageDriver } from '@stowage/core';
 import { randomName } from '../data';
 import { BenchData } from './bench-data';
 import { driverAsBaseline } from './baselines';
@@ -11,9 +11,6 @@ import { measureStreamMemory } from './memory';
 import { formatBytes } from './size';
 import { evaluateTargets, opsPerSecond, pairedRatio, summariseSide } from './stats';
 import type { Baseline, BenchmarkEntry, BenchmarkOptions, BenchmarkResult, BenchmarkTarget, MemoryResult } from './types';
-
-const MiB = 1024 * 1024;
-const GiB = 1024 * MiB;
 
 /** The targets: the filesystem driver within 90% of raw Node fs for these two. */
 export const DEFAULT_TARGETS: readonly BenchmarkTarget[] = [

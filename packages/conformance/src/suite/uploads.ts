@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { ErrorCode, KiB, readAll, type StorageDriver } from '@stowage/core';
+import { MiB, ErrorCode, KiB, readAll, type StorageDriver } from '@stowage/core';
 import { TestData, hashStream, sha256 } from '../data';
 import type { Harness, TestContext } from './harness';
 import {
@@ -263,7 +263,7 @@ export function registerUploadTests(h: Harness): void {
 
     h.test('asWritable works with stream.pipeline, leaving the writer open, closing or committing it', async (t) => {
       t.deleteAfter(t.prefix);
-      const data = new TestData(3 * 1024 * 1024 + 17);
+      const data = new TestData(3 * MiB + 17);
 
       const manual = t.path('manual');
       const w1 = await t.driver.writer(manual, false);

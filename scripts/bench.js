@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 'use strict';
 /**
- * `npm run bench -- --driver filesystem|inmemory [--json FILE] [--large SIZE] [--quick] [--only NAMES]`
+ * `npm run bench -- --driver NAME (one of scripts/bench/*.js) [--json FILE] [--large SIZE] [--quick] [--only NAMES]`
  *
  * Runs @stowage/conformance's benchmarks on one driver next to its raw baseline (Node fs in a
  * sibling temp directory for filesystem, Buffer copies for inmemory), prints the table and the
@@ -9,14 +9,11 @@
  * memory check fails). Runs after `tsc -b` (the npm script builds first).
  */
 const fs = require('node:fs');
-const os = require('node:os');
 const path = require('node:path');
 const v8 = require('node:v8');
 const vm = require('node:vm');
 
 const bench = require('@stowage/conformance/bench');
-
-const DRIVERS = ['filesystem', 'inmemory'];
 
 /** A GC the memory check can run before taking its RSS baseline, without asking for --expose-gc. */
 function exposeGc() {
@@ -29,47 +26,27 @@ function exposeGc() {
   }
 }
 
-async function makeTempDir(label) {
-  return fs.promises.mkdtemp(path.join(os.tmpdir(), `stowage-bench-${label}-`));
-}
+/**
+ * Each driver's setup lives in scripts/bench/<driver>.js and exports
+ * `setUp(cli) -> { driver, baseline, contentInProcess, describe, tearDown() }`, plus `options`,
+ * the driver-specific CLI flags it accepts.
+ */
+const DRIVERS = fs
+  .readdirSync(path.join(__dirname, 'bench'))
+  .filter((f) => f.endsWith('.js'))
+  .map((f) => f.slice(0, -3))
+  .sort();
 
-/** The driver under test, its baseline, and how to clean up both. */
-async function setUp(cli) {
-  if (cli.driver === 'filesystem') {
-    const { FilesystemDriver } = require('@stowage/filesystem');
-    const driverRoot = await makeTempDir('driver');
-    // A sibling directory on the same filesystem, so both sides hit the same disk and page cache.
-    const baselineRoot = await makeTempDir('baseline');
-    const driver = new FilesystemDriver({ rootdirectory: driverRoot, ...(cli.driverFsync === undefined ? {} : { syncOnCommit: cli.driverFsync }) });
-    // The same work on both sides: the baseline fsyncs exactly when the driver does, unless told otherwise.
-    const durable = cli.baselineFsync ?? driver.syncOnCommit !== false;
-    return {
-      driver,
-      baseline: bench.nodeFsBaseline(baselineRoot, { durable }),
-      contentInProcess: false,
-      describe: `driver root ${driverRoot} (fsync ${driver.syncOnCommit ? 'on' : 'off'}), baseline root ${baselineRoot} (fsync ${durable ? 'on' : 'off'})`,
-      async tearDown() {
-        await fs.promises.rm(driverRoot, { recursive: true, force: true });
-        await fs.promises.rm(baselineRoot, { recursive: true, force: true });
-      },
-    };
-  }
-  const { InMemoryDriver } = require('@stowage/inmemory');
-  return {
-    driver: new InMemoryDriver(),
-    baseline: bench.bufferBaseline(),
-    // The in-memory driver keeps what it stores in RSS: the bound applies to what it adds on top.
-    contentInProcess: true,
-    describe: 'in-process memory',
-    async tearDown() {},
-  };
+function setUp(cli) {
+  return require(`./bench/${cli.driver}.js`).setUp(cli);
 }
 
 async function main(argv) {
   let cli;
   try {
     cli = bench.parseBenchArgs(argv, DRIVERS);
-    if (cli.driver !== 'filesystem' && (cli.driverFsync !== undefined || cli.baselineFsync !== undefined)) {
+    const accepted = require(`./bench/${cli.driver}.js`).options ?? [];
+    if ((cli.driverFsync !== undefined && !accepted.includes('driverFsync')) || (cli.baselineFsync !== undefined && !accepted.includes('baselineFsync'))) {
       throw new bench.BenchUsageError('--driver-fsync and --baseline-fsync apply to --driver filesystem only');
     }
   } catch (err) {

@@ -1,0 +1,377 @@
+/**
+ * Resumable uploads for object stores with multipart uploads (S3, OSS and their clones), with
+ * every piece of state kept in the bucket itself, so a new driver instance or a new process can
+ * resume after close() without ListMultipartUploads/ListParts (unreliable on S3 clones):
+ *
+ *   <root>/.stowage~uploads/<path>/~upload.json   upload id, part size, parts with ETags, size
+ *   <root>/.stowage~uploads/<path>/~tail.<id>     bytes after the last full part (< one part)
+ *
+ * Parts are all exactly `partSize` but the last (Cloudflare R2 rejects anything else). Nothing
+ * appears at the path before commit: commit is one PutObject when everything fits in one part,
+ * else CompleteMultipartUpload. The state is written whenever a multipart upload is created and on
+ * close(), so a crash never leaves an upload that purgeUploads cannot find.
+ */
+import { randomBytes } from 'node:crypto';
+import { BaseFileWriter, type FileWriterInit } from '../base/file-writer-base';
+import { InvalidArgumentError, PathNotFoundError, StorageDriverError } from '../errors';
+import { Semaphore } from '../util/semaphore';
+import type { OpOptions } from '../types';
+import type { ObjectKeyLayout } from './key-layout';
+import type { CompletedPart, MultipartStore, StoredObject } from './multipart-store';
+
+export interface StagedPart extends CompletedPart {
+  size: number;
+}
+
+/** What `~upload.json` holds. */
+export interface UploadState {
+  version: 1;
+  path: string;
+  partSize: number;
+  uploadId?: string;
+  /** Parts 1..n, all of `partSize` bytes. */
+  parts: StagedPart[];
+  tail?: { key: string; size: number };
+  /** All bytes written so far: the parts plus the tail. */
+  size: number;
+  startedAt: string;
+}
+
+export interface StagedUploadsOptions {
+  /** Size of every non-final part; at least the store's minimum. */
+  partSize: number;
+  /** Parts one writer uploads in parallel. Memory is bounded by partSize x (concurrency + 1). */
+  concurrency: number;
+}
+
+export class StagedUploads {
+  constructor(
+    readonly driverName: string,
+    readonly store: MultipartStore,
+    readonly layout: ObjectKeyLayout,
+    readonly options: StagedUploadsOptions,
+  ) {
+    if (!Number.isSafeInteger(options.partSize) || options.partSize < store.minPartSize) {
+      throw new InvalidArgumentError(driverName, 'partSize', `must be an integer >= ${store.minPartSize}`);
+    }
+    if (!Number.isSafeInteger(options.concurrency) || options.concurrency < 1) {
+      throw new InvalidArgumentError(driverName, 'concurrency', 'must be a positive integer');
+    }
+  }
+
+  /**
+   * A writer for `path`: append=false discards any unfinished upload there; append=true resumes
+   * it, or else continues from the committed content (PathNotFoundError if there is neither).
+   * `init(size)` is the driver base's `writerInit` for the starting size.
+   */
+  async open(path: string, append: boolean, opts: OpOptions, init: (size: number) => FileWriterInit): Promise<StagedMultipartWriter> {
+    const state = await this.readState(path, opts);
+    if (state && append) {
+      const tail = state.tail ? await this.store.get(state.tail.key, opts) : undefined;
+      if (state.tail && (tail === undefined || tail.length !== state.tail.size)) {
+        throw new StorageDriverError(this.driverName, new Error(`staged tail ${state.tail.key} is missing or torn`), { operation: 'writer', path });
+      }
+      return new StagedMultipartWriter(this, init(state.size), state, tail, true);
+    }
+    if (state) await this.discard(state, opts);
+    const fresh: UploadState = { version: 1, path, partSize: this.options.partSize, parts: [], size: 0, startedAt: new Date().toISOString() };
+    if (!append) return new StagedMultipartWriter(this, init(0), fresh, undefined, false);
+    return this.openOnCommitted(path, fresh, opts, init);
+  }
+
+  /** An append to committed content: whole parts are copied server-side, the rest is read back. */
+  private async openOnCommitted(path: string, state: UploadState, opts: OpOptions, init: (size: number) => FileWriterInit): Promise<StagedMultipartWriter> {
+    const key = this.layout.key(path);
+    const committed = await this.store.head(key, opts);
+    if (!committed) throw new PathNotFoundError(this.driverName, path, { operation: 'writer' });
+    const { partSize } = state;
+    const wholeParts = Math.floor(committed.size / partSize);
+    if (wholeParts > 0) {
+      state.uploadId = await this.store.createMultipartUpload(key, opts);
+      await this.writeState(state, opts);
+      const slots = new Semaphore(this.options.concurrency);
+      state.parts = await Promise.all(
+        Array.from({ length: wholeParts }, async (_, i) => {
+          const release = await slots.acquire();
+          try {
+            const etag = await this.store.uploadPartCopy(key, state.uploadId!, i + 1, key, i * partSize, (i + 1) * partSize, opts);
+            return { partNumber: i + 1, etag, size: partSize };
+          } finally {
+            release();
+          }
+        }),
+      );
+      state.size = wholeParts * partSize;
+    }
+    const rest = committed.size - state.size;
+    const tail = rest > 0 ? await this.store.getRange(key, state.size, committed.size, opts) : undefined;
+    if (tail && tail.length !== rest) {
+      throw new StorageDriverError(this.driverName, new Error('the committed content changed while the append was opened'), { operation: 'writer', path });
+    }
+    state.size = committed.size;
+    return new StagedMultipartWriter(this, init(state.size), state, tail, state.uploadId !== undefined);
+  }
+
+  async readState(path: string, opts: OpOptions): Promise<UploadState | undefined> {
+    const raw = await this.store.get(this.layout.uploadStateKey(path), opts);
+    return raw === undefined ? undefined : this.parseState(raw, path);
+  }
+
+  async writeState(state: UploadState, opts: OpOptions): Promise<void> {
+    await this.store.put(this.layout.uploadStateKey(state.path), Buffer.from(JSON.stringify(state)), opts);
+  }
+
+  /** Aborts the multipart upload and removes the state and the tail. */
+  async discard(state: UploadState, opts: OpOptions, extraKeys: string[] = []): Promise<void> {
+    if (state.uploadId) await this.store.abortMultipartUpload(this.layout.key(state.path), state.uploadId, opts);
+    const keys = [this.layout.uploadStateKey(state.path), ...extraKeys];
+    if (state.tail) keys.unshift(state.tail.key);
+    await this.store.deleteKeys(keys, opts);
+  }
+
+  /**
+   * Removes every staged upload whose state (or, for an orphaned tail, the tail itself) was last
+   * written before `olderThan`. Returns how many uploads were removed.
+   */
+  async purge(olderThan: Date, opts: OpOptions): Promise<number> {
+    let purged = 0;
+    // One upload's keys (`~tail.*` then `~upload.json`) are adjacent in key order, so one pass
+    // with a one-upload buffer finds them all.
+    let group: { path: string; objects: StoredObject[] } | undefined;
+    const flush = async () => {
+      if (group && (await this.purgeGroup(group.path, group.objects, olderThan, opts))) purged++;
+    };
+    for await (const object of this.store.listKeys(this.layout.uploadsPrefix, opts)) {
+      const staged = this.layout.stagedUploadOf(object.key);
+      if (!staged) continue;
+      if (group?.path !== staged.path) {
+        await flush();
+        group = { path: staged.path, objects: [] };
+      }
+      group.objects.push(object);
+    }
+    await flush();
+    return purged;
+  }
+
+  private async purgeGroup(path: string, objects: StoredObject[], olderThan: Date, opts: OpOptions): Promise<boolean> {
+    const stateKey = this.layout.uploadStateKey(path);
+    const stateObject = objects.find((o) => o.key === stateKey);
+    const stale = (o: StoredObject) => o.modTime.getTime() < olderThan.getTime();
+    if (!stateObject) {
+      // Tails without a state: a close() that crashed between its two writes.
+      const orphans = objects.filter(stale).map((o) => o.key);
+      if (orphans.length > 0) await this.store.deleteKeys(orphans, opts);
+      return orphans.length > 0;
+    }
+    if (!stale(stateObject)) return false;
+    let state: UploadState | undefined;
+    try {
+      state = await this.readState(path, opts);
+    } catch {
+      state = undefined; // unreadable state: still remove what is there
+    }
+    const others = objects.map((o) => o.key);
+    if (state) await this.discard(state, opts, others);
+    else await this.store.deleteKeys(others, opts);
+    return true;
+  }
+
+  /** The staged keys under `path` (its own upload and those below it), for tests and audits. */
+  async leftovers(path: string, opts: OpOptions = {}): Promise<string[]> {
+    const keys: string[] = [];
+    for await (const object of this.store.listKeys(this.layout.uploadDir(path), opts)) keys.push(object.key);
+    return keys;
+  }
+
+  private parseState(raw: Buffer, path: string): UploadState {
+    let state: UploadState;
+    try {
+      state = JSON.parse(raw.toString('utf8')) as UploadState;
+    } catch (err) {
+      throw new StorageDriverError(this.driverName, err, { operation: 'writer', path });
+    }
+    const valid =
+      state?.version === 1 && state.path === path && Number.isSafeInteger(state.partSize) && Array.isArray(state.parts) && Number.isSafeInteger(state.size);
+    if (!valid) throw new StorageDriverError(this.driverName, new Error('unrecognised upload state'), { operation: 'writer', path });
+    return state;
+  }
+}
+
+const MIN_BUFFER = 64 * 1024;
+
+/**
+ * The writer over StagedUploads. Incoming bytes fill one part buffer; a full buffer goes out as
+ * an UploadPart once more bytes arrive (so content of exactly one part still commits as a single
+ * PutObject), with up to `concurrency` parts in flight.
+ */
+export class StagedMultipartWriter extends BaseFileWriter {
+  private readonly key: string;
+  private readonly partSize: number;
+  private readonly parts = new Map<number, StagedPart>();
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly slots: Semaphore;
+  private buffer: Buffer | undefined;
+  private fill = 0;
+  private nextPartNumber: number;
+  private partFailure: unknown;
+  /** Whether anything of this upload exists in the bucket (state, tail or multipart upload). */
+  private staged: boolean;
+
+  constructor(
+    private readonly uploads: StagedUploads,
+    init: FileWriterInit,
+    private readonly upload: UploadState,
+    tail: Buffer | undefined,
+    staged: boolean,
+  ) {
+    super(init);
+    this.key = uploads.layout.key(upload.path);
+    this.partSize = upload.partSize;
+    for (const part of upload.parts) this.parts.set(part.partNumber, part);
+    this.nextPartNumber = upload.parts.length + 1;
+    this.slots = new Semaphore(uploads.options.concurrency);
+    this.staged = staged;
+    if (tail && tail.length > 0) {
+      this.buffer = Buffer.allocUnsafe(this.partSize);
+      tail.copy(this.buffer);
+      this.fill = tail.length;
+    }
+  }
+
+  private get store(): MultipartStore {
+    return this.uploads.store;
+  }
+
+  private get opts(): OpOptions {
+    return { signal: this.signal };
+  }
+
+  protected async _write(chunk: Buffer): Promise<void> {
+    let offset = 0;
+    while (offset < chunk.length) {
+      if (this.fill === this.partSize) await this.sendBufferedPart();
+      const n = Math.min(chunk.length - offset, this.partSize - this.fill);
+      this.reserve(this.fill + n);
+      chunk.copy(this.buffer!, this.fill, offset, offset + n);
+      this.fill += n;
+      offset += n;
+    }
+  }
+
+  protected async _close(): Promise<void> {
+    await this.settle();
+    // After a failed part only the parts before it are known to be stored; resume from there.
+    const parts = this.confirmedParts();
+    const keepTail = this.partFailure === undefined && this.fill > 0 && parts.length === this.nextPartNumber - 1;
+    const previousTail = this.upload.tail;
+    let tail: UploadState['tail'];
+    if (keepTail) {
+      tail = { key: this.uploads.layout.tailKey(this.path, randomBytes(8).toString('hex')), size: this.fill };
+      await this.store.put(tail.key, this.buffer!.subarray(0, this.fill), this.opts);
+    }
+    const state: UploadState = { ...this.upload, parts, size: parts.length * this.partSize + (tail?.size ?? 0) };
+    if (tail) state.tail = tail;
+    else delete state.tail;
+    await this.uploads.writeState(state, this.opts);
+    if (previousTail && previousTail.key !== tail?.key) await this.store.deleteKeys([previousTail.key], this.opts);
+    this.buffer = undefined;
+  }
+
+  protected async _commit(): Promise<void> {
+    await this.settle();
+    this.throwIfPartFailed();
+    if (this.upload.uploadId !== undefined && this.parts.size === 0) {
+      // A multipart upload with no stored part (left by a failure): the rest fits in one PutObject.
+      await this.store.abortMultipartUpload(this.key, this.upload.uploadId, this.opts);
+      this.upload.uploadId = undefined;
+    }
+    if (this.upload.uploadId === undefined) {
+      // Everything fits in one part: a single PutObject.
+      await this.store.put(this.key, this.buffered(), this.opts);
+    } else {
+      if (this.fill > 0) await this.sendBufferedPart();
+      await this.settle();
+      this.throwIfPartFailed();
+      await this.store.completeMultipartUpload(this.key, this.upload.uploadId, this.confirmedParts(), this.opts);
+    }
+    this.buffer = undefined;
+    if (this.staged) {
+      const keys = [this.uploads.layout.uploadStateKey(this.path)];
+      if (this.upload.tail) keys.push(this.upload.tail.key);
+      await this.store.deleteKeys(keys, this.opts);
+    }
+  }
+
+  protected async _cancel(): Promise<void> {
+    await this.settle();
+    this.buffer = undefined;
+    if (this.staged) await this.uploads.discard(this.upload, this.opts);
+  }
+
+  /** Hands the buffer to an UploadPart, waiting for a free slot first. */
+  private async sendBufferedPart(): Promise<void> {
+    this.throwIfPartFailed();
+    const partNumber = this.nextPartNumber;
+    if (partNumber > this.store.maxParts) {
+      throw new InvalidArgumentError(this.driverName, 'content', `exceeds ${this.store.maxParts} parts of ${this.partSize} bytes; use a larger chunk size`, {
+        operation: 'write',
+        path: this.path,
+      });
+    }
+    if (this.upload.uploadId === undefined) {
+      this.upload.uploadId = await this.store.createMultipartUpload(this.key, this.opts);
+      this.staged = true;
+      // Recorded at once, so purgeUploads can find (and abort) it even if this process dies now.
+      await this.uploads.writeState({ ...this.upload, parts: [], size: 0 }, this.opts);
+    }
+    const release = await this.slots.acquire();
+    const body = this.buffered();
+    this.buffer = undefined;
+    this.fill = 0;
+    this.nextPartNumber++;
+    const upload = this.store
+      .uploadPart(this.key, this.upload.uploadId, partNumber, body, this.opts)
+      .then(
+        (etag) => {
+          this.parts.set(partNumber, { partNumber, etag, size: body.length });
+        },
+        (err: unknown) => {
+          this.partFailure ??= err;
+        },
+      )
+      .finally(() => {
+        release();
+        this.inFlight.delete(upload);
+      });
+    this.inFlight.add(upload);
+  }
+
+  private buffered(): Buffer {
+    return this.buffer ? this.buffer.subarray(0, this.fill) : Buffer.alloc(0);
+  }
+
+  /** Grows the buffer geometrically up to one part, so small uploads never allocate a whole part. */
+  private reserve(needed: number): void {
+    const capacity = this.buffer?.length ?? 0;
+    if (needed <= capacity) return;
+    const grown = Buffer.allocUnsafe(Math.min(this.partSize, Math.max(needed, capacity * 2, MIN_BUFFER)));
+    if (this.buffer) this.buffer.copy(grown, 0, 0, this.fill);
+    this.buffer = grown;
+  }
+
+  private async settle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.all(this.inFlight);
+  }
+
+  private throwIfPartFailed(): void {
+    if (this.partFailure !== undefined) throw this.partFailure;
+  }
+
+  /** Parts 1..n that are known to be stored, without gaps. */
+  private confirmedParts(): StagedPart[] {
+    const parts: StagedPart[] = [];
+    for (let n = 1; this.parts.has(n); n++) parts.push(this.parts.get(n)!);
+    return parts;
+  }
+}

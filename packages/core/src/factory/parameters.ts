@@ -75,7 +75,33 @@ export class ParameterReader {
     throw this.invalid(name, `must be true or false, got ${JSON.stringify(value)}`);
   }
 
+  /**
+   * A duration in seconds: a number of seconds, or a Go duration string as distribution's config
+   * takes them (`20m`, `1h30m`, `90s`, `1500ms`).
+   */
+  durationSeconds(name: string, fallback: number): number {
+    const value = this.raw(name);
+    if (value === undefined || value === '') return fallback;
+    const seconds = typeof value === 'number' ? value : typeof value === 'string' ? parseGoDuration(value) : undefined;
+    if (seconds === undefined || !Number.isFinite(seconds) || seconds <= 0) {
+      throw this.invalid(name, `must be a positive duration such as 20m or 90s, got ${JSON.stringify(value)}`);
+    }
+    return seconds;
+  }
+
   invalid(name: string, problem: string): InvalidParameterError {
     return new InvalidParameterError(this.driverName, name, problem);
   }
+}
+
+const DURATION_UNITS: Record<string, number> = { ns: 1e-9, us: 1e-6, 'µs': 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
+
+/** Seconds in a Go duration string (`1h30m`, `20m`, `2.5s`) or a bare number of seconds; undefined if malformed. */
+export function parseGoDuration(text: string): number | undefined {
+  const trimmed = text.trim();
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return Number(trimmed);
+  if (!/^((\d+(\.\d+)?)(ns|us|µs|ms|s|m|h))+$/.test(trimmed)) return undefined;
+  let total = 0;
+  for (const match of trimmed.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) total += Number(match[1]) * DURATION_UNITS[match[2]!]!;
+  return total;
 }

@@ -1,0 +1,183 @@
+/**
+ * The S3 operations the driver and the shared StagedUploads need, by key. Errors are the SDK's
+ * own; the driver maps them. Every request carries the caller's AbortSignal.
+ */
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  UploadPartCommand,
+  UploadPartCopyCommand,
+  type ObjectCannedACL,
+  type S3Client,
+  type ServerSideEncryption,
+  type StorageClass,
+} from '@aws-sdk/client-s3';
+import { MiB, readAll, type CompletedPart, type MultipartStore, type OpOptions, type StoredObject } from '@stowage/core';
+import { isS3NotFound, isS3NoSuchUpload } from './errors';
+
+/** DeleteObjects takes at most this many keys. */
+export const DELETE_BATCH = 1000;
+
+/** Headers every object-creating request carries: ACL, storage class, server-side encryption. */
+export interface ObjectCreationParams {
+  ACL?: ObjectCannedACL;
+  StorageClass?: StorageClass;
+  ServerSideEncryption?: ServerSideEncryption;
+  SSEKMSKeyId?: string;
+}
+
+export class S3Store implements MultipartStore {
+  readonly minPartSize = 5 * MiB;
+  readonly maxParts = 10_000;
+
+  constructor(
+    readonly client: S3Client,
+    readonly bucket: string,
+    readonly creation: ObjectCreationParams,
+  ) {}
+
+  async head(key: string, opts: OpOptions): Promise<StoredObject | undefined> {
+    try {
+      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: opts.signal });
+      return { key, size: out.ContentLength ?? 0, modTime: out.LastModified ?? new Date(0) };
+    } catch (err) {
+      if (isS3NotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async get(key: string, opts: OpOptions): Promise<Buffer | undefined> {
+    try {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: opts.signal });
+      return await readAll(out.Body as AsyncIterable<Uint8Array>);
+    } catch (err) {
+      if (isS3NotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async getRange(key: string, start: number, end: number, opts: OpOptions): Promise<Buffer> {
+    if (end <= start) return Buffer.alloc(0);
+    const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: `bytes=${start}-${end - 1}` }), { abortSignal: opts.signal });
+    return readAll(out.Body as AsyncIterable<Uint8Array>);
+  }
+
+  async put(key: string, body: Buffer, opts: OpOptions): Promise<void> {
+    await this.client.send(
+      new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentLength: body.length, ContentType: 'application/octet-stream', ...this.creation }),
+      { abortSignal: opts.signal },
+    );
+  }
+
+  async deleteKeys(keys: string[], opts: OpOptions): Promise<void> {
+    for (let i = 0; i < keys.length; i += DELETE_BATCH) {
+      const batch = keys.slice(i, i + DELETE_BATCH);
+      const out = await this.client.send(
+        new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }),
+        { abortSignal: opts.signal },
+      );
+      const failed = (out.Errors ?? []).filter((e) => e.Code !== 'NoSuchKey');
+      if (failed.length > 0) {
+        const first = failed[0]!;
+        throw Object.assign(new Error(`DeleteObjects failed for ${failed.length} key(s), first ${first.Key}: ${first.Code} ${first.Message ?? ''}`.trim()), {
+          name: first.Code ?? 'DeleteObjectsError',
+        });
+      }
+    }
+  }
+
+  async *listKeys(prefix: string, opts: OpOptions & { startAfter?: string; delimiter?: string }): AsyncIterable<StoredObject> {
+    for await (const page of this.listPages(prefix, opts)) {
+      for (const object of page.Contents ?? []) {
+        if (object.Key === undefined) continue;
+        yield { key: object.Key, size: object.Size ?? 0, modTime: object.LastModified ?? new Date(0) };
+      }
+    }
+  }
+
+  /** ListObjectsV2 pages under `prefix`, following continuation tokens. */
+  async *listPages(prefix: string, opts: OpOptions & { startAfter?: string; delimiter?: string; maxKeys?: number }) {
+    let token: string | undefined;
+    do {
+      const page = await this.client.send(
+        new ListObjectsV2Command({
+          Bucket: this.bucket,
+          Prefix: prefix,
+          ...(opts.delimiter ? { Delimiter: opts.delimiter } : {}),
+          ...(opts.maxKeys ? { MaxKeys: opts.maxKeys } : {}),
+          ...(token ? { ContinuationToken: token } : opts.startAfter ? { StartAfter: opts.startAfter } : {}),
+        }),
+        { abortSignal: opts.signal },
+      );
+      yield page;
+      token = page.IsTruncated && !opts.maxKeys ? page.NextContinuationToken : undefined;
+    } while (token);
+  }
+
+  async createMultipartUpload(key: string, opts: OpOptions): Promise<string> {
+    const out = await this.client.send(
+      new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key, ContentType: 'application/octet-stream', ...this.creation }),
+      { abortSignal: opts.signal },
+    );
+    if (!out.UploadId) throw new Error('CreateMultipartUpload returned no UploadId');
+    return out.UploadId;
+  }
+
+  async uploadPart(key: string, uploadId: string, partNumber: number, body: Buffer, opts: OpOptions): Promise<string> {
+    const out = await this.client.send(
+      new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: body, ContentLength: body.length }),
+      { abortSignal: opts.signal },
+    );
+    if (!out.ETag) throw new Error(`UploadPart ${partNumber} returned no ETag`);
+    return out.ETag;
+  }
+
+  async uploadPartCopy(key: string, uploadId: string, partNumber: number, sourceKey: string, start: number, end: number, opts: OpOptions): Promise<string> {
+    const out = await this.client.send(
+      new UploadPartCopyCommand({
+        Bucket: this.bucket,
+        Key: key,
+        UploadId: uploadId,
+        PartNumber: partNumber,
+        CopySource: this.copySource(sourceKey),
+        CopySourceRange: `bytes=${start}-${end - 1}`,
+      }),
+      { abortSignal: opts.signal },
+    );
+    const etag = out.CopyPartResult?.ETag;
+    if (!etag) throw new Error(`UploadPartCopy ${partNumber} returned no ETag`);
+    return etag;
+  }
+
+  async completeMultipartUpload(key: string, uploadId: string, parts: CompletedPart[], opts: OpOptions): Promise<void> {
+    await this.client.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: this.bucket,
+        Key: key,
+        UploadId: uploadId,
+        MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag })) },
+      }),
+      { abortSignal: opts.signal },
+    );
+  }
+
+  async abortMultipartUpload(key: string, uploadId: string, opts: OpOptions): Promise<void> {
+    try {
+      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }), { abortSignal: opts.signal });
+    } catch (err) {
+      if (!isS3NoSuchUpload(err)) throw err;
+    }
+  }
+
+  /** `bucket/key`, URL-encoded as x-amz-copy-source requires (the slashes stay). */
+  copySource(key: string): string {
+    return `${this.bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
+  }
+}
+

@@ -28,7 +28,8 @@ function exposeGc() {
 
 /**
  * Each driver's setup lives in scripts/bench/<driver>.js and exports
- * `setUp(cli) -> { driver, baseline, contentInProcess, describe, tearDown() }`, plus `options`,
+ * `setUp(cli) -> { driver, baseline, contentInProcess, describe, tearDown(), targets?, memoryLimit? }`,
+ * plus `options`,
  * the driver-specific CLI flags it accepts.
  */
 const DRIVERS = fs
@@ -73,7 +74,8 @@ async function main(argv) {
       rounds: cli.rounds,
       largeRounds: cli.largeRounds,
       only: cli.only,
-      memory: cli.memorySize === 0 ? false : { size: cli.memorySize, contentInProcess: setup.contentInProcess },
+      memory: cli.memorySize === 0 ? false : { size: cli.memorySize, contentInProcess: setup.contentInProcess, ...(setup.memoryLimit ? { limitBytes: setup.memoryLimit } : {}) },
+      ...(setup.targets ? { targets: setup.targets } : {}),
       jsonFile: jsonToStdout ? undefined : cli.jsonFile,
       // With `--json -` stdout carries the JSON alone.
       output: jsonToStdout ? process.stderr : process.stdout,

@@ -108,6 +108,44 @@ function transferCase(transfer: Transfer, name: string, size: number, data: Benc
   };
 }
 
+/**
+ * The stream's two halves timed apart, for backends whose write and read costs differ (clouds):
+ * StreamWrite writes a new object per op; StreamRead reads one object written once per side.
+ */
+function streamWriteCase(name: string, size: number, data: BenchData): BenchCase {
+  return {
+    name,
+    bytesPerOp: size,
+    large: size >= LARGE_THRESHOLD,
+    maxOpsPerBatch: 100_000,
+    cleanupBatch: true,
+    async verify(target, sideDir) {
+      await TRANSFERS.stream.write(target, `${sideDir}/verify-write`, Math.min(size, VERIFY_LIMIT), data);
+      await target.delete(`${sideDir}/verify-write`);
+    },
+    async op(target, dirs, index) {
+      await TRANSFERS.stream.write(target, `${dirs.batch}/f${index}`, size, data);
+    },
+  };
+}
+
+function streamReadCase(name: string, size: number, data: BenchData): BenchCase {
+  const source = (sideDir: string) => `${sideDir}/stream-read-source`;
+  return {
+    name,
+    bytesPerOp: size,
+    large: size >= LARGE_THRESHOLD,
+    maxOpsPerBatch: 100_000,
+    cleanupBatch: false,
+    async setupSide(target, sideDir) {
+      await TRANSFERS.stream.write(target, source(sideDir), size, data);
+    },
+    async op(target, dirs) {
+      expectSize('stream read', source(dirs.side), await TRANSFERS.stream.readSize(target, source(dirs.side)), size);
+    },
+  };
+}
+
 function listCase(files: number, distribution: string): BenchCase {
   const listDir = (sideDir: string) => `${sideDir}/list`;
   return {
@@ -150,7 +188,7 @@ function deleteCase(files: number, distribution: string): BenchCase {
 }
 
 type CaseDefinition =
-  | { kind: 'putGet' | 'stream'; size: number; name: string; distribution?: string }
+  | { kind: 'putGet' | 'stream' | 'streamWrite' | 'streamRead'; size: number; name: string; distribution?: string }
   | { kind: 'list' | 'delete'; files: number; name: string; distribution: string };
 
 /**
@@ -180,6 +218,8 @@ function caseDefinitions(largeSize: number): CaseDefinition[] {
     sized('stream', MiB, 'BenchmarkStream1MBFiles'),
     sized('stream', largeSize, 'BenchmarkStream1GBFiles'),
     sized('stream', STREAM_TARGET_SIZE),
+    { kind: 'streamWrite', size: STREAM_TARGET_SIZE, name: `StreamWrite${sizeLabel(STREAM_TARGET_SIZE)}` },
+    { kind: 'streamRead', size: STREAM_TARGET_SIZE, name: `StreamRead${sizeLabel(STREAM_TARGET_SIZE)}` },
     counted('list', 5, 'BenchmarkList5Files'),
     counted('list', 50, 'BenchmarkList50Files'),
     counted('delete', 5, 'BenchmarkDelete5Files'),
@@ -195,6 +235,10 @@ export function benchmarkCases(largeSize: number, data: BenchData): BenchCase[] 
       case 'putGet':
       case 'stream':
         return transferCase(TRANSFERS[d.kind], d.name, d.size, data, d.distribution);
+      case 'streamWrite':
+        return streamWriteCase(d.name, d.size, data);
+      case 'streamRead':
+        return streamReadCase(d.name, d.size, data);
       case 'list':
         return listCase(d.files, d.distribution);
       case 'delete':
@@ -214,7 +258,7 @@ export function benchmarkCatalog(largeSize: number): CatalogEntry[] {
   return caseDefinitions(largeSize).map((d) => ({
     name: d.name,
     ...(d.distribution ? { distribution: d.distribution } : {}),
-    bytesPerOp: d.kind === 'putGet' || d.kind === 'stream' ? d.size : 0,
+    bytesPerOp: 'size' in d ? d.size : 0,
   }));
 }
 

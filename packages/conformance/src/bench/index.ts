@@ -1,4 +1,4 @@
-export { runBenchmarks, DEFAULT_TARGETS, MEMORY_CHECK_NAME } from './runner';
+export { runBenchmarks, DEFAULT_TARGETS, CLOUD_TARGETS, MEMORY_CHECK_NAME } from './runner';
 export type {
   Baseline,
   BenchmarkOptions,

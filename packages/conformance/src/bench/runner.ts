@@ -18,6 +18,12 @@ export const DEFAULT_TARGETS: readonly BenchmarkTarget[] = [
   { benchmark: 'Stream256MiB', minRatio: 0.9 },
 ];
 
+/** The cloud drivers' targets: 256 MiB stream write and read each within 90% of the plain SDK. */
+export const CLOUD_TARGETS: readonly BenchmarkTarget[] = [
+  { benchmark: 'StreamWrite256MiB', minRatio: 0.9 },
+  { benchmark: 'StreamRead256MiB', minRatio: 0.9 },
+];
+
 /** The pseudo-benchmark name that selects the memory check in `only`. */
 export const MEMORY_CHECK_NAME = 'Memory';
 

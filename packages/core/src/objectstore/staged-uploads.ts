@@ -213,6 +213,11 @@ export class StagedMultipartWriter extends BaseFileWriter {
   private readonly slots: Semaphore;
   private buffer: Buffer | undefined;
   private fill = 0;
+  /**
+   * Whole-part buffers whose upload has finished, reused for the next parts: garbage buffers
+   * would wait for a GC and push RSS far past the bound.
+   */
+  private readonly spareBuffers: Buffer[] = [];
   private nextPartNumber: number;
   private partFailure: unknown;
   /** Whether anything of this upload exists in the bucket (state, tail or multipart upload). */
@@ -275,7 +280,7 @@ export class StagedMultipartWriter extends BaseFileWriter {
     else delete state.tail;
     await this.uploads.writeState(state, this.opts);
     if (previousTail && previousTail.key !== tail?.key) await this.store.deleteKeys([previousTail.key], this.opts);
-    this.buffer = undefined;
+    this.releaseBuffers();
   }
 
   protected async _commit(): Promise<void> {
@@ -295,7 +300,7 @@ export class StagedMultipartWriter extends BaseFileWriter {
       this.throwIfPartFailed();
       await this.store.completeMultipartUpload(this.key, this.upload.uploadId, this.confirmedParts(), this.opts);
     }
-    this.buffer = undefined;
+    this.releaseBuffers();
     if (this.staged) {
       const keys = [this.uploads.layout.uploadStateKey(this.path)];
       if (this.upload.tail) keys.push(this.upload.tail.key);
@@ -305,7 +310,7 @@ export class StagedMultipartWriter extends BaseFileWriter {
 
   protected async _cancel(): Promise<void> {
     await this.settle();
-    this.buffer = undefined;
+    this.releaseBuffers();
     if (this.staged) await this.uploads.discard(this.upload, this.opts);
   }
 
@@ -335,6 +340,7 @@ export class StagedMultipartWriter extends BaseFileWriter {
       .then(
         (etag) => {
           this.parts.set(partNumber, { partNumber, etag, size: body.length });
+          if (body.length === this.partSize) this.spareBuffers.push(body);
         },
         (err: unknown) => {
           this.partFailure ??= err;
@@ -347,6 +353,12 @@ export class StagedMultipartWriter extends BaseFileWriter {
     this.inFlight.add(upload);
   }
 
+  private releaseBuffers(): void {
+    this.buffer = undefined;
+    this.fill = 0;
+    this.spareBuffers.length = 0;
+  }
+
   private buffered(): Buffer {
     return this.buffer ? this.buffer.subarray(0, this.fill) : Buffer.alloc(0);
   }
@@ -355,7 +367,7 @@ export class StagedMultipartWriter extends BaseFileWriter {
   private reserve(needed: number): void {
     const capacity = this.buffer?.length ?? 0;
     if (needed <= capacity) return;
-    const grown = Buffer.allocUnsafe(Math.min(this.partSize, Math.max(needed, capacity * 2, MIN_BUFFER)));
+    const grown = this.spareBuffers.pop() ?? Buffer.allocUnsafe(Math.min(this.partSize, Math.max(needed, capacity * 2, MIN_BUFFER)));
     if (this.buffer) this.buffer.copy(grown, 0, 0, this.fill);
     this.buffer = grown;
   }

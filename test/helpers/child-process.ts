@@ -1,0 +1,40 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { TestData } from '@stowage/conformance';
+
+/** A TestData seed from a readable name, so a test and its child processes agree on the bytes. */
+export function seedOf(name: string): number {
+  return createHash('sha256').update(name).digest().readUInt32LE(0);
+}
+
+/** Bytes [offset, offset + length) of the conformance suite's TestData for a named seed. */
+export function pattern(seed: string, offset: number, length: number): Buffer {
+  return new TestData(offset + length, seedOf(seed)).slice(offset, length);
+}
+
+export function sha256(data: Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** What a child script can use: `pattern(seed, offset, length)`, like the function above. */
+const PRELUDE = `
+const { createHash } = require('node:crypto');
+const { TestData } = require(${JSON.stringify(require.resolve('@stowage/conformance'))});
+const pattern = (seed, offset, length) => new TestData(offset + length, createHash('sha256').update(seed).digest().readUInt32LE(0)).slice(offset, length);
+`;
+
+/**
+ * Runs `script` in a separate Node process (a real other process, as a crashed or restarted
+ * registry would be) and resolves with its exit code and output once it exits.
+ */
+export function runNodeScript(script: string, env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['-e', PRELUDE + script], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
+    child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}

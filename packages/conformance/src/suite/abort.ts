@@ -85,7 +85,8 @@ export function registerAbortTests(h: Harness): void {
       const path = t.path('dir/upload');
       const controller = new AbortController();
       const writer = await t.driver.writer(path, false, { signal: controller.signal });
-      await writer.write(testData(1024).all());
+      // 11 MiB: more than one part for the multipart drivers, so the abort finds a staged upload to clean up.
+      await writer.write(testData(11 * MiB).all());
       controller.abort();
       await expectError(writer.write(testData(1024).all()), ErrorCode.Aborted, { driver: t.driver, path, what: 'write after the abort' });
       await expectError(writer.commit(), ErrorCode.Aborted, { driver: t.driver, path, what: 'commit after the abort' });

@@ -43,7 +43,7 @@ export class ObjectKeyLayout {
 
   /** The folder holding the staged state of the upload to `path`. */
   uploadDir(path: string): string {
-    return `${this.uploadsPrefix}${path.slice(1)}/`;
+    return path === ROOT ? this.uploadsPrefix : `${this.uploadsPrefix}${path.slice(1)}/`;
   }
 
   uploadStateKey(path: string): string {

@@ -252,6 +252,12 @@ export class StagedMultipartWriter extends BaseFileWriter {
     return { signal: this.signal };
   }
 
+  /**
+   * close() and cancel() must still clean up after the writer's signal fired (that is what
+   * cancel is for), so their store calls do not carry it.
+   */
+  private readonly cleanupOpts: OpOptions = {};
+
   protected async _write(chunk: Buffer): Promise<void> {
     let offset = 0;
     while (offset < chunk.length) {
@@ -273,13 +279,13 @@ export class StagedMultipartWriter extends BaseFileWriter {
     let tail: UploadState['tail'];
     if (keepTail) {
       tail = { key: this.uploads.layout.tailKey(this.path, randomBytes(8).toString('hex')), size: this.fill };
-      await this.store.put(tail.key, this.buffer!.subarray(0, this.fill), this.opts);
+      await this.store.put(tail.key, this.buffer!.subarray(0, this.fill), this.cleanupOpts);
     }
     const state: UploadState = { ...this.upload, parts, size: parts.length * this.partSize + (tail?.size ?? 0) };
     if (tail) state.tail = tail;
     else delete state.tail;
-    await this.uploads.writeState(state, this.opts);
-    if (previousTail && previousTail.key !== tail?.key) await this.store.deleteKeys([previousTail.key], this.opts);
+    await this.uploads.writeState(state, this.cleanupOpts);
+    if (previousTail && previousTail.key !== tail?.key) await this.store.deleteKeys([previousTail.key], this.cleanupOpts);
     this.releaseBuffers();
   }
 
@@ -311,7 +317,7 @@ export class StagedMultipartWriter extends BaseFileWriter {
   protected async _cancel(): Promise<void> {
     await this.settle();
     this.releaseBuffers();
-    if (this.staged) await this.uploads.discard(this.upload, this.opts);
+    if (this.staged) await this.uploads.discard(this.upload, this.cleanupOpts);
   }
 
   /** Hands the buffer to an UploadPart, waiting for a free slot first. */

@@ -17,7 +17,7 @@ export function sha256(data: Uint8Array): string {
 }
 
 /** What a child script can use: `pattern(seed, offset, length)`, like the function above. */
-const PRELUDE = `
+export const PATTERN_PRELUDE = `
 const { createHash } = require('node:crypto');
 const { TestData } = require(${JSON.stringify(require.resolve('@stowage/conformance'))});
 const pattern = (seed, offset, length) => new TestData(offset + length, createHash('sha256').update(seed).digest().readUInt32LE(0)).slice(offset, length);
@@ -29,7 +29,7 @@ const pattern = (seed, offset, length) => new TestData(offset + length, createHa
  */
 export function runNodeScript(script: string, env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-e', PRELUDE + script], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    const child = spawn(process.execPath, ['-e', PATTERN_PRELUDE + script], { stdio: ['ignore', 'pipe', 'pipe'], env });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));

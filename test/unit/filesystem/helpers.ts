@@ -1,10 +1,12 @@
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TestData } from '@stowage/conformance';
 import { FilesystemDriver, type FilesystemDriverOptions } from '@stowage/filesystem';
+
+import { PATTERN_PRELUDE } from '../../helpers/child-process';
+
+export { pattern, sha256 } from '../../helpers/child-process';
 
 /** Where the built driver lives, for child processes that must load the very same code. */
 export const DRIVER_MODULE = require.resolve('@stowage/filesystem');
@@ -28,28 +30,7 @@ export function useTempRoot(): { readonly root: string; driver(options?: Filesys
   };
 }
 
-/** Where the conformance package's test-data generator lives, for the same reason. */
-const CONFORMANCE_MODULE = require.resolve('@stowage/conformance');
-
-/** A TestData seed from a readable name, so tests and child processes agree on the bytes. */
-function seedOf(name: string): number {
-  return createHash('sha256').update(name).digest().readUInt32LE(0);
-}
-
-/**
- * The bytes [offset, offset + length) of the conformance suite's TestData for a named seed: every
- * word depends on the seed and its absolute offset, so a misplaced or repeated chunk is caught,
- * and a child process regenerates any range with the same call (see CHILD_PRELUDE).
- */
-export function pattern(seed: string, offset: number, length: number): Buffer {
-  return new TestData(offset + length, seedOf(seed)).slice(offset, length);
-}
-
-export const CHILD_PRELUDE = `
-const { createHash } = require('node:crypto');
-const { TestData } = require(${JSON.stringify(CONFORMANCE_MODULE)});
-const seedOf = (name) => createHash('sha256').update(name).digest().readUInt32LE(0);
-const pattern = (seed, offset, length) => new TestData(offset + length, seedOf(seed)).slice(offset, length);
+export const CHILD_PRELUDE = `${PATTERN_PRELUDE}
 const { FilesystemDriver } = require(${JSON.stringify(DRIVER_MODULE)});
 // Reads the one line the parent sends (stdin is only opened by children that ask).
 async function nextLine() {
@@ -58,9 +39,6 @@ async function nextLine() {
 }
 `;
 
-export function sha256(data: Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
-}
 
 export interface ChildRun {
   /** Resolves with each line the child prints, as it prints it. */

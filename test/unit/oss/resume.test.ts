@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { MiB } from '@stowage/core';
 import { OssDriver } from '@stowage/oss';
-import { pattern, runChild, sha256 } from '../filesystem/helpers';
+import { pattern, runNodeScript, sha256 } from '../../helpers/child-process';
 import { useLocalOss } from './helpers';
 
 /** The built driver, so the child process runs the very same code. */
@@ -16,7 +16,7 @@ describe('oss: resume from another OS process', () => {
       const options = await oss.options({ rootdirectory: '/registry', chunksize });
       const path = '/docker/registry/v2/repositories/demo/_uploads/0123/data';
       const chunks = [3 * MiB, 3 * MiB + 1, MiB - 1];
-      const child = runChild(`
+      const child = await runNodeScript(`
         (async () => {
           const { OssDriver } = require(${JSON.stringify(OSS_MODULE)});
           const driver = new OssDriver(${JSON.stringify(options)});
@@ -30,12 +30,9 @@ describe('oss: resume from another OS process', () => {
           console.log(String(writer.size));
         })().catch((err) => { console.error(err); process.exit(3); });
       `);
-      const lines: string[] = [];
-      for await (const line of child.lines) lines.push(line);
       // The child exits by itself: nothing of the driver keeps its event loop alive after close().
-      const exit = await child.exited;
-      assert.equal(exit.code, 0, exit.stderr);
-      assert.deepEqual(lines, [String(7 * MiB)]);
+      assert.equal(child.code, 0, child.stderr);
+      assert.deepEqual(child.stdout.trim().split('\n'), [String(7 * MiB)]);
 
       const driver = new OssDriver(options);
       await assert.rejects(driver.stat(path), { code: 'ERR_PATH_NOT_FOUND' }, 'nothing visible before commit');

@@ -1,0 +1,76 @@
+/**
+ * Reading the Azure SDK's errors (RestError: `statusCode`, and the service's error code in
+ * `code` or `details.errorCode`) and turning the ones with a meaning of their own into typed
+ * errors. Everything else becomes a StorageDriverError (by BaseStorageDriver) keeping the
+ * original as `cause`.
+ */
+import { PathNotFoundError, type ErrorContext } from '@stowage/core';
+import { DRIVER_NAME } from './options';
+
+export function statusOf(err: unknown): number | undefined {
+  const status = typeof err === 'object' && err !== null ? (err as { statusCode?: unknown }).statusCode : undefined;
+  return typeof status === 'number' ? status : undefined;
+}
+
+/** The service's error code (BlobNotFound, InvalidBlockList, ...), if the error carries one. */
+export function azureCodeOf(err: unknown): string | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string') return code;
+  const details = (err as { details?: { errorCode?: unknown } }).details;
+  return typeof details?.errorCode === 'string' ? details.errorCode : undefined;
+}
+
+const NOT_FOUND_CODES = new Set(['BlobNotFound', 'ContainerNotFound', 'ResourceNotFound']);
+
+/** The blob (or its container) does not exist. A HEAD has no body, so a bare 404 counts too. */
+export function isNotFound(err: unknown): boolean {
+  const code = azureCodeOf(err);
+  return code !== undefined ? NOT_FOUND_CODES.has(code) : statusOf(err) === 404;
+}
+
+export function isContainerNotFound(err: unknown): boolean {
+  return azureCodeOf(err) === 'ContainerNotFound';
+}
+
+/** A conditional request (If-Match, ...) found the blob changed. */
+export function isConditionFailed(err: unknown): boolean {
+  return statusOf(err) === 412;
+}
+
+/** Get Blob past the end of the content. */
+export function isInvalidRange(err: unknown): boolean {
+  return statusOf(err) === 416;
+}
+
+/** The operation needs a block blob, and the blob is an append or page blob (distribution writes append blobs). */
+export function isInvalidBlobType(err: unknown): boolean {
+  return azureCodeOf(err) === 'InvalidBlobType';
+}
+
+/** Put Block List named blocks the blob no longer has. */
+export function isInvalidBlockList(err: unknown): boolean {
+  return azureCodeOf(err) === 'InvalidBlockList';
+}
+
+/** The account or endpoint has no blob batch support (some account kinds, older emulators). */
+export function isBatchUnsupported(err: unknown): boolean {
+  const status = statusOf(err);
+  const code = azureCodeOf(err);
+  return status === 501 || status === 405 || code === 'FeatureNotSupported' || code === 'NotImplemented' || code === 'APINotImplemented';
+}
+
+/** Operations for which a missing container just means nothing is stored there. */
+const READS = new Set(['getContent', 'reader', 'stat', 'list', 'walk', 'delete', 'move', 'redirectURL']);
+
+/**
+ * `err` with a path-specific meaning, or undefined to leave it to the caller's default
+ * (StorageDriverError). A missing container is PathNotFoundError for reads; for writes it is a
+ * StorageDriverError, as the driver creates the container when a write needs it and only gets
+ * here when it could not.
+ */
+export function mapAzureError(err: unknown, context: ErrorContext): Error | undefined {
+  if (!isNotFound(err)) return undefined;
+  if (isContainerNotFound(err) && !READS.has(context.operation)) return undefined;
+  return new PathNotFoundError(DRIVER_NAME, context.path ?? '/', { operation: context.operation, cause: err });
+}

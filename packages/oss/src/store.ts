@@ -4,7 +4,7 @@
  * the transport's abort hook) and is retried with backoff on network errors, 5xx and throttling.
  */
 import { Readable, Transform, pipeline, type TransformCallback } from 'node:stream';
-import { throwIfAborted, type CompletedPart, type MultipartStore, type OpOptions, type StoredObject } from '@stowage/core';
+import { throwIfAborted, type CompletedPart, type ListOptions, type ListPage, type ObjectStore, type OpOptions, type StoredObject } from '@stowage/core';
 import { requestContext, type OssClient, type OssResponseInfo } from './client';
 import { isOssInvalidRange, isOssNoSuchUpload, isOssNotFound, isTransientOssError } from './errors';
 import { MAX_PARTS, MIN_CHUNK_SIZE } from './options';
@@ -30,13 +30,7 @@ export interface OssStoreSettings {
   standardRanges?: boolean;
 }
 
-export interface ListPage {
-  objects: StoredObject[];
-  /** Common prefixes (with their trailing `/`) of a delimited listing. */
-  prefixes: string[];
-}
-
-export class OssStore implements MultipartStore {
+export class OssStore implements ObjectStore {
   readonly minPartSize = MIN_CHUNK_SIZE;
   readonly maxParts = MAX_PARTS;
   readonly bucket: string;
@@ -165,7 +159,7 @@ export class OssStore implements MultipartStore {
   }
 
   /** Every page of a listing, following continuation tokens. */
-  async *listPages(prefix: string, opts: OpOptions & { delimiter?: string; startAfter?: string; maxKeys?: number }): AsyncIterable<ListPage> {
+  async *listPages(prefix: string, opts: ListOptions): AsyncIterable<ListPage> {
     let continuationToken: string | undefined;
     do {
       const page = await this.listPage(prefix, { ...opts, ...(continuationToken === undefined ? {} : { continuationToken }) });

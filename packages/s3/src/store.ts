@@ -4,6 +4,7 @@
  */
 import {
   AbortMultipartUploadCommand,
+  CopyObjectCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   DeleteObjectsCommand,
@@ -18,7 +19,7 @@ import {
   type ServerSideEncryption,
   type StorageClass,
 } from '@aws-sdk/client-s3';
-import { MiB, readAll, type CompletedPart, type MultipartStore, type OpOptions, type StoredObject } from '@stowage/core';
+import { MiB, readAll, type CompletedPart, type ListOptions, type ListPage, type ObjectStore, type OpOptions, type StoredObject } from '@stowage/core';
 import { isS3NotFound, isS3NoSuchUpload } from './errors';
 
 /** DeleteObjects takes at most this many keys. */
@@ -32,7 +33,7 @@ export interface ObjectCreationParams {
   SSEKMSKeyId?: string;
 }
 
-export class S3Store implements MultipartStore {
+export class S3Store implements ObjectStore {
   readonly minPartSize = 5 * MiB;
   readonly maxParts = 10_000;
 
@@ -92,17 +93,11 @@ export class S3Store implements MultipartStore {
     }
   }
 
-  async *listKeys(prefix: string, opts: OpOptions & { startAfter?: string; delimiter?: string }): AsyncIterable<StoredObject> {
-    for await (const page of this.listPages(prefix, opts)) {
-      for (const object of page.Contents ?? []) {
-        if (object.Key === undefined) continue;
-        yield { key: object.Key, size: object.Size ?? 0, modTime: object.LastModified ?? new Date(0) };
-      }
-    }
+  async *listKeys(prefix: string, opts: OpOptions & { startAfter?: string }): AsyncIterable<StoredObject> {
+    for await (const page of this.listPages(prefix, opts)) yield* page.objects;
   }
 
-  /** ListObjectsV2 pages under `prefix`, following continuation tokens. */
-  async *listPages(prefix: string, opts: OpOptions & { startAfter?: string; delimiter?: string; maxKeys?: number }) {
+  async *listPages(prefix: string, opts: ListOptions): AsyncIterable<ListPage> {
     let token: string | undefined;
     do {
       const page = await this.client.send(
@@ -115,9 +110,21 @@ export class S3Store implements MultipartStore {
         }),
         { abortSignal: opts.signal },
       );
-      yield page;
+      const objects: StoredObject[] = [];
+      for (const object of page.Contents ?? []) {
+        if (object.Key !== undefined) objects.push({ key: object.Key, size: object.Size ?? 0, modTime: object.LastModified ?? new Date(0) });
+      }
+      yield { objects, prefixes: (page.CommonPrefixes ?? []).flatMap((p) => (p.Prefix === undefined ? [] : [p.Prefix])) };
+      // With maxKeys the caller wants the first page only.
       token = page.IsTruncated && !opts.maxKeys ? page.NextContinuationToken : undefined;
     } while (token);
+  }
+
+  async copyObject(destKey: string, sourceKey: string, opts: OpOptions): Promise<void> {
+    await this.client.send(
+      new CopyObjectCommand({ Bucket: this.bucket, Key: destKey, CopySource: this.copySource(sourceKey), MetadataDirective: 'COPY', ...this.creation }),
+      { abortSignal: opts.signal },
+    );
   }
 
   async createMultipartUpload(key: string, opts: OpOptions): Promise<string> {

@@ -1,7 +1,8 @@
 """Helpers for swift.sh, run with the system /usr/bin/python3 (the one that can import swift).
 
   launcher.py rings ETC_DIR OBJECT_PORT CONTAINER_PORT ACCOUNT_PORT
-      Build one-replica rings (one device, "d1") for the three backend servers.
+      Build the rings: account and container with one replica on "d1"; objects with two
+      replicas on "d1" and "d2" (see build_rings).
   launcher.py serve ETC_DIR CONF_FILE SECTION
       Run one Swift WSGI server in the foreground, reading ETC_DIR/swift.conf instead of
       /etc/swift/swift.conf and logging to stderr (swift.sh sends stderr to a log file).
@@ -18,13 +19,18 @@ def build_rings(etc_dir, object_port, container_port, account_port):
     # The same API swift-ring-builder drives; one process builds all three rings in ~0.1 s.
     from swift.common.ring import RingBuilder
 
-    for name, port in (('object', object_port), ('container', container_port), ('account', account_port)):
-        builder = RingBuilder(8, 1, 1)  # part power 8, 1 replica, min_part_hours 1
-        builder.add_dev({
-            'id': 0, 'region': 1, 'zone': 1, 'ip': '127.0.0.1', 'port': int(port),
-            'replication_ip': '127.0.0.1', 'replication_port': int(port),
-            'device': 'd1', 'weight': 100.0, 'meta': '',
-        })
+    # Objects get two replicas on two device dirs of the same server. With one, a GET that races
+    # an overwrite of the same object can find the old file already cleaned up and answer 404
+    # (seen as NoSuchKey in the conformance suite's read-during-rewrite test); with two, the
+    # proxy asks the other replica. Accounts and containers are not overwritten that way.
+    for name, port, devices in (('object', object_port, ('d1', 'd2')), ('container', container_port, ('d1',)), ('account', account_port, ('d1',))):
+        builder = RingBuilder(8, len(devices), 1)  # part power 8, a replica per device, min_part_hours 1
+        for dev_id, device in enumerate(devices):
+            builder.add_dev({
+                'id': dev_id, 'region': 1, 'zone': 1, 'ip': '127.0.0.1', 'port': int(port),
+                'replication_ip': '127.0.0.1', 'replication_port': int(port),
+                'device': device, 'weight': 100.0, 'meta': '',
+            })
         builder.rebalance()
         builder.save(os.path.join(etc_dir, name + '.builder'))
         builder.get_ring().save(os.path.join(etc_dir, name + '.ring.gz'))

@@ -145,7 +145,7 @@ EOF
 }
 
 write_configs() {
-  mkdir -p "$ETC" "$RUN" "$LOG" "$DEVICES/d1"
+  mkdir -p "$ETC" "$RUN" "$LOG" "$DEVICES/d1" "$DEVICES/d2"
   cat >"$ETC/swift.conf" <<EOF
 [swift-hash]
 swift_hash_path_suffix = stowage-test-suffix
@@ -257,7 +257,7 @@ use = egg:swift#dlo
 EOF
 
   # Rings encode the backend ports: rebuild them only when those change.
-  local ring_key="$OBJECT_PORT $CONTAINER_PORT $ACCOUNT_PORT"
+  local ring_key="$OBJECT_PORT $CONTAINER_PORT $ACCOUNT_PORT object-replicas-2"
   if [ "$(cat "$ETC/rings.ports" 2>/dev/null)" != "$ring_key" ] || [ ! -f "$ETC/account.ring.gz" ]; then
     "$PY" "$LAUNCHER" rings "$ETC" "$OBJECT_PORT" "$CONTAINER_PORT" "$ACCOUNT_PORT"
     echo "$ring_key" >"$ETC/rings.ports"

@@ -187,12 +187,13 @@ describe('bench: formatting', () => {
 });
 
 describe('bench: catalog and selection', () => {
-  it("lists distribution's BenchDriver benchmarks plus the 256 MiB stream", () => {
+  it("lists distribution's BenchDriver benchmarks plus the 256 MiB stream, whole and as its two halves", () => {
     const catalog = bench.benchmarkCatalog(GiB);
     assert.deepEqual(
       catalog.map((c) => c.name),
-      ['PutGetEmpty', 'PutGet1KiB', 'PutGet1MiB', 'PutGet1GiB', 'StreamEmpty', 'Stream1KiB', 'Stream1MiB', 'Stream1GiB', 'Stream256MiB', 'List5', 'List50', 'Delete5', 'Delete50'],
+      ['PutGetEmpty', 'PutGet1KiB', 'PutGet1MiB', 'PutGet1GiB', 'StreamEmpty', 'Stream1KiB', 'Stream1MiB', 'Stream1GiB', 'Stream256MiB', 'StreamWrite256MiB', 'StreamRead256MiB', 'List5', 'List50', 'Delete5', 'Delete50'],
     );
+    assert.equal(catalog.find((c) => c.name === 'StreamRead256MiB')?.bytesPerOp, 256 * MiB);
     assert.equal(catalog.find((c) => c.name === 'PutGet1GiB')?.distribution, 'BenchmarkPutGet1GBFiles');
     assert.equal(catalog.find((c) => c.name === 'Stream1GiB')?.bytesPerOp, GiB);
     assert.equal(catalog.find((c) => c.name === 'Stream256MiB')?.distribution, undefined);
@@ -203,7 +204,7 @@ describe('bench: catalog and selection', () => {
     const names = bench.benchmarkCatalog(256 * MiB).map((c) => c.name);
     assert.equal(names.filter((n) => n === 'Stream256MiB').length, 1);
     assert.ok(names.includes('PutGet256MiB'));
-    assert.equal(bench.benchmarkCatalog(MiB).length, 11);
+    assert.equal(bench.benchmarkCatalog(MiB).length, 13);
   });
 
   it('matches names case-insensitively with * wildcards and nothing else', () => {

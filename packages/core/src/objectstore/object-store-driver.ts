@@ -1,0 +1,204 @@
+/**
+ * The half of an object-store driver that does not depend on the SDK: stat, list, walk, delete,
+ * move and the resumable writer, over an ObjectStore. The S3 and OSS drivers extend it and add
+ * reads, putContent, redirect URLs and error mapping.
+ */
+import { BaseStorageDriver } from '../base/driver-base';
+import { PathNotFoundError } from '../errors';
+import { ROOT } from '../paths';
+import { Semaphore } from '../util/semaphore';
+import { compareNames } from '../walk/order';
+import { walkFlat, type FlatListingSource } from '../walk/walk-flat';
+import type { FileInfo, FileWriter, OpOptions, WalkFn, WalkOptions } from '../types';
+import type { ObjectKeyLayout } from './key-layout';
+import type { MultipartStore, StoredObject } from './multipart-store';
+import { StagedUploads } from './staged-uploads';
+
+/** One page of a listing: the objects, and with a delimiter the common prefixes (ending in it). */
+export interface ListPage {
+  objects: StoredObject[];
+  prefixes: string[];
+}
+
+export interface ListOptions extends OpOptions {
+  delimiter?: string;
+  startAfter?: string;
+  /** Ask for at most this many keys and stop after the first page. */
+  maxKeys?: number;
+}
+
+/** What an object-store driver needs from its SDK, by key. */
+export interface ObjectStore extends MultipartStore {
+  /** Pages of the listing under `prefix`, in key order, following continuation tokens. */
+  listPages(prefix: string, opts: ListOptions): AsyncIterable<ListPage>;
+  /** A server-side copy in one request (for objects up to the copy threshold). */
+  copyObject(destKey: string, sourceKey: string, opts: OpOptions): Promise<void>;
+}
+
+export interface ObjectStoreDriverConfig {
+  driverName: string;
+  store: ObjectStore;
+  layout: ObjectKeyLayout;
+  /** The writer's part size and parts in flight. */
+  partSize: number;
+  concurrency: number;
+  /** move copies with one copyObject up to this size, with UploadPartCopy above it. */
+  copyThresholdSize: number;
+  copyChunkSize: number;
+  copyMaxConcurrency: number;
+}
+
+export abstract class ObjectStoreDriver extends BaseStorageDriver {
+  readonly store: ObjectStore;
+  readonly layout: ObjectKeyLayout;
+  readonly uploads: StagedUploads;
+  protected readonly copyThresholdSize: number;
+  protected readonly copyChunkSize: number;
+  protected readonly copyMaxConcurrency: number;
+
+  protected constructor(config: ObjectStoreDriverConfig) {
+    super();
+    this.store = config.store;
+    this.layout = config.layout;
+    this.uploads = new StagedUploads(config.driverName, config.store, config.layout, { partSize: config.partSize, concurrency: config.concurrency });
+    this.copyThresholdSize = config.copyThresholdSize;
+    this.copyChunkSize = config.copyChunkSize;
+    this.copyMaxConcurrency = config.copyMaxConcurrency;
+  }
+
+  /** Staged-upload keys of `path` and the paths below it: what an interrupted or leaked upload leaves. */
+  leftovers(path: string): Promise<string[]> {
+    return this.uploads.leftovers(path);
+  }
+
+  protected async _writer(path: string, append: boolean, opts: OpOptions): Promise<FileWriter> {
+    return this.uploads.open(path, append, opts, (size) => this.writerInit(path, size, opts));
+  }
+
+  protected async _purgeUploads(olderThan: Date, opts: OpOptions): Promise<number> {
+    return this.uploads.purge(olderThan, opts);
+  }
+
+  protected async _stat(path: string, opts: OpOptions): Promise<FileInfo> {
+    // The root is a directory even in an empty bucket.
+    if (path === ROOT) return { path, size: 0, modTime: new Date(0), isDir: true };
+    const file = await this.store.head(this.layout.key(path), opts);
+    if (file) return { path, size: file.size, modTime: file.modTime, isDir: false };
+    // Not an object: a directory while any key lies below it.
+    const first = await this.firstObject(this.layout.dirPrefix(path), opts);
+    if (first) return { path, size: 0, modTime: first.modTime, isDir: true };
+    throw new PathNotFoundError(this.name, path, { operation: 'stat' });
+  }
+
+  protected async _list(path: string, opts: OpOptions): Promise<string[]> {
+    const children: string[] = [];
+    let anything = false;
+    for await (const page of this.store.listPages(this.layout.dirPrefix(path), { ...opts, delimiter: '/' })) {
+      for (const key of [...page.objects.map((o) => o.key), ...page.prefixes.map((p) => p.slice(0, -1))]) {
+        anything = true;
+        // The staged-upload namespace and foreign keys with invalid names are not part of the tree.
+        const child = this.layout.pathOf(key);
+        if (child !== undefined) children.push(child);
+      }
+    }
+    if (!anything && path !== ROOT) throw new PathNotFoundError(this.name, path, { operation: 'list' });
+    return children.sort(compareNames);
+  }
+
+  protected override async _walk(path: string, fn: WalkFn, opts: WalkOptions & OpOptions): Promise<void> {
+    await walkFlat(this.flatListing(), path, fn, opts);
+  }
+
+  protected async _delete(path: string, opts: OpOptions): Promise<void> {
+    const key = this.layout.key(path);
+    // The file at `path` (if any) and, page by page, everything below it. Listing `key/` rather than
+    // `key` keeps siblings such as `key-2/...` out of the listing.
+    const file = this.store.head(key, opts);
+    file.catch(() => undefined); // awaited below; a listing failure must not leave it unhandled
+    let found = false;
+    for await (const page of this.store.listPages(this.layout.dirPrefix(path), opts)) {
+      if (page.objects.length === 0) continue;
+      found = true;
+      await this.store.deleteKeys(
+        page.objects.map((o) => o.key),
+        opts,
+      );
+    }
+    if (await file) {
+      found = true;
+      await this.store.deleteKeys([key], opts);
+    }
+    if (!found) throw new PathNotFoundError(this.name, path, { operation: 'delete' });
+  }
+
+  protected async _move(sourcePath: string, destPath: string, opts: OpOptions): Promise<void> {
+    const sourceKey = this.layout.key(sourcePath);
+    const source = await this.store.head(sourceKey, opts);
+    if (!source) throw new PathNotFoundError(this.name, sourcePath, { operation: 'move' });
+    if (sourcePath === destPath) return;
+    await this.copyForMove(sourceKey, this.layout.key(destPath), source.size, opts);
+    await this.store.deleteKeys([sourceKey], opts);
+  }
+
+  /** move's copy: one copyObject up to the threshold, UploadPartCopy above (needed past 5 GiB). */
+  protected async copyForMove(sourceKey: string, destKey: string, size: number, opts: OpOptions): Promise<void> {
+    if (size <= this.copyThresholdSize) await this.store.copyObject(destKey, sourceKey, opts);
+    else await this.multipartCopy(sourceKey, destKey, size, opts);
+  }
+
+  /** UploadPartCopy in parts of `copyChunkSize` (more if 10,000 would not do), `copyMaxConcurrency` at a time. */
+  protected async multipartCopy(sourceKey: string, destKey: string, size: number, opts: OpOptions): Promise<void> {
+    const partSize = Math.max(this.copyChunkSize, Math.ceil(size / this.store.maxParts));
+    const count = Math.ceil(size / partSize);
+    const uploadId = await this.store.createMultipartUpload(destKey, opts);
+    try {
+      const slots = new Semaphore(this.copyMaxConcurrency);
+      const parts = await Promise.all(
+        Array.from({ length: count }, (_, i) =>
+          slots.run(async () => {
+            const start = i * partSize;
+            const etag = await this.store.uploadPartCopy(destKey, uploadId, i + 1, sourceKey, start, Math.min(size, start + partSize), opts);
+            return { partNumber: i + 1, etag };
+          }),
+        ),
+      );
+      await this.store.completeMultipartUpload(destKey, uploadId, parts, opts);
+    } catch (err) {
+      // Without the caller's signal: the abort must happen even when the signal is what failed us.
+      await this.store.abortMultipartUpload(destKey, uploadId, {}).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private async firstObject(prefix: string, opts: OpOptions): Promise<StoredObject | undefined> {
+    for await (const page of this.store.listPages(prefix, { ...opts, maxKeys: 1 })) return page.objects[0];
+    return undefined;
+  }
+
+  /** Flat listings for walkFlat: every file below a directory, in key order, hidden keys left out. */
+  private flatListing(): FlatListingSource {
+    const { layout, store } = this;
+    // Everything in the staged-upload namespace sorts before this key, and no valid path after it does.
+    const pastUploads = `${layout.uploadsPrefix.slice(0, -1)}0`;
+    return {
+      driverName: this.name,
+      async *files(dir, startAfter, opts) {
+        let after = startAfter === undefined ? undefined : layout.key(startAfter);
+        for (;;) {
+          let skipTo: string | undefined;
+          for await (const object of store.listKeys(layout.dirPrefix(dir), { ...opts, ...(after === undefined ? {} : { startAfter: after }) })) {
+            if (object.key.startsWith(layout.uploadsPrefix)) {
+              // Staged uploads can be many: jump over the whole namespace instead of paging through it.
+              skipTo = pastUploads;
+              break;
+            }
+            const path = layout.pathOf(object.key);
+            if (path !== undefined) yield { path, size: object.size, modTime: object.modTime, isDir: false };
+          }
+          if (skipTo === undefined) return;
+          after = skipTo;
+        }
+      },
+    };
+  }
+}

@@ -34,7 +34,7 @@ function exposeGc() {
  */
 const DRIVERS = fs
   .readdirSync(path.join(__dirname, 'bench'))
-  .filter((f) => f.endsWith('.js'))
+  .filter((f) => f.endsWith('.js') && !f.startsWith('_'))
   .map((f) => f.slice(0, -3))
   .sort();
 
@@ -46,7 +46,7 @@ async function main(argv) {
   let cli;
   try {
     cli = bench.parseBenchArgs(argv, DRIVERS);
-    const accepted = require(`./bench/${cli.driver}.js`).options ?? [];
+    const accepted = (!cli.help && require(`./bench/${cli.driver}.js`).options) || [];
     if ((cli.driverFsync !== undefined && !accepted.includes('driverFsync')) || (cli.baselineFsync !== undefined && !accepted.includes('baselineFsync'))) {
       throw new bench.BenchUsageError('--driver-fsync and --baseline-fsync apply to --driver filesystem only');
     }

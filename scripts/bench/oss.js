@@ -17,6 +17,7 @@ const path = require('node:path');
 const readline = require('node:readline');
 const OSS = require('ali-oss');
 const bench = require('@stowage/conformance/bench');
+const { deleteUnder } = require('./_baseline');
 const { OssDriver, DEFAULT_MULTIPART_CONCURRENCY } = require('@stowage/oss');
 
 const SERVER_DIR = path.join(__dirname, '..', '..', 'build', 'test', 'services', 'oss');
@@ -50,19 +51,7 @@ function aliOssBaseline(client, prefix, partSize, parallel) {
       const names = [...(page.objects ?? []).map((o) => o.name), ...(page.prefixes ?? []).map((p) => p.slice(0, -1))];
       return names.map((n) => n.slice(prefix.length)).sort();
     },
-    delete: async (k) => {
-      let batch = [];
-      const flush = async () => {
-        if (batch.length) await client.deleteMulti(batch, { quiet: true });
-        batch = [];
-      };
-      for await (const found of keysUnder(key(k))) {
-        if (found !== key(k) && !found.startsWith(`${key(k)}/`)) continue;
-        batch.push(found);
-        if (batch.length === 1000) await flush();
-      }
-      await flush();
-    },
+    delete: (k) => deleteUnder(keysUnder(key(k)), key(k), (batch) => client.deleteMulti(batch, { quiet: true })),
   };
 }
 

@@ -18,6 +18,7 @@ const {
 } = require('@aws-sdk/client-s3');
 const { Upload } = require('@aws-sdk/lib-storage');
 const bench = require('@stowage/conformance/bench');
+const { deleteUnder } = require('./_baseline');
 const { S3Driver, DEFAULT_MULTIPART_CONCURRENCY } = require('@stowage/s3');
 
 const MiB = 1024 * 1024;
@@ -82,19 +83,10 @@ function sdkBaseline(client, bucket, prefix, partSize, queueSize) {
       const names = [...(page.Contents ?? []).map((o) => o.Key), ...(page.CommonPrefixes ?? []).map((p) => p.Prefix.slice(0, -1))];
       return names.map((n) => n.slice(prefix.length)).sort();
     },
-    delete: async (k) => {
-      let batch = [];
-      const flush = async () => {
-        if (batch.length) await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }));
-        batch = [];
-      };
-      for await (const found of keysUnder(key(k))) {
-        if (found !== key(k) && !found.startsWith(`${key(k)}/`)) continue;
-        batch.push(found);
-        if (batch.length === 1000) await flush();
-      }
-      await flush();
-    },
+    delete: (k) =>
+      deleteUnder(keysUnder(key(k)), key(k), (batch) =>
+        client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } })),
+      ),
   };
 }
 

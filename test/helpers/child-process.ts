@@ -38,3 +38,21 @@ export function runNodeScript(script: string, env: NodeJS.ProcessEnv = process.e
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
+
+/**
+ * The body of a child script that stages an upload the way a registry's PATCH requests do:
+ * writer(path, false), `chunks` of pattern(seed) written in turn, close(), then the size printed.
+ * `driver` must be in scope in the script.
+ */
+export function stageUploadSnippet(path: string, chunks: number[], seed = 'upload'): string {
+  return `
+    const writer = await driver.writer(${JSON.stringify(path)}, false);
+    let offset = 0;
+    for (const size of ${JSON.stringify(chunks)}) {
+      await writer.write(pattern(${JSON.stringify(seed)}, offset, size));
+      offset += size;
+    }
+    await writer.close();
+    console.log(String(writer.size));
+  `;
+}

@@ -3,6 +3,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MiB } from '@stowage/core';
 import { STAGING_DIR_NAME } from '@stowage/filesystem';
+import { stageUploadSnippet } from '../../helpers/child-process';
 import { pattern, runChild, sha256, useTempRoot } from './helpers';
 
 describe('filesystem: crashes and other processes', function () {
@@ -97,14 +98,7 @@ describe('filesystem: crashes and other processes', function () {
     const child = runChild(`
       (async () => {
         const driver = new FilesystemDriver({ rootdirectory: ${JSON.stringify(tmp.root)} });
-        const writer = await driver.writer(${JSON.stringify(path)}, false);
-        let offset = 0;
-        for (const size of ${JSON.stringify(chunks)}) {
-          await writer.write(pattern('upload', offset, size));
-          offset += size;
-        }
-        await writer.close();
-        console.log(String(writer.size));
+        ${stageUploadSnippet(path, chunks)}
       })().catch((err) => { console.error(err); process.exit(3); });
     `);
     const lines: string[] = [];

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { MiB } from '@stowage/core';
 import { OssDriver } from '@stowage/oss';
-import { pattern, runNodeScript, sha256 } from '../../helpers/child-process';
+import { pattern, runNodeScript, sha256, stageUploadSnippet } from '../../helpers/child-process';
 import { useLocalOss } from './helpers';
 
 /** The built driver, so the child process runs the very same code. */
@@ -20,14 +20,7 @@ describe('oss: resume from another OS process', () => {
         (async () => {
           const { OssDriver } = require(${JSON.stringify(OSS_MODULE)});
           const driver = new OssDriver(${JSON.stringify(options)});
-          const writer = await driver.writer(${JSON.stringify(path)}, false);
-          let offset = 0;
-          for (const size of ${JSON.stringify(chunks)}) {
-            await writer.write(pattern('upload', offset, size));
-            offset += size;
-          }
-          await writer.close();
-          console.log(String(writer.size));
+          ${stageUploadSnippet(path, chunks)}
         })().catch((err) => { console.error(err); process.exit(3); });
       `);
       // The child exits by itself: nothing of the driver keeps its event loop alive after close().

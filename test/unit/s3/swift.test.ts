@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { CreateBucketCommand, DeleteBucketCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { MiB, isPathNotFound, readAll, type UploadState } from '@stowage/core';
 import { S3Driver, type S3DriverOptions } from '@stowage/s3';
-import { pattern, runNodeScript, sha256 } from '../../helpers/child-process';
+import { pattern, runNodeScript, sha256, stageUploadSnippet } from '../../helpers/child-process';
 import { requireService } from '../../services/require-service';
 import { startSwift } from '../../services/swift';
 
@@ -47,12 +47,7 @@ describe('s3: against Swift s3api', function () {
       const { S3Driver } = require(${JSON.stringify(require.resolve('@stowage/s3'))});
       (async () => {
         const driver = new S3Driver(${JSON.stringify(options)});
-        const writer = await driver.writer(${JSON.stringify(path)}, false);
-        for (const [offset, length] of [[0, 3 * 1048576], [3 * 1048576, 3 * 1048576], [6 * 1048576, 1048576]]) {
-          await writer.write(pattern('resume', offset, length));
-        }
-        await writer.close();
-        console.log(writer.size);
+        ${stageUploadSnippet(path, [3 * MiB, 3 * MiB, MiB], 'resume')}
         driver.destroy();
       })().catch((err) => { console.error(err); process.exit(3); });
     `);

@@ -373,7 +373,10 @@ export class StagedMultipartWriter extends BaseFileWriter {
   private reserve(needed: number): void {
     const capacity = this.buffer?.length ?? 0;
     if (needed <= capacity) return;
-    const grown = this.spareBuffers.pop() ?? Buffer.allocUnsafe(Math.min(this.partSize, Math.max(needed, capacity * 2, MIN_BUFFER)));
+    // Once parts are going out every buffer will fill: take a whole part at once (growing it would
+    // leave a part's worth of garbage behind per part).
+    const size = this.upload.uploadId !== undefined ? this.partSize : Math.min(this.partSize, Math.max(needed, capacity * 2, MIN_BUFFER));
+    const grown = this.spareBuffers.pop() ?? Buffer.allocUnsafe(size);
     if (this.buffer) this.buffer.copy(grown, 0, 0, this.fill);
     this.buffer = grown;
   }

@@ -1,9 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { CreateBucketCommand, DeleteBucketCommand } from '@aws-sdk/client-s3';
+import { DeleteBucketCommand } from '@aws-sdk/client-s3';
 import { describeConformance } from '@stowage/conformance';
 import { S3Driver, type S3DriverOptions } from '@stowage/s3';
-import { requireService } from '../services/require-service';
-import { startSwift } from '../services/swift';
+import { swiftS3Bucket } from '../helpers/swift-s3';
 
 // The S3 driver against a real S3 implementation: OpenStack Swift's s3api, started on 127.0.0.1
 // by test/services/swift (installed from Debian's packages on first use). A fresh bucket and a
@@ -13,21 +11,8 @@ describe('s3 on Swift s3api', function () {
   const drivers: S3Driver[] = [];
 
   before(async function () {
-    const swift = await requireService(this, 'OpenStack Swift (s3api)', startSwift);
-    options = {
-      bucket: `stowage-conformance-${randomBytes(4).toString('hex')}`,
-      region: swift.region,
-      regionEndpoint: swift.endpoint,
-      forcePathStyle: true,
-      accessKey: swift.accessKeyId,
-      secretKey: swift.secretAccessKey,
-      rootDirectory: `/run-${randomBytes(4).toString('hex')}`,
-      // The smallest part size S3 allows, so multipart paths are exercised by modest sizes.
-      chunkSize: 5 * 1024 * 1024,
-    };
-    const admin = new S3Driver(options);
-    drivers.push(admin);
-    await admin.client.send(new CreateBucketCommand({ Bucket: options.bucket }));
+    options = await swiftS3Bucket(this, 'conformance');
+    drivers.push(new S3Driver(options));
   });
 
   after(async () => {

@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { CreateBucketCommand, DeleteBucketCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteBucketCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { MiB, isPathNotFound, readAll, type UploadState } from '@stowage/core';
 import { S3Driver, type S3DriverOptions } from '@stowage/s3';
 import { pattern, runNodeScript, sha256, stageUploadSnippet } from '../../helpers/child-process';
-import { requireService } from '../../services/require-service';
-import { startSwift } from '../../services/swift';
+import { swiftS3Bucket } from '../../helpers/swift-s3';
 
 /** S3-specific behaviour, against the local Swift s3api (the conformance suite covers the contract). */
 describe('s3: against Swift s3api', function () {
@@ -18,18 +16,7 @@ describe('s3: against Swift s3api', function () {
   };
 
   before(async function () {
-    const swift = await requireService(this, 'OpenStack Swift (s3api)', startSwift);
-    options = {
-      bucket: `stowage-unit-${randomBytes(4).toString('hex')}`,
-      region: swift.region,
-      regionEndpoint: swift.endpoint,
-      forcePathStyle: true,
-      accessKey: swift.accessKeyId,
-      secretKey: swift.secretAccessKey,
-      rootDirectory: `/unit-${randomBytes(4).toString('hex')}`,
-      chunkSize: 5 * MiB,
-    };
-    await driver().client.send(new CreateBucketCommand({ Bucket: options.bucket }));
+    options = await swiftS3Bucket(this, 'unit');
   });
 
   afterEach(async () => {

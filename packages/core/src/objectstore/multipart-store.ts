@@ -3,6 +3,7 @@
  * adapts its SDK to this; the writer, the staged-upload bookkeeping and purgeUploads are shared.
  * Methods throw the SDK's own errors: the driver's `_mapError` turns them into typed ones.
  */
+import { Semaphore } from '../util/semaphore';
 import type { OpOptions } from '../types';
 
 export interface StoredObject {
@@ -41,4 +42,30 @@ export interface MultipartStore {
   completeMultipartUpload(key: string, uploadId: string, parts: CompletedPart[], opts: OpOptions): Promise<void>;
   /** Aborts the upload; an upload that no longer exists is not an error. */
   abortMultipartUpload(key: string, uploadId: string, opts: OpOptions): Promise<void>;
+}
+
+/**
+ * Copies bytes [0, length) of `sourceKey` into parts 1..n of the multipart upload `uploadId` at
+ * `destKey`, `partSize` bytes each (the last may be shorter), `concurrency` at a time. Used by
+ * move's multipart copy and by an append that starts from committed content.
+ */
+export async function copyIntoParts(
+  store: MultipartStore,
+  target: { destKey: string; uploadId: string; sourceKey: string },
+  length: number,
+  partSize: number,
+  concurrency: number,
+  opts: OpOptions,
+): Promise<Array<CompletedPart & { size: number }>> {
+  const slots = new Semaphore(concurrency);
+  return Promise.all(
+    Array.from({ length: Math.ceil(length / partSize) }, (_, i) =>
+      slots.run(async () => {
+        const start = i * partSize;
+        const end = Math.min(length, start + partSize);
+        const etag = await store.uploadPartCopy(target.destKey, target.uploadId, i + 1, target.sourceKey, start, end, opts);
+        return { partNumber: i + 1, etag, size: end - start };
+      }),
+    ),
+  );
 }

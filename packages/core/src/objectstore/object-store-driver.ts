@@ -6,12 +6,11 @@
 import { BaseStorageDriver } from '../base/driver-base';
 import { PathNotFoundError } from '../errors';
 import { ROOT } from '../paths';
-import { Semaphore } from '../util/semaphore';
 import { compareNames } from '../walk/order';
 import { walkFlat, type FlatListingSource } from '../walk/walk-flat';
 import type { FileInfo, FileWriter, OpOptions, WalkFn, WalkOptions } from '../types';
 import type { ObjectKeyLayout } from './key-layout';
-import type { MultipartStore, StoredObject } from './multipart-store';
+import { copyIntoParts, type MultipartStore, type StoredObject } from './multipart-store';
 import { StagedUploads } from './staged-uploads';
 
 /** One page of a listing: the objects, and with a delimiter the common prefixes (ending in it). */
@@ -149,19 +148,9 @@ export abstract class ObjectStoreDriver extends BaseStorageDriver {
   /** UploadPartCopy in parts of `copyChunkSize` (more if 10,000 would not do), `copyMaxConcurrency` at a time. */
   protected async multipartCopy(sourceKey: string, destKey: string, size: number, opts: OpOptions): Promise<void> {
     const partSize = Math.max(this.copyChunkSize, Math.ceil(size / this.store.maxParts));
-    const count = Math.ceil(size / partSize);
     const uploadId = await this.store.createMultipartUpload(destKey, opts);
     try {
-      const slots = new Semaphore(this.copyMaxConcurrency);
-      const parts = await Promise.all(
-        Array.from({ length: count }, (_, i) =>
-          slots.run(async () => {
-            const start = i * partSize;
-            const etag = await this.store.uploadPartCopy(destKey, uploadId, i + 1, sourceKey, start, Math.min(size, start + partSize), opts);
-            return { partNumber: i + 1, etag };
-          }),
-        ),
-      );
+      const parts = await copyIntoParts(this.store, { destKey, uploadId, sourceKey }, size, partSize, this.copyMaxConcurrency, opts);
       await this.store.completeMultipartUpload(destKey, uploadId, parts, opts);
     } catch (err) {
       // Without the caller's signal: the abort must happen even when the signal is what failed us.

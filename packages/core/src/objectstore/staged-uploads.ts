@@ -17,7 +17,7 @@ import { InvalidArgumentError, PathNotFoundError, StorageDriverError } from '../
 import { Semaphore } from '../util/semaphore';
 import type { OpOptions } from '../types';
 import type { ObjectKeyLayout } from './key-layout';
-import type { CompletedPart, MultipartStore, StoredObject } from './multipart-store';
+import { copyIntoParts, type CompletedPart, type MultipartStore, type StoredObject } from './multipart-store';
 
 export interface StagedPart extends CompletedPart {
   size: number;
@@ -89,17 +89,13 @@ export class StagedUploads {
     if (wholeParts > 0) {
       state.uploadId = await this.store.createMultipartUpload(key, opts);
       await this.writeState(state, opts);
-      const slots = new Semaphore(this.options.concurrency);
-      state.parts = await Promise.all(
-        Array.from({ length: wholeParts }, async (_, i) => {
-          const release = await slots.acquire();
-          try {
-            const etag = await this.store.uploadPartCopy(key, state.uploadId!, i + 1, key, i * partSize, (i + 1) * partSize, opts);
-            return { partNumber: i + 1, etag, size: partSize };
-          } finally {
-            release();
-          }
-        }),
+      state.parts = await copyIntoParts(
+        this.store,
+        { destKey: key, uploadId: state.uploadId, sourceKey: key },
+        wholeParts * partSize,
+        partSize,
+        this.options.concurrency,
+        opts,
       );
       state.size = wholeParts * partSize;
     }
@@ -121,12 +117,16 @@ export class StagedUploads {
     await this.store.put(this.layout.uploadStateKey(state.path), Buffer.from(JSON.stringify(state)), opts);
   }
 
-  /** Aborts the multipart upload and removes the state and the tail. */
+  /** Aborts the multipart upload and removes the state and the tail (and `extraKeys`). */
   async discard(state: UploadState, opts: OpOptions, extraKeys: string[] = []): Promise<void> {
     if (state.uploadId) await this.store.abortMultipartUpload(this.layout.key(state.path), state.uploadId, opts);
-    const keys = [this.layout.uploadStateKey(state.path), ...extraKeys];
-    if (state.tail) keys.unshift(state.tail.key);
-    await this.store.deleteKeys(keys, opts);
+    await this.removeState(state, opts, extraKeys);
+  }
+
+  /** Deletes the state object and the tail, once each (purge also passes the keys it listed). */
+  async removeState(state: UploadState, opts: OpOptions, extraKeys: string[] = []): Promise<void> {
+    const keys = new Set([...(state.tail ? [state.tail.key] : []), this.layout.uploadStateKey(state.path), ...extraKeys]);
+    await this.store.deleteKeys([...keys], opts);
   }
 
   /**
@@ -307,11 +307,7 @@ export class StagedMultipartWriter extends BaseFileWriter {
       await this.store.completeMultipartUpload(this.key, this.upload.uploadId, this.confirmedParts(), this.opts);
     }
     this.releaseBuffers();
-    if (this.staged) {
-      const keys = [this.uploads.layout.uploadStateKey(this.path)];
-      if (this.upload.tail) keys.push(this.upload.tail.key);
-      await this.store.deleteKeys(keys, this.opts);
-    }
+    if (this.staged) await this.uploads.removeState(this.upload, this.opts);
   }
 
   protected async _cancel(): Promise<void> {

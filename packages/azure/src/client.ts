@@ -14,8 +14,8 @@ import {
   type UserDelegationKey,
 } from '@azure/storage-blob';
 import type { TokenCredential } from '@azure/identity';
-import { InvalidParameterError } from '@stowage/core';
-import { DEFAULT_MAX_TRIES, DEFAULT_REALM, DRIVER_NAME, type AzureDriverOptions } from './options';
+import { invalidParameter } from './errors';
+import { DEFAULT_MAX_TRIES, DEFAULT_REALM, type AzureDriverOptions } from './options';
 
 /** Signs read-only URLs of single blobs. */
 export interface UrlSigner {
@@ -45,9 +45,6 @@ const DELEGATION_KEY_MAX_MS = 7 * 24 * 3600_000;
 /** Start times are set a little in the past: the service's clock may be behind ours. */
 const CLOCK_SKEW_MS = 60_000;
 
-function invalid(parameter: string, problem: string): InvalidParameterError {
-  return new InvalidParameterError(DRIVER_NAME, parameter, problem);
-}
 
 function pipelineOptions(options: AzureDriverOptions): StoragePipelineOptions {
   return {
@@ -67,7 +64,7 @@ function tokenCredentialOf(options: AzureDriverOptions): { credential: TokenCred
   const creds = options.credentials;
   if (creds?.type === 'client_secret') {
     for (const [name, value] of [['tenantid', creds.tenantId], ['clientid', creds.clientId], ['secret', creds.secret]] as const) {
-      if (typeof value !== 'string' || value === '') throw invalid(`credentials.${name}`, 'is required for credentials of type client_secret');
+      if (typeof value !== 'string' || value === '') throw invalidParameter(`credentials.${name}`, 'is required for credentials of type client_secret');
     }
     return { credential: new (identity().ClientSecretCredential)(creds.tenantId, creds.clientId, creds.secret), authentication: 'client secret' };
   }
@@ -82,14 +79,14 @@ function tokenCredentialOf(options: AzureDriverOptions): { credential: TokenCred
 
 export function createClients(options: AzureDriverOptions): AzureClients {
   const container = options.container;
-  if (typeof container !== 'string' || container === '') throw invalid('container', 'is required');
+  if (typeof container !== 'string' || container === '') throw invalidParameter('container', 'is required');
 
   if (options.connectionString) {
     let service: BlobServiceClient;
     try {
       service = BlobServiceClient.fromConnectionString(options.connectionString, pipelineOptions(options));
     } catch (err) {
-      throw invalid('connectionstring', `cannot be parsed: ${err instanceof Error ? err.message : String(err)}`);
+      throw invalidParameter('connectionstring', `cannot be parsed: ${err instanceof Error ? err.message : String(err)}`);
     }
     const key = service.credential instanceof StorageSharedKeyCredential ? service.credential : undefined;
     return {
@@ -102,12 +99,12 @@ export function createClients(options: AzureDriverOptions): AzureClients {
   }
 
   const accountName = options.accountName;
-  if (!accountName && !options.serviceUrl) throw invalid('accountname', 'is required (or give serviceurl or connectionstring)');
+  if (!accountName && !options.serviceUrl) throw invalidParameter('accountname', 'is required (or give serviceurl or connectionstring)');
   const serviceUrl = options.serviceUrl ?? `https://${accountName}.blob.${options.realm ?? DEFAULT_REALM}`;
   try {
     new URL(serviceUrl);
   } catch {
-    throw invalid('serviceurl', `is not a URL: ${JSON.stringify(serviceUrl)}`);
+    throw invalidParameter('serviceurl', `is not a URL: ${JSON.stringify(serviceUrl)}`);
   }
 
   const token = tokenCredentialOf(options);
@@ -121,13 +118,13 @@ export function createClients(options: AzureDriverOptions): AzureClients {
       signer: new UserDelegationSigner(service, container, serviceUrl),
     };
   }
-  if (!accountName) throw invalid('accountname', 'is required for shared key authentication');
-  if (!options.accountKey) throw invalid('accountkey', 'is required for credentials of type shared_key');
+  if (!accountName) throw invalidParameter('accountname', 'is required for shared key authentication');
+  if (!options.accountKey) throw invalidParameter('accountkey', 'is required for credentials of type shared_key');
   let key: StorageSharedKeyCredential;
   try {
     key = new StorageSharedKeyCredential(accountName, options.accountKey);
   } catch (err) {
-    throw invalid('accountkey', `is not a valid key: ${err instanceof Error ? err.message : String(err)}`);
+    throw invalidParameter('accountkey', `is not a valid key: ${err instanceof Error ? err.message : String(err)}`);
   }
   const service = new BlobServiceClient(serviceUrl, key, pipelineOptions(options));
   return {

@@ -3,8 +3,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { BlobGetPropertiesResponse, BlobHTTPHeaders, BlockBlobClient, ContainerClient, ContainerListBlobFlatSegmentResponse } from '@azure/storage-blob';
 import {
   BaseStorageDriver,
+  integerOption,
   InvalidArgumentError,
-  InvalidParameterError,
   PathNotFoundError,
   ROOT,
   Semaphore,
@@ -33,6 +33,7 @@ import {
   isInvalidBlobType,
   isInvalidBlockList,
   isInvalidRange,
+  invalidParameter,
   isNotFound,
   mapAzureError,
   statusOf,
@@ -102,14 +103,14 @@ export class AzureDriver extends BaseStorageDriver {
     super();
     this.options = { ...options };
     const rootDirectory = options.rootDirectory ?? '';
-    if (typeof rootDirectory !== 'string') throw invalid('rootdirectory', 'must be a string');
-    this.blockSize = integerOption('blocksize', options.blockSize, DEFAULT_BLOCK_SIZE, 1, MAX_BLOCK_SIZE);
-    this.uploadConcurrency = integerOption('uploadconcurrency', options.uploadConcurrency, DEFAULT_UPLOAD_CONCURRENCY, 1, 64);
-    this.copyStatusPollMaxRetry = integerOption('copy_status_poll_max_retry', options.copyStatusPollMaxRetry, DEFAULT_COPY_STATUS_POLL_MAX_RETRY, -1, 1000);
+    if (typeof rootDirectory !== 'string') throw invalidParameter('rootdirectory', 'must be a string');
+    this.blockSize = integerOption(DRIVER_NAME, 'blocksize', options.blockSize, { default: DEFAULT_BLOCK_SIZE, min: 1, max: MAX_BLOCK_SIZE });
+    this.uploadConcurrency = integerOption(DRIVER_NAME, 'uploadconcurrency', options.uploadConcurrency, { default: DEFAULT_UPLOAD_CONCURRENCY, min: 1, max: 64 });
+    this.copyStatusPollMaxRetry = integerOption(DRIVER_NAME, 'copy_status_poll_max_retry', options.copyStatusPollMaxRetry, { default: DEFAULT_COPY_STATUS_POLL_MAX_RETRY, min: -1, max: 1000 });
     this.copyStatusPollDelayMs = numberOption('copy_status_poll_delay', options.copyStatusPollDelayMs, DEFAULT_COPY_STATUS_POLL_DELAY_MS, 0);
     this.redirectExpirySeconds = numberOption('redirectexpiry', options.redirectExpirySeconds, DEFAULT_REDIRECT_EXPIRY_SECONDS, Number.MIN_VALUE);
-    this.maxSinglePutSize = integerOption('maxsingleputsize', options.maxSinglePutSize, MAX_SINGLE_PUT_SIZE, 0, PUT_BLOB_LIMIT);
-    integerOption('maxtries', options.maxTries, DEFAULT_MAX_TRIES, 1, 100);
+    this.maxSinglePutSize = integerOption(DRIVER_NAME, 'maxsingleputsize', options.maxSinglePutSize, { default: MAX_SINGLE_PUT_SIZE, min: 0, max: PUT_BLOB_LIMIT });
+    integerOption(DRIVER_NAME, 'maxtries', options.maxTries, { default: DEFAULT_MAX_TRIES, min: 1, max: 100 });
     this.clients = createClients(options);
     this.containerName = options.container;
     this.rootDirectory = rootDirectory;
@@ -777,18 +778,9 @@ function headersOf(props: BlobGetPropertiesResponse): BlobHTTPHeaders {
   };
 }
 
-function invalid(parameter: string, problem: string): InvalidParameterError {
-  return new InvalidParameterError(DRIVER_NAME, parameter, problem);
-}
-
-function integerOption(parameter: string, value: number | undefined, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value < min || value > max) throw invalid(parameter, `must be an integer from ${min} to ${max}, got ${String(value)}`);
-  return value;
-}
 
 function numberOption(parameter: string, value: number | undefined, fallback: number, min: number): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) throw invalid(parameter, `must be a number of at least ${min}, got ${String(value)}`);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) throw invalidParameter(parameter, `must be a number of at least ${min}, got ${String(value)}`);
   return value;
 }

@@ -4,7 +4,7 @@
  * errors. Everything else becomes a StorageDriverError (by BaseStorageDriver) keeping the
  * original as `cause`.
  */
-import { PathNotFoundError, type ErrorContext } from '@stowage/core';
+import { InvalidParameterError, PathNotFoundError, type ErrorContext } from '@stowage/core';
 import { DRIVER_NAME } from './options';
 
 export function statusOf(err: unknown): number | undefined {
@@ -73,4 +73,9 @@ export function mapAzureError(err: unknown, context: ErrorContext): Error | unde
   if (!isNotFound(err)) return undefined;
   if (isContainerNotFound(err) && !READS.has(context.operation)) return undefined;
   return new PathNotFoundError(DRIVER_NAME, context.path ?? '/', { operation: context.operation, cause: err });
+}
+
+/** A bad driver option or config parameter, named. */
+export function invalidParameter(parameter: string, problem: string): InvalidParameterError {
+  return new InvalidParameterError(DRIVER_NAME, parameter, problem);
 }

@@ -5,7 +5,7 @@ export { BaseStorageDriver, type ErrorContext } from './base/driver-base';
 export { BaseFileWriter, type FileWriterInit, type WriterState } from './base/file-writer-base';
 export { mapReadableErrors, readAll } from './base/readable';
 export { registerDriver, createDriver, registeredDrivers } from './factory/registry';
-export { ParameterReader, parseGoDuration, type IntegerOptions } from './factory/parameters';
+export { ParameterReader, integerOption, parseGoDuration, type IntegerOptions } from './factory/parameters';
 export { walkFallback } from './walk/walk-fallback';
 export { walkTree, type WalkSource, type WalkTreeTuning } from './walk/walk-tree';
 export { compareWalkOrder, compareNames } from './walk/order';

@@ -4,6 +4,7 @@ import {
   InvalidParameterError,
   ObjectKeyLayout,
   ObjectStoreDriver,
+  integerOption,
   OperationAbortedError,
   readAll,
   type ErrorContext,
@@ -134,13 +135,13 @@ function resolveSettings(options: OssDriverOptions) {
     throw new InvalidParameterError(DRIVER_NAME, 'bucket', `must be 3 to 63 lowercase letters, digits and hyphens, got ${JSON.stringify(options.bucket)}`);
   }
   if (!/^[A-Za-z0-9_-]+$/.test(options.region)) throw new InvalidParameterError(DRIVER_NAME, 'region', `is not a region name: ${JSON.stringify(options.region)}`);
-  const chunkSize = integerOption('chunksize', options.chunksize, DEFAULT_CHUNK_SIZE, MIN_CHUNK_SIZE, MAX_PART_SIZE);
-  const copyThresholdSize = integerOption('multipartCopyThresholdSize', options.multipartCopyThresholdSize, DEFAULT_MULTIPART_COPY_THRESHOLD_SIZE, 0, MAX_COPY_OBJECT_SIZE);
-  const copyChunkSize = integerOption('multipartCopyChunkSize', options.multipartCopyChunkSize, DEFAULT_MULTIPART_COPY_CHUNK_SIZE, MIN_CHUNK_SIZE, MAX_PART_SIZE);
-  const copyMaxConcurrency = integerOption('multipartCopyMaxConcurrency', options.multipartCopyMaxConcurrency, DEFAULT_MULTIPART_COPY_MAX_CONCURRENCY, 1);
-  const concurrency = integerOption('multipartConcurrency', options.multipartConcurrency, DEFAULT_MULTIPART_CONCURRENCY, 1);
-  const maxRetries = integerOption('maxRetries', options.maxRetries, DEFAULT_MAX_RETRIES, 0);
-  const timeoutMs = integerOption('timeoutMs', options.timeoutMs, DEFAULT_TIMEOUT_MS, 1);
+  const chunkSize = integerOption(DRIVER_NAME, 'chunksize', options.chunksize, { default: DEFAULT_CHUNK_SIZE, min: MIN_CHUNK_SIZE, max: MAX_PART_SIZE });
+  const copyThresholdSize = integerOption(DRIVER_NAME, 'multipartCopyThresholdSize', options.multipartCopyThresholdSize, { default: DEFAULT_MULTIPART_COPY_THRESHOLD_SIZE, min: 0, max: MAX_COPY_OBJECT_SIZE });
+  const copyChunkSize = integerOption(DRIVER_NAME, 'multipartCopyChunkSize', options.multipartCopyChunkSize, { default: DEFAULT_MULTIPART_COPY_CHUNK_SIZE, min: MIN_CHUNK_SIZE, max: MAX_PART_SIZE });
+  const copyMaxConcurrency = integerOption(DRIVER_NAME, 'multipartCopyMaxConcurrency', options.multipartCopyMaxConcurrency, { default: DEFAULT_MULTIPART_COPY_MAX_CONCURRENCY, min: 1 });
+  const concurrency = integerOption(DRIVER_NAME, 'multipartConcurrency', options.multipartConcurrency, { default: DEFAULT_MULTIPART_CONCURRENCY, min: 1 });
+  const maxRetries = integerOption(DRIVER_NAME, 'maxRetries', options.maxRetries, { default: DEFAULT_MAX_RETRIES, min: 0 });
+  const timeoutMs = integerOption(DRIVER_NAME, 'timeoutMs', options.timeoutMs, { default: DEFAULT_TIMEOUT_MS, min: 1 });
   const redirectExpirySeconds = options.redirectExpirySeconds ?? DEFAULT_REDIRECT_EXPIRY_SECONDS;
   if (!(Number.isFinite(redirectExpirySeconds) && redirectExpirySeconds > 0)) {
     throw new InvalidParameterError(DRIVER_NAME, 'redirectExpirySeconds', 'must be a positive number of seconds');
@@ -158,14 +159,6 @@ function resolveSettings(options: OssDriverOptions) {
     throw new InvalidParameterError(DRIVER_NAME, 'endpoint', `must be a host name, not an IP address (${options.endpoint}); use e.g. localhost with pathStyle`);
   }
   return { chunkSize, copyThresholdSize, copyChunkSize, copyMaxConcurrency, concurrency, maxRetries, timeoutMs, redirectExpirySeconds, authorizationVersion };
-}
-
-function integerOption(name: string, value: number | undefined, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  const chosen = value ?? fallback;
-  if (!Number.isSafeInteger(chosen) || chosen < min || chosen > max) {
-    throw new InvalidParameterError(DRIVER_NAME, name, `must be an integer from ${min} to ${max}, got ${String(value)}`);
-  }
-  return chosen;
 }
 
 function endpointHost(endpoint: string): string {

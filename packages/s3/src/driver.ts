@@ -5,6 +5,7 @@ import {
   InvalidParameterError,
   ObjectKeyLayout,
   ObjectStoreDriver,
+  integerOption,
   mapReadableErrors,
   readAll,
   type ErrorContext,
@@ -103,19 +104,14 @@ export class S3Driver extends ObjectStoreDriver {
 /** The options' sizes and limits, checked, with distribution's defaults. */
 function resolveSettings(options: S3DriverOptions) {
   if (typeof options.bucket !== 'string' || options.bucket === '') throw new InvalidParameterError(DRIVER_NAME, 'bucket', 'must be a non-empty string');
-  const integer = (name: string, value: number | undefined, fallback: number, min: number, unit = '') => {
-    const chosen = value ?? fallback;
-    if (!Number.isSafeInteger(chosen) || chosen < min) throw new InvalidParameterError(DRIVER_NAME, name, `must be an integer >= ${min}${unit}`);
-    return chosen;
-  };
   if (options.encrypt !== true && options.keyId) throw new InvalidParameterError(DRIVER_NAME, 'keyId', 'needs encrypt: true');
   return {
-    chunkSize: integer('chunkSize', options.chunkSize, DEFAULT_CHUNK_SIZE, MIN_CHUNK_SIZE, ' (5 MiB)'),
-    concurrency: integer('multipartConcurrency', options.multipartConcurrency, DEFAULT_MULTIPART_CONCURRENCY, 1),
-    copyChunkSize: integer('multipartCopyChunkSize', options.multipartCopyChunkSize, DEFAULT_MULTIPART_COPY_CHUNK_SIZE, MIN_COPY_PART_SIZE, ' (5 MiB)'),
-    copyMaxConcurrency: integer('multipartCopyMaxConcurrency', options.multipartCopyMaxConcurrency, DEFAULT_MULTIPART_COPY_MAX_CONCURRENCY, 1),
+    chunkSize: integerOption(DRIVER_NAME, 'chunkSize', options.chunkSize, { default: DEFAULT_CHUNK_SIZE, min: MIN_CHUNK_SIZE }),
+    concurrency: integerOption(DRIVER_NAME, 'multipartConcurrency', options.multipartConcurrency, { default: DEFAULT_MULTIPART_CONCURRENCY, min: 1 }),
+    copyChunkSize: integerOption(DRIVER_NAME, 'multipartCopyChunkSize', options.multipartCopyChunkSize, { default: DEFAULT_MULTIPART_COPY_CHUNK_SIZE, min: MIN_COPY_PART_SIZE }),
+    copyMaxConcurrency: integerOption(DRIVER_NAME, 'multipartCopyMaxConcurrency', options.multipartCopyMaxConcurrency, { default: DEFAULT_MULTIPART_COPY_MAX_CONCURRENCY, min: 1 }),
     // One CopyObject cannot copy more than 5 GiB.
-    copyThresholdSize: Math.min(integer('multipartCopyThresholdSize', options.multipartCopyThresholdSize, DEFAULT_MULTIPART_COPY_THRESHOLD_SIZE, 0), MAX_COPY_OBJECT_SIZE),
+    copyThresholdSize: Math.min(integerOption(DRIVER_NAME, 'multipartCopyThresholdSize', options.multipartCopyThresholdSize, { default: DEFAULT_MULTIPART_COPY_THRESHOLD_SIZE, min: 0 }), MAX_COPY_OBJECT_SIZE),
   };
 }
 

@@ -94,6 +94,21 @@ export class ParameterReader {
   }
 }
 
+/**
+ * A numeric option given to a driver's constructor (not parsed from config text): `default` when
+ * undefined, else it must be a safe integer within [min, max], or an InvalidParameterError names it.
+ */
+export function integerOption(driverName: string, name: string, value: number | undefined, options: IntegerOptions): number {
+  if (value === undefined) return options.default;
+  const min = options.min ?? Number.MIN_SAFE_INTEGER;
+  const max = options.max ?? Number.MAX_SAFE_INTEGER;
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    const range = options.max === undefined ? `>= ${min}` : `from ${min} to ${max}`;
+    throw new InvalidParameterError(driverName, name, `must be an integer ${range}, got ${String(value)}`);
+  }
+  return value;
+}
+
 const DURATION_UNITS: Record<string, number> = { ns: 1e-9, us: 1e-6, 'µs': 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
 
 /** Seconds in a Go duration string (`1h30m`, `20m`, `2.5s`) or a bare number of seconds; undefined if malformed. */

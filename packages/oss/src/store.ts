@@ -158,13 +158,13 @@ export class OssStore implements ObjectStore {
     return result;
   }
 
-  /** Every page of a listing, following continuation tokens. */
+  /** Every page of a listing, following continuation tokens (only the first with maxKeys, as ListOptions says). */
   async *listPages(prefix: string, opts: ListOptions): AsyncIterable<ListPage> {
     let continuationToken: string | undefined;
     do {
       const page = await this.listPage(prefix, { ...opts, ...(continuationToken === undefined ? {} : { continuationToken }) });
       yield page;
-      continuationToken = page.next;
+      continuationToken = opts.maxKeys ? undefined : page.next;
     } while (continuationToken !== undefined);
   }
 

@@ -48,7 +48,8 @@ export async function walkFlat(source: FlatListingSource, root: string, fn: Walk
   const { startAfterHint: hint, signal } = opts;
   const checkSignal = (path: string) => throwIfAborted(signal, { driverName: source.driverName, operation: 'walk', path });
   const beforeHint = (path: string) => hint !== undefined && compareWalkOrder(path, hint) <= 0;
-  const probed = new Map<string, FileInfo | undefined>();
+  // Candidate directories already asked about, so each costs one listing per walk.
+  const probed = new Set<string>();
 
   /** The first file below `dir`, if any: whether the directory exists. */
   const firstFile = async (dir: string): Promise<FileInfo | undefined> => {
@@ -89,7 +90,7 @@ export async function walkFlat(source: FlatListingSource, root: string, fn: Walk
             const candidate = joinChild(parent, shadowed);
             if (probed.has(candidate)) continue;
             const first = await firstFile(candidate);
-            probed.set(candidate, first);
+            probed.add(candidate);
             if (first === undefined) continue;
             walkedEarly.add(candidate);
             if ((await visitDirectory(candidate, first.modTime)) === 'stop') return 'stop';

@@ -6,7 +6,6 @@ import {
   ObjectKeyLayout,
   ObjectStoreDriver,
   integerOption,
-  mapReadableErrors,
   readAll,
   type ErrorContext,
   type OpOptions,
@@ -74,20 +73,18 @@ export class S3Driver extends ObjectStoreDriver {
   }
 
   protected async _reader(path: string, offset: number, opts: OpOptions): Promise<Readable> {
-    const key = this.layout.key(path);
-    let body: Readable;
     try {
       const out = await this.client.send(
-        new GetObjectCommand({ Bucket: this.bucket, Key: key, ...(offset > 0 ? { Range: `bytes=${offset}-` } : {}) }),
+        new GetObjectCommand({ Bucket: this.bucket, Key: this.layout.key(path), ...(offset > 0 ? { Range: `bytes=${offset}-` } : {}) }),
         { abortSignal: opts.signal },
       );
-      body = out.Body as Readable;
+      // The base maps the stream's errors and ties it to the signal.
+      return out.Body as Readable;
     } catch (err) {
       // A range at or past the end: the object exists (else NoSuchKey), so the read is empty.
-      if (offset > 0 && isS3InvalidRange(err)) return emptyReadable();
+      if (offset > 0 && isS3InvalidRange(err)) return Readable.from([]);
       throw err;
     }
-    return mapReadableErrors(body, (err) => this.toTypedError(err, { operation: 'reader', path }, opts.signal), opts.signal);
   }
 
   protected override async _redirectURL(path: string, opts: RedirectOptions): Promise<string | null> {
@@ -126,8 +123,4 @@ function creationParams(options: S3DriverOptions): ObjectCreationParams {
     if (options.keyId) params.SSEKMSKeyId = options.keyId;
   }
   return params;
-}
-
-function emptyReadable(): Readable {
-  return Readable.from([]);
 }

@@ -1,4 +1,4 @@
-import { KiB, MiB } from '@stowage/core';
+import { MiB } from '@stowage/core';
 import type { S3Client } from '@aws-sdk/client-s3';
 
 export const DRIVER_NAME = 's3';
@@ -16,7 +16,6 @@ export const DEFAULT_REDIRECT_EXPIRY_SECONDS = 20 * 60;
 /** S3's largest single CopyObject is 5 GiB; above the threshold UploadPartCopy is used anyway. */
 export const MAX_COPY_OBJECT_SIZE = 5 * 1024 * MiB;
 export const MIN_COPY_PART_SIZE = 5 * MiB;
-export const SMALL_READ = 64 * KiB;
 
 export interface S3DriverOptions {
   bucket: string;

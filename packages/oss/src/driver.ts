@@ -5,8 +5,6 @@ import {
   ObjectKeyLayout,
   ObjectStoreDriver,
   integerOption,
-  OperationAbortedError,
-  readAll,
   type ErrorContext,
   type OpOptions,
   type RedirectOptions,
@@ -82,11 +80,6 @@ export class OssDriver extends ObjectStoreDriver {
   }
 
   // ---- reads ----
-
-  protected override async _getContent(path: string, opts: OpOptions): Promise<Buffer> {
-    const stream = await this.store.readFrom(this.layout.key(path), 0, opts);
-    return readAllAbortable(stream, opts.signal, () => new OperationAbortedError(this.name, { operation: 'getContent', path, cause: opts.signal?.reason }));
-  }
 
   protected async _reader(path: string, offset: number, opts: OpOptions): Promise<Readable> {
     return this.store.readFrom(this.layout.key(path), offset, opts);
@@ -175,17 +168,4 @@ export function encryptionHeaders(options: Pick<OssDriverOptions, 'encrypt' | 'e
   if (!options.encrypt) return {};
   if (options.encryptionKeyId) return { 'x-oss-server-side-encryption': 'KMS', 'x-oss-server-side-encryption-key-id': options.encryptionKeyId };
   return { 'x-oss-server-side-encryption': 'AES256' };
-}
-
-/** readAll that gives up (and destroys the stream) when the signal fires. */
-async function readAllAbortable(stream: Readable, signal: AbortSignal | undefined, abortError: () => Error): Promise<Buffer> {
-  if (!signal) return readAll(stream);
-  const onAbort = () => stream.destroy(abortError());
-  if (signal.aborted) onAbort();
-  else signal.addEventListener('abort', onAbort, { once: true });
-  try {
-    return await readAll(stream);
-  } finally {
-    signal.removeEventListener('abort', onAbort);
-  }
 }

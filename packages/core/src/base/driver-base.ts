@@ -47,9 +47,21 @@ export abstract class BaseStorageDriver implements StorageDriver {
   protected abstract _delete(path: string, opts: OpOptions): Promise<void>;
   protected abstract _purgeUploads(olderThan: Date, opts: OpOptions): Promise<number>;
 
-  /** Default: read the whole stream. Drivers with a cheaper whole-object read override it. */
+  /**
+   * Default: read the whole stream, destroyed when the signal fires so an abort stops the transfer
+   * rather than letting it run on unread. Drivers with a cheaper whole-object read override it.
+   */
   protected async _getContent(path: string, opts: OpOptions): Promise<Buffer> {
-    return readAll(await this._reader(path, 0, opts));
+    const source = await this._reader(path, 0, opts);
+    if (!opts.signal) return readAll(source);
+    return readAll(
+      mapReadableErrors(
+        source,
+        (err) => this.toTypedError(err, { operation: 'getContent', path }, opts.signal),
+        opts.signal,
+        () => new OperationAbortedError(this.name, { operation: 'getContent', path, cause: opts.signal?.reason }),
+      ),
+    );
   }
 
   /** Default: a fresh writer, one write, commit (cancel on failure). */

@@ -19,3 +19,4 @@ export { ObjectKeyLayout, UPLOADS_DIR_NAME } from './objectstore/key-layout';
 export type { MultipartStore, StoredObject, CompletedPart } from './objectstore/multipart-store';
 export { StagedUploads, StagedMultipartWriter, type UploadState, type StagedPart, type StagedUploadsOptions } from './objectstore/staged-uploads';
 export { ObjectStoreDriver, type ObjectStore, type ObjectStoreDriverConfig, type ListPage, type ListOptions } from './objectstore/object-store-driver';
+export { PartQueue, type SendPart } from './objectstore/part-queue';

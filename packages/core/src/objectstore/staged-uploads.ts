@@ -14,9 +14,9 @@
 import { randomBytes } from 'node:crypto';
 import { BaseFileWriter, type FileWriterInit } from '../base/file-writer-base';
 import { InvalidArgumentError, PathNotFoundError, StorageDriverError } from '../errors';
-import { Semaphore } from '../util/semaphore';
 import type { OpOptions } from '../types';
 import type { ObjectKeyLayout } from './key-layout';
+import { PartQueue } from './part-queue';
 import { copyIntoParts, type CompletedPart, type MultipartStore, type StoredObject } from './multipart-store';
 
 export interface StagedPart extends CompletedPart {
@@ -198,28 +198,15 @@ export class StagedUploads {
   }
 }
 
-const MIN_BUFFER = 64 * 1024;
-
 /**
- * The writer over StagedUploads. Incoming bytes fill one part buffer; a full buffer goes out as
- * an UploadPart once more bytes arrive (so content of exactly one part still commits as a single
- * PutObject), with up to `concurrency` parts in flight.
+ * The writer over StagedUploads: a PartQueue sends full parts as UploadPart; content of at most
+ * one part commits as a single PutObject.
  */
 export class StagedMultipartWriter extends BaseFileWriter {
   private readonly key: string;
   private readonly partSize: number;
   private readonly parts = new Map<number, StagedPart>();
-  private readonly inFlight = new Set<Promise<void>>();
-  private readonly slots: Semaphore;
-  private buffer: Buffer | undefined;
-  private fill = 0;
-  /**
-   * Whole-part buffers whose upload has finished, reused for the next parts: garbage buffers
-   * would wait for a GC and push RSS far past the bound.
-   */
-  private readonly spareBuffers: Buffer[] = [];
-  private nextPartNumber: number;
-  private partFailure: unknown;
+  private readonly partQueue: PartQueue;
   /** Whether anything of this upload exists in the bucket (state, tail or multipart upload). */
   private staged: boolean;
 
@@ -234,14 +221,16 @@ export class StagedMultipartWriter extends BaseFileWriter {
     this.key = uploads.layout.key(upload.path);
     this.partSize = upload.partSize;
     for (const part of upload.parts) this.parts.set(part.partNumber, part);
-    this.nextPartNumber = upload.parts.length + 1;
-    this.slots = new Semaphore(uploads.options.concurrency);
     this.staged = staged;
-    if (tail && tail.length > 0) {
-      this.buffer = Buffer.allocUnsafe(this.partSize);
-      tail.copy(this.buffer);
-      this.fill = tail.length;
-    }
+    this.partQueue = new PartQueue(
+      this.partSize,
+      uploads.options.concurrency,
+      (partNumber) => this.beforePart(partNumber),
+      (partNumber, body) => this.sendPart(partNumber, body),
+      upload.parts.length + 1,
+    );
+    if (upload.uploadId !== undefined) this.partQueue.takeWholeParts();
+    if (tail) this.partQueue.preload(tail);
   }
 
   private get store(): MultipartStore {
@@ -259,39 +248,32 @@ export class StagedMultipartWriter extends BaseFileWriter {
   private readonly cleanupOpts: OpOptions = {};
 
   protected async _write(chunk: Buffer): Promise<void> {
-    let offset = 0;
-    while (offset < chunk.length) {
-      if (this.fill === this.partSize) await this.sendBufferedPart();
-      const n = Math.min(chunk.length - offset, this.partSize - this.fill);
-      this.reserve(this.fill + n);
-      chunk.copy(this.buffer!, this.fill, offset, offset + n);
-      this.fill += n;
-      offset += n;
-    }
+    await this.partQueue.write(chunk);
   }
 
   protected async _close(): Promise<void> {
-    await this.settle();
+    await this.partQueue.settle();
     // After a failed part only the parts before it are known to be stored; resume from there.
     const parts = this.confirmedParts();
-    const keepTail = this.partFailure === undefined && this.fill > 0 && parts.length === this.nextPartNumber - 1;
+    const fill = this.partQueue.fillLength;
+    const keepTail = !this.partQueue.failed && fill > 0 && parts.length === this.partQueue.nextPartNumber - 1;
     const previousTail = this.upload.tail;
     let tail: UploadState['tail'];
     if (keepTail) {
-      tail = { key: this.uploads.layout.tailKey(this.path, randomBytes(8).toString('hex')), size: this.fill };
-      await this.store.put(tail.key, this.buffer!.subarray(0, this.fill), this.cleanupOpts);
+      tail = { key: this.uploads.layout.tailKey(this.path, randomBytes(8).toString('hex')), size: fill };
+      await this.store.put(tail.key, this.partQueue.buffered(), this.cleanupOpts);
     }
     const state: UploadState = { ...this.upload, parts, size: parts.length * this.partSize + (tail?.size ?? 0) };
     if (tail) state.tail = tail;
     else delete state.tail;
     await this.uploads.writeState(state, this.cleanupOpts);
     if (previousTail && previousTail.key !== tail?.key) await this.store.deleteKeys([previousTail.key], this.cleanupOpts);
-    this.releaseBuffers();
+    this.partQueue.release();
   }
 
   protected async _commit(): Promise<void> {
-    await this.settle();
-    this.throwIfPartFailed();
+    await this.partQueue.settle();
+    this.partQueue.throwIfFailed();
     if (this.upload.uploadId !== undefined && this.parts.size === 0) {
       // A multipart upload with no stored part (left by a failure): the rest fits in one PutObject.
       await this.store.abortMultipartUpload(this.key, this.upload.uploadId, this.opts);
@@ -299,27 +281,25 @@ export class StagedMultipartWriter extends BaseFileWriter {
     }
     if (this.upload.uploadId === undefined) {
       // Everything fits in one part: a single PutObject.
-      await this.store.put(this.key, this.buffered(), this.opts);
+      await this.store.put(this.key, this.partQueue.buffered(), this.opts);
     } else {
-      if (this.fill > 0) await this.sendBufferedPart();
-      await this.settle();
-      this.throwIfPartFailed();
+      await this.partQueue.flush();
+      await this.partQueue.settle();
+      this.partQueue.throwIfFailed();
       await this.store.completeMultipartUpload(this.key, this.upload.uploadId, this.confirmedParts(), this.opts);
     }
-    this.releaseBuffers();
+    this.partQueue.release();
     if (this.staged) await this.uploads.removeState(this.upload, this.opts);
   }
 
   protected async _cancel(): Promise<void> {
-    await this.settle();
-    this.releaseBuffers();
+    await this.partQueue.settle();
+    this.partQueue.release();
     if (this.staged) await this.uploads.discard(this.upload, this.cleanupOpts);
   }
 
-  /** Hands the buffer to an UploadPart, waiting for a free slot first. */
-  private async sendBufferedPart(): Promise<void> {
-    this.throwIfPartFailed();
-    const partNumber = this.nextPartNumber;
+  /** Before a part goes out: within the store's part limit, and the multipart upload exists (and is recorded). */
+  private async beforePart(partNumber: number): Promise<void> {
     if (partNumber > this.store.maxParts) {
       throw new InvalidArgumentError(this.driverName, 'content', `exceeds ${this.store.maxParts} parts of ${this.partSize} bytes; use a larger chunk size`, {
         operation: 'write',
@@ -332,57 +312,11 @@ export class StagedMultipartWriter extends BaseFileWriter {
       // Recorded at once, so purgeUploads can find (and abort) it even if this process dies now.
       await this.uploads.writeState({ ...this.upload, parts: [], size: 0 }, this.opts);
     }
-    const release = await this.slots.acquire();
-    const body = this.buffered();
-    this.buffer = undefined;
-    this.fill = 0;
-    this.nextPartNumber++;
-    const upload = this.store
-      .uploadPart(this.key, this.upload.uploadId, partNumber, body, this.opts)
-      .then(
-        (etag) => {
-          this.parts.set(partNumber, { partNumber, etag, size: body.length });
-          if (body.length === this.partSize) this.spareBuffers.push(body);
-        },
-        (err: unknown) => {
-          this.partFailure ??= err;
-        },
-      )
-      .finally(() => {
-        release();
-        this.inFlight.delete(upload);
-      });
-    this.inFlight.add(upload);
   }
 
-  private releaseBuffers(): void {
-    this.buffer = undefined;
-    this.fill = 0;
-    this.spareBuffers.length = 0;
-  }
-
-  private buffered(): Buffer {
-    return this.buffer ? this.buffer.subarray(0, this.fill) : Buffer.alloc(0);
-  }
-
-  /** Grows the buffer geometrically up to one part, so small uploads never allocate a whole part. */
-  private reserve(needed: number): void {
-    const capacity = this.buffer?.length ?? 0;
-    if (needed <= capacity) return;
-    // Once parts are going out every buffer will fill: take a whole part at once (growing it would
-    // leave a part's worth of garbage behind per part).
-    const size = this.upload.uploadId !== undefined ? this.partSize : Math.min(this.partSize, Math.max(needed, capacity * 2, MIN_BUFFER));
-    const grown = this.spareBuffers.pop() ?? Buffer.allocUnsafe(size);
-    if (this.buffer) this.buffer.copy(grown, 0, 0, this.fill);
-    this.buffer = grown;
-  }
-
-  private async settle(): Promise<void> {
-    while (this.inFlight.size > 0) await Promise.all(this.inFlight);
-  }
-
-  private throwIfPartFailed(): void {
-    if (this.partFailure !== undefined) throw this.partFailure;
+  private async sendPart(partNumber: number, body: Buffer): Promise<void> {
+    const etag = await this.store.uploadPart(this.key, this.upload.uploadId!, partNumber, body, this.opts);
+    this.parts.set(partNumber, { partNumber, etag, size: body.length });
   }
 
   /** Parts 1..n that are known to be stored, without gaps. */

@@ -4,51 +4,60 @@
  */
 import assert from 'node:assert/strict';
 import { ErrorCode, KiB } from '@stowage/core';
-import type { Harness } from './harness';
+import type { Harness, TestContext } from './harness';
 import { assertBytesEqual, assertFileInfo, expectError, expectPathNotFound, sleep, testData, walked, walkedPaths } from './helpers';
 
 export function registerSemanticsTests(h: Harness): void {
   describe('contract semantics', () => {
-    h.test("after a move, deleting or rewriting the source's old paths or any other path never changes the destination", async (t) => {
-      const source = t.path('src/dir/file');
-      const sourceSibling = t.path('src/dir/sibling');
-      const dest = t.path('dst/file');
-      const other = t.path('other/x');
-      t.deleteAfter(t.prefix);
-      const content = testData(40 * KiB).all();
-      await t.driver.putContent(source, content);
-      await t.driver.putContent(sourceSibling, testData(10).all());
-      await t.driver.putContent(other, testData(10).all());
+    // Once with a small file, once with a large one written over two sessions: drivers that store
+    // large files as parts or segments must not let the destination share them with the source
+    // (distribution issue #2878: deleting a moved upload's old path removed the blob's segments).
+    const moveSources = [
+      { label: 'a small file', write: (t: TestContext, path: string, content: Buffer) => t.driver.putContent(path, content), size: 40 * KiB },
+      { label: 'a large file written in two sessions', write: writeInTwoSessions, size: Math.ceil(h.profile.appendLargeChunk * 2.4) },
+    ];
+    for (const moveSource of moveSources) {
+      h.test(`after a move of ${moveSource.label}, deleting or rewriting the source's old paths or any other path never changes the destination`, async (t) => {
+        const source = t.path('src/dir/file');
+        const sourceSibling = t.path('src/dir/sibling');
+        const dest = t.path('dst/file');
+        const other = t.path('other/x');
+        t.deleteAfter(t.prefix);
+        const content = testData(moveSource.size).all();
+        await moveSource.write(t, source, content);
+        await t.driver.putContent(sourceSibling, testData(10).all());
+        await t.driver.putContent(other, testData(10).all());
 
-      await t.driver.move(source, dest);
-      const checkDest = async (after: string) => {
-        assertBytesEqual(await t.driver.getContent(dest), content, `destination content after ${after}`);
-        assert.equal((await t.driver.stat(dest)).size, content.length, `destination size after ${after}`);
-      };
-      await checkDest('the move');
-      await expectPathNotFound(t.driver.stat(source), { driver: t.driver, path: source, what: 'stat of the moved source' });
+        await t.driver.move(source, dest);
+        const checkDest = async (after: string) => {
+          assertBytesEqual(await t.driver.getContent(dest), content, `destination content after ${after}`);
+          assert.equal((await t.driver.stat(dest)).size, content.length, `destination size after ${after}`);
+        };
+        await checkDest('the move');
+        await expectPathNotFound(t.driver.stat(source), { driver: t.driver, path: source, what: 'stat of the moved source' });
 
-      await t.driver.putContent(source, testData(5).all());
-      await checkDest('a new file at the source path');
-      const writer = await t.driver.writer(source, true);
-      await writer.write(testData(7).all());
-      await writer.commit();
-      await checkDest('an append at the source path');
-      await t.driver.delete(source);
-      await checkDest('deleting the source path');
-      await t.driver.delete(t.path('src/dir'));
-      await checkDest("deleting the source's old parent");
-      await expectPathNotFound(t.driver.stat(t.path('src')), { driver: t.driver, path: t.path('src'), what: 'the emptied source tree' });
-      await t.driver.delete(other);
-      await checkDest('deleting an unrelated path');
+        await t.driver.putContent(source, testData(5).all());
+        await checkDest('a new file at the source path');
+        const writer = await t.driver.writer(source, true);
+        await writer.write(testData(7).all());
+        await writer.commit();
+        await checkDest('an append at the source path');
+        await t.driver.delete(source);
+        await checkDest('deleting the source path');
+        await t.driver.delete(t.path('src/dir'));
+        await checkDest("deleting the source's old parent");
+        await expectPathNotFound(t.driver.stat(t.path('src')), { driver: t.driver, path: t.path('src'), what: 'the emptied source tree' });
+        await t.driver.delete(other);
+        await checkDest('deleting an unrelated path');
 
-      // Moving on and back again keeps content whole too.
-      const again = t.path('again/file');
-      await t.driver.move(dest, again);
-      await t.driver.putContent(dest, testData(3).all());
-      await t.driver.move(again, dest);
-      await checkDest('moving away, writing the old name and moving back');
-    });
+        // Moving on and back again keeps content whole too.
+        const again = t.path('again/file');
+        await t.driver.move(dest, again);
+        await t.driver.putContent(dest, testData(3).all());
+        await t.driver.move(again, dest);
+        await checkDest('moving away, writing the old name and moving back');
+      });
+    }
 
     h.test('stored content is a copy: changing a buffer after putContent, write or getContent changes nothing', async (t) => {
       const path = t.path('file');
@@ -215,4 +224,15 @@ export function registerSemanticsTests(h: Harness): void {
       assert.ok(rootChildren.every((p) => /^\/[A-Za-z0-9._-]+$/.test(p)), 'list("/") returns full valid paths of direct children only');
     });
   });
+}
+
+/** Writes `content` through a writer: half, close, resume with append, the rest, commit. */
+async function writeInTwoSessions(t: TestContext, path: string, content: Buffer): Promise<void> {
+  const half = Math.floor(content.length / 2);
+  const first = await t.driver.writer(path, false);
+  await first.write(content.subarray(0, half));
+  await first.close();
+  const second = await t.driver.writer(path, true);
+  await second.write(content.subarray(half));
+  await second.commit();
 }

@@ -1,0 +1,47 @@
+import type { Authenticate, Credentials } from './types';
+
+/** Tokens this close to their expiry are renewed before use, so a request never starts with a dying token. */
+const RENEW_BEFORE_MS = 60_000;
+
+/**
+ * Holds the current token. Concurrent callers share one authentication round trip, and a
+ * request that got 401 invalidates only the token it used, so a burst of 401s re-authenticates once.
+ */
+export class AuthSession {
+  private current: Credentials | undefined;
+  private pending: Promise<Credentials> | undefined;
+
+  constructor(private readonly authenticate: Authenticate) {}
+
+  /** A token that is not known to be expired, authenticating when there is none. */
+  async credentials(signal?: AbortSignal): Promise<Credentials> {
+    const current = this.current;
+    if (current && (current.expiresAt === undefined || current.expiresAt - RENEW_BEFORE_MS > Date.now())) return current;
+    return this.renew(signal);
+  }
+
+  /** Forget `token` (a request was refused with it); a newer token is kept. */
+  invalidate(token: string): void {
+    if (this.current?.token === token) this.current = undefined;
+  }
+
+  private renew(signal?: AbortSignal): Promise<Credentials> {
+    // The shared round trip ignores any one caller's signal: another caller may still need it.
+    this.pending ??= this.authenticate()
+      .then((credentials) => {
+        this.current = credentials;
+        return credentials;
+      })
+      .finally(() => {
+        this.pending = undefined;
+      });
+    if (!signal) return this.pending;
+    return Promise.race([
+      this.pending,
+      new Promise<never>((_, reject) => {
+        if (signal.aborted) reject(signal.reason);
+        signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+      }),
+    ]);
+  }
+}

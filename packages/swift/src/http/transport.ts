@@ -1,0 +1,84 @@
+/**
+ * The HTTP side of the driver: one undici Agent (keep-alive sockets, optional TLS leniency) and
+ * request(), which retries what is safe to retry and leaves every other status to the caller.
+ */
+import { Agent, request, type Dispatcher } from 'undici';
+import { isAborted } from '@stowage/core';
+
+export type HttpBody = Buffer | string;
+
+export interface HttpRequest {
+  method: string;
+  url: string;
+  headers?: Record<string, string>;
+  body?: HttpBody;
+  signal?: AbortSignal;
+}
+
+export type HttpResponse = Dispatcher.ResponseData;
+
+/** Answers worth asking again: the proxy or a backend was busy, restarting or timed out. */
+const RETRY_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
+
+export function newAgent(insecureSkipVerify: boolean): Agent {
+  return new Agent({
+    keepAliveTimeout: 30_000,
+    keepAliveMaxTimeout: 120_000,
+    connect: { rejectUnauthorized: !insecureSkipVerify },
+  });
+}
+
+export const isRetryableStatus = (status: number): boolean => RETRY_STATUSES.has(status);
+
+/** Network failures (reset, refused, closed socket), never an abort. */
+export function isRetryableNetworkError(err: unknown): boolean {
+  if (isAborted(err)) return false;
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('UND_ERR_') || ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN'].includes(code));
+}
+
+export async function send(agent: Agent, req: HttpRequest): Promise<HttpResponse> {
+  return request(req.url, {
+    method: req.method as Dispatcher.HttpMethod,
+    headers: req.headers,
+    body: req.body,
+    signal: req.signal,
+    dispatcher: agent,
+  });
+}
+
+/** Reads (at most 64 KiB of) a response body as text; for error messages and small JSON answers. */
+export async function bodyText(response: HttpResponse, limit = 64 * 1024): Promise<string> {
+  let text = '';
+  for await (const chunk of response.body) {
+    if (text.length < limit) text += (chunk as Buffer).toString('utf8');
+  }
+  return text.slice(0, limit);
+}
+
+/** Drops a body we do not need, returning its socket to the pool. */
+export async function discard(response: HttpResponse): Promise<void> {
+  await response.body.dump().catch(() => undefined);
+}
+
+/** Exponential backoff with jitter (100 ms, 200 ms, 400 ms, ... capped at 2 s), cut short by the signal. */
+export function backoff(attempt: number, signal?: AbortSignal): Promise<void> {
+  const ms = Math.min(2000, 100 * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+export function header(response: HttpResponse, name: string): string | undefined {
+  const value = response.headers[name.toLowerCase()];
+  return Array.isArray(value) ? value[0] : value;
+}

@@ -1,0 +1,97 @@
+/**
+ * Object names, as distribution's swift driver makes them plus the driver's own segment names:
+ *
+ *   <prefix>/files<root><path>                     the file (plain object, SLO or DLO manifest)
+ *   <prefix>/segments/~files<root><path>/~<gen>/<n> segment n (16 digits, from 1) of one generation
+ *   <prefix>/segments/~uploads<root><path>          marker of the path's unfinished upload (JSON)
+ *
+ * distribution's own segments are `<prefix>/segments/<3 hex>/<37 hex>/<16 digits>`; `~` never
+ * appears in a hex name nor in a valid path, so neither namespace can collide with the other.
+ * Names are trimmed of leading and trailing slashes, as distribution trims them.
+ */
+import { ROOT, isValidPath } from '@stowage/core';
+
+export class SwiftLayout {
+  /** e.g. `registry/files` (the name of the root, and the listing prefix without its slash). */
+  private readonly filesRoot: string;
+  /** The root directory as `/a/b` (or empty): below `files`, and below `~files`/`~uploads` in segment names. */
+  private readonly rootSuffix: string;
+
+  constructor(
+    readonly prefix: string,
+    rootDirectory: string,
+  ) {
+    const root = rootDirectory.replace(/\/+$/, '');
+    this.rootSuffix = root && !root.startsWith('/') ? `/${root}` : root;
+    this.filesRoot = trim(`${prefix}/files${this.rootSuffix}`);
+  }
+
+  /** The object holding `path`. */
+  objectName(path: string): string {
+    return path === ROOT ? this.filesRoot : `${this.filesRoot}${path}`;
+  }
+
+  /** The listing prefix of everything below `path`. */
+  dirPrefix(path: string): string {
+    return `${this.objectName(path)}/`;
+  }
+
+  /** The path an object name stands for, or undefined for names outside the files tree or invalid as paths. */
+  pathOf(name: string): string | undefined {
+    if (!name.startsWith(`${this.filesRoot}/`)) return undefined;
+    const path = name.slice(this.filesRoot.length);
+    return isValidPath(path) ? path : undefined;
+  }
+
+  /** Where every segment and marker of this driver lives: distribution's segments folder. */
+  get segmentsPrefix(): string {
+    return `${trim(`${this.prefix}/segments`)}/`;
+  }
+
+  /** Prefix of every generation of `path` (its own only: `/a/~...` never matches `/a/b/...`). */
+  generationsPrefix(path: string): string {
+    return `${this.segmentsPrefix}~files${this.rootSuffix}${path}/~`;
+  }
+
+  /** Prefix of the segments of `path` and of every path below it. */
+  segmentsBelow(path: string): string {
+    return `${this.segmentsPrefix}~files${this.rootSuffix}${path === ROOT ? '' : path}/`;
+  }
+
+  generationDir(path: string, generation: string): string {
+    return `${this.generationsPrefix(path)}${generation}/`;
+  }
+
+  segmentName(path: string, generation: string, index: number): string {
+    return `${this.generationDir(path, generation)}${String(index).padStart(16, '0')}`;
+  }
+
+  /** (path, generation, index) of one of our segment names, or undefined. */
+  parseSegment(name: string): { path: string; generation: string; index: number } | undefined {
+    const head = `${this.segmentsPrefix}~files${this.rootSuffix}`;
+    if (!name.startsWith(head)) return undefined;
+    const match = /^(\/.+)\/~([^/]+)\/(\d{16})$/.exec(name.slice(head.length));
+    if (!match || !isValidPath(match[1])) return undefined;
+    return { path: match[1]!, generation: match[2]!, index: Number(match[3]) };
+  }
+
+  uploadMarker(path: string): string {
+    return `${this.segmentsPrefix}~uploads${this.rootSuffix}${path}`;
+  }
+
+  /** Prefix of every upload marker, and the path a marker stands for. */
+  get uploadMarkersPrefix(): string {
+    return `${this.segmentsPrefix}~uploads${this.rootSuffix}/`;
+  }
+
+  markerPath(name: string): string | undefined {
+    const head = `${this.segmentsPrefix}~uploads${this.rootSuffix}`;
+    if (!name.startsWith(`${head}/`)) return undefined;
+    const path = name.slice(head.length);
+    return isValidPath(path) ? path : undefined;
+  }
+}
+
+function trim(name: string): string {
+  return name.replace(/^\/+/, '').replace(/\/+$/, '');
+}

@@ -1,0 +1,48 @@
+import { randomBytes } from 'node:crypto';
+import { MiB } from '@stowage/core';
+import { SwiftDriver, type SwiftDriverOptions } from '@stowage/swift';
+import { requireService } from '../services/require-service';
+import { startSwift, type SwiftService } from '../services/swift';
+
+/** The TempURL key the tests put on the local Swift's test account. */
+export const TEMP_URL_KEY = 'stowage-tempurl-key';
+
+/**
+ * Starts the local Swift (or skips the suite, saying why) and returns SwiftDriver options (auth v1,
+ * tempauth) for a fresh container and a random prefix. The segment size is the driver's minimum,
+ * so segmented paths are exercised by modest sizes. The account gets TEMP_URL_KEY as its TempURL key.
+ */
+export async function swiftContainer(context: Mocha.Context, label: string, extra: Partial<SwiftDriverOptions> = {}): Promise<SwiftDriverOptions & { service: SwiftService }> {
+  const service = await requireService(context, 'OpenStack Swift', startSwift);
+  const options: SwiftDriverOptions = {
+    authUrl: service.authUrl,
+    username: service.user,
+    password: service.key,
+    container: `stowage-${label}-${randomBytes(4).toString('hex')}`,
+    prefix: `run-${randomBytes(4).toString('hex')}`,
+    chunkSize: 1 * MiB,
+    ...extra,
+  };
+  const admin = new SwiftDriver(options);
+  try {
+    const response = await admin.client.request({ method: 'POST', headers: { 'x-account-meta-temp-url-key': TEMP_URL_KEY }, ok: [204] });
+    await response.body.dump();
+  } finally {
+    await admin.destroy();
+  }
+  return { ...options, service };
+}
+
+/** Deletes a test container and everything in it (objects first: Swift refuses to delete a full container). */
+export async function dropContainer(options: SwiftDriverOptions): Promise<void> {
+  const driver = new SwiftDriver({ ...options, createContainer: false });
+  try {
+    const names: string[] = [];
+    for await (const object of driver.container.listAll('')) names.push(object.name);
+    await driver.container.deleteMany(names, {});
+    const response = await driver.client.request({ method: 'DELETE', container: options.container, ok: [204, 404, 409] });
+    await response.body.dump();
+  } finally {
+    await driver.destroy();
+  }
+}

@@ -1,6 +1,9 @@
 import type { Authenticate, Credentials } from './types';
 
-/** Tokens this close to their expiry are renewed before use, so a request never starts with a dying token. */
+/**
+ * Tokens this close to their expiry are renewed before use, so a request never starts with a
+ * dying token; short-lived tokens are renewed after half their life instead.
+ */
 const RENEW_BEFORE_MS = 60_000;
 
 /**
@@ -9,6 +12,8 @@ const RENEW_BEFORE_MS = 60_000;
  */
 export class AuthSession {
   private current: Credentials | undefined;
+  /** When `current` is to be renewed (epoch ms); undefined when its expiry is unknown. */
+  private renewAt: number | undefined;
   private pending: Promise<Credentials> | undefined;
 
   constructor(private readonly authenticate: Authenticate) {}
@@ -16,7 +21,7 @@ export class AuthSession {
   /** A token that is not known to be expired, authenticating when there is none. */
   async credentials(signal?: AbortSignal): Promise<Credentials> {
     const current = this.current;
-    if (current && (current.expiresAt === undefined || current.expiresAt - RENEW_BEFORE_MS > Date.now())) return current;
+    if (current && (this.renewAt === undefined || this.renewAt > Date.now())) return current;
     return this.renew(signal);
   }
 
@@ -29,7 +34,9 @@ export class AuthSession {
     // The shared round trip ignores any one caller's signal: another caller may still need it.
     this.pending ??= this.authenticate()
       .then((credentials) => {
+        const now = Date.now();
         this.current = credentials;
+        this.renewAt = credentials.expiresAt === undefined ? undefined : credentials.expiresAt - Math.min(RENEW_BEFORE_MS, (credentials.expiresAt - now) / 2);
         return credentials;
       })
       .finally(() => {

@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { MiB, isPathNotFound } from '@stowage/core';
+import { SwiftDriver, type SwiftDriverOptions } from '@stowage/swift';
+import { pattern, runNodeScript, sha256, stageUploadSnippet } from '../../helpers/child-process';
+import { dropContainer, swiftContainer } from '../../helpers/swift-native';
+
+/** Resuming in another OS process: the upload's state is only what is stored in Swift. */
+describe('swift: resume from a separate process', function () {
+  let options: SwiftDriverOptions;
+  const drivers: SwiftDriver[] = [];
+
+  before(async function () {
+    // 2 MiB segments: the 3 MiB chunks straddle segment boundaries and close() leaves a short segment.
+    const { service: _service, ...rest } = await swiftContainer(this, 'resume', { chunkSize: 2 * MiB });
+    options = rest;
+  });
+
+  after(async () => {
+    await Promise.all(drivers.map((d) => d.destroy()));
+    if (options) await dropContainer(options);
+  });
+
+  it('resumes an upload a separate process wrote 7 MiB of in 3 chunks and closed; nothing is visible before commit', async () => {
+    const path = '/t/blobs/resumed';
+    const child = await runNodeScript(`
+      const { SwiftDriver } = require(${JSON.stringify(require.resolve('@stowage/swift'))});
+      (async () => {
+        const driver = new SwiftDriver(${JSON.stringify(options)});
+        ${stageUploadSnippet(path, [3 * MiB, 3 * MiB, MiB], 'resume')}
+        await driver.destroy();
+      })().catch((err) => { console.error(err); process.exit(3); });
+    `);
+    assert.equal(child.code, 0, child.stderr);
+    assert.equal(child.stdout.trim(), String(7 * MiB));
+
+    const parent = new SwiftDriver(options);
+    drivers.push(parent);
+    // The child's segments are all there: 2 + 2 + 2 MiB full ones and the 1 MiB close() flushed.
+    const marker = await parent.uploads.readMarker(path, {});
+    assert.ok(marker, 'the upload marker is stored');
+    const segments = await parent.largeObjects.listGeneration(path, marker.generation, {});
+    assert.deepEqual(segments.map((s) => s.size), [2 * MiB, 2 * MiB, 2 * MiB, MiB]);
+
+    // Staged, not visible: stat, list and walk see nothing at the path.
+    await assert.rejects(parent.stat(path), isPathNotFound);
+    await assert.rejects(parent.list('/t'), isPathNotFound);
+    const walked: string[] = [];
+    await parent.walk('/', (info) => void walked.push(info.path));
+    assert.deepEqual(walked, []);
+
+    const resumed = await parent.writer(path, true);
+    assert.equal(resumed.size, 7 * MiB);
+    await resumed.write(pattern('resume', 7 * MiB, 4 * MiB + 5));
+    await resumed.commit();
+    const expected = pattern('resume', 0, 11 * MiB + 5);
+    assert.equal(sha256(await parent.getContent(path)), sha256(expected));
+    assert.equal((await parent.stat(path)).size, expected.length);
+    // The manifest owns exactly the upload's segments; no marker or stray segment is left.
+    const manifest = await parent.container.readManifest(parent.layout.objectName(path), {});
+    assert.ok(manifest.every((entry) => entry.path.startsWith(`/${options.container}/${parent.layout.generationDir(path, marker.generation)}`)));
+    assert.deepEqual(await parent.leftovers('/t'), []);
+    assert.equal(await parent.uploads.readMarker(path, {}), undefined);
+    await parent.delete('/t');
+  });
+});

@@ -65,8 +65,11 @@ export class SwiftContainer {
     return this.client.request({ ...req, container: this.name });
   }
 
-  /** Creates the container if it is missing (PUT is idempotent: 201 or 202). */
+  /** Creates the container if it is missing (asking first, so users who may not create containers can use an existing one). */
   async ensureExists(opts: OpOptions): Promise<void> {
+    const head = await this.client.request({ method: 'HEAD', container: this.name, ok: [200, 204, 404], signal: opts.signal });
+    await discard(head);
+    if (head.statusCode !== 404) return;
     await discard(await this.client.request({ method: 'PUT', container: this.name, ok: [201, 202], signal: opts.signal }));
   }
 

@@ -4,6 +4,7 @@ import {
   InvalidParameterError,
   PathNotFoundError,
   ROOT,
+  Semaphore,
   StorageDriverError,
   compareNames,
   integerOption,
@@ -20,7 +21,7 @@ import {
 import type { Agent } from 'undici';
 import { authenticator } from './auth/identity';
 import { AuthSession } from './auth/session';
-import { SwiftContainer, type ObjectHead } from './container';
+import { SwiftContainer, type ListedObject, type ObjectHead } from './container';
 import { SwiftClient } from './http/client';
 import { mapSwiftError } from './http/errors';
 import { discard, header, newAgent } from './http/transport';
@@ -186,28 +187,39 @@ export class SwiftDriver extends BaseStorageDriver {
 
   protected async _delete(path: string, opts: OpOptions): Promise<void> {
     await this.ready(opts);
-    const name = this.layout.objectName(path);
     let found = false;
-    // Everything below the path (listing `name/` keeps siblings such as `name-2/...` out), then the file itself.
-    const plain: string[] = [];
-    for await (const object of this.container.listAll(this.layout.dirPrefix(path), opts)) {
+    // Everything below the path (listing `name/` keeps siblings such as `name-2/...` out), page by page.
+    for await (const page of this.container.list(this.layout.dirPrefix(path), opts)) {
+      if (page.objects.length === 0) continue;
       found = true;
-      if (object.slo) await this.container.deleteManifest(object.name, opts);
-      else if (object.bytes > 0) plain.push(object.name);
-      else {
-        // Zero bytes in a listing may be a DLO manifest (distribution's large files): ask.
-        const head = await this.container.head(object.name, opts);
-        if (head) await this.largeObjects.deleteObject(object.name, head, opts);
-      }
-      if (plain.length >= 1000) await this.container.deleteMany(plain.splice(0), opts);
+      await this.deleteListed(page.objects, opts);
     }
-    await this.container.deleteMany(plain, opts);
+    // Then the file itself.
+    const name = this.layout.objectName(path);
     const file = await this.container.head(name, opts);
     if (file) {
       found = true;
       await this.largeObjects.deleteObject(name, file, opts);
     }
     if (!found) throw new PathNotFoundError(this.name, path, { operation: 'delete' });
+  }
+
+  /** Plain objects in bulk; SLOs with their segments; 0-byte entries asked first, as they may be DLO manifests. */
+  private async deleteListed(objects: ListedObject[], opts: OpOptions): Promise<void> {
+    const slots = new Semaphore(this.largeObjects.copyConcurrency);
+    const plain = objects.filter((o) => !o.slo && o.bytes > 0).map((o) => o.name);
+    await Promise.all([
+      this.container.deleteMany(plain, opts),
+      ...objects.filter((o) => o.slo).map((o) => slots.run(() => this.container.deleteManifest(o.name, opts))),
+      ...objects
+        .filter((o) => !o.slo && o.bytes === 0)
+        .map((o) =>
+          slots.run(async () => {
+            const head = await this.container.head(o.name, opts);
+            if (head) await this.largeObjects.deleteObject(o.name, head, opts);
+          }),
+        ),
+    ]);
   }
 
   protected async _purgeUploads(olderThan: Date, opts: OpOptions): Promise<number> {

@@ -55,7 +55,7 @@ export class LargeObjects {
   async sourcesOf(objectName: string, head: ObjectHead, opts: OpOptions): Promise<Array<{ source: string; size: number }>> {
     if (head.slo) {
       const entries = await this.container.readManifest(objectName, opts);
-      return entries.map((entry) => ({ source: entry.path ?? (entry as { name?: string }).name ?? '', size: entry.size_bytes ?? (entry as { bytes?: number }).bytes ?? 0 }));
+      return entries.map((entry) => ({ source: entry.path, size: entry.size_bytes ?? 0 }));
     }
     if (head.dloManifest !== undefined) {
       const { container, prefix } = splitManifest(head.dloManifest);

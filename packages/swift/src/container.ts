@@ -41,6 +41,8 @@ export interface ListQuery extends OpOptions {
   marker?: string;
   /** Stop after this many names (one page). */
   limit?: number;
+  /** Names per request while following markers; the server's own limit (10,000 by default) when unset. */
+  pageSize?: number;
 }
 
 /** One SLO manifest entry, in the form PUT ?multipart-manifest=put takes. */
@@ -221,7 +223,8 @@ export class SwiftContainer {
       const params: Record<string, string> = { format: 'json', prefix };
       if (query.delimiter) params.delimiter = query.delimiter;
       if (marker !== undefined) params.marker = marker;
-      if (query.limit !== undefined) params.limit = String(query.limit);
+      const limit = query.limit ?? query.pageSize;
+      if (limit !== undefined) params.limit = String(limit);
       const response = await this.request({ method: 'GET', query: params, ok: [200, 204], signal: query.signal });
       const entries = response.statusCode === 204 ? [] : ((await response.body.json()) as RawEntry[]);
       if (response.statusCode === 204) await discard(response);
@@ -238,7 +241,7 @@ export class SwiftContainer {
   }
 
   /** Every object under `prefix`, in name order. */
-  async *listAll(prefix: string, opts: OpOptions & { marker?: string } = {}): AsyncGenerator<ListedObject> {
+  async *listAll(prefix: string, opts: OpOptions & { marker?: string; pageSize?: number } = {}): AsyncGenerator<ListedObject> {
     for await (const page of this.list(prefix, opts)) yield* page.objects;
   }
 }

@@ -8,6 +8,7 @@ import {
   StorageDriverError,
   compareNames,
   integerOption,
+  raceAbort,
   walkFlat,
   type ErrorContext,
   type FileInfo,
@@ -57,6 +58,7 @@ export class SwiftDriver extends BaseStorageDriver {
   private readonly agent: Agent;
   private readonly tempUrlMethods: Set<string>;
   private containerReady: Promise<void> | undefined;
+  private containerChecked = false;
   private discoveredKey: Promise<string | undefined> | undefined;
 
   constructor(readonly options: SwiftDriverOptions) {
@@ -85,13 +87,18 @@ export class SwiftDriver extends BaseStorageDriver {
 
   /** The container is created on first use, as distribution creates it at start-up. */
   private ready(opts: OpOptions): Promise<void> {
-    if (this.options.createContainer === false) return Promise.resolve();
-    this.containerReady ??= this.container.ensureExists({}).catch((err: unknown) => {
-      this.containerReady = undefined;
-      throw err;
-    });
-    if (!opts.signal) return this.containerReady;
-    return Promise.race([this.containerReady, aborted(opts.signal)]);
+    if (this.containerChecked || this.options.createContainer === false) return Promise.resolve();
+    // Shared by every caller, so no single caller's signal may cancel it; each caller can stop waiting.
+    this.containerReady ??= this.container.ensureExists({}).then(
+      () => {
+        this.containerChecked = true;
+      },
+      (err: unknown) => {
+        this.containerReady = undefined;
+        throw err;
+      },
+    );
+    return raceAbort(this.containerReady, opts.signal, { driverName: this.name });
   }
 
   protected override async _getContent(path: string, opts: OpOptions): Promise<Buffer> {
@@ -289,13 +296,6 @@ export class SwiftDriver extends BaseStorageDriver {
 /** A DLO's HEAD gives the size of its segments; anything else keeps the listing's figures. */
 function realSize(head: ObjectHead | undefined): { size: number; modTime: Date } | undefined {
   return head?.dloManifest !== undefined ? { size: head.size, modTime: head.modTime } : undefined;
-}
-
-function aborted(signal: AbortSignal): Promise<never> {
-  return new Promise((_, reject) => {
-    if (signal.aborted) reject(signal.reason);
-    signal.addEventListener('abort', () => reject(signal.reason), { once: true });
-  });
 }
 
 /** The options' sizes and limits, checked, with distribution's defaults. */

@@ -1,3 +1,5 @@
+import { raceAbort } from '@stowage/core';
+import { DRIVER_NAME } from '../options';
 import type { Authenticate, Credentials } from './types';
 
 /**
@@ -42,13 +44,6 @@ export class AuthSession {
       .finally(() => {
         this.pending = undefined;
       });
-    if (!signal) return this.pending;
-    return Promise.race([
-      this.pending,
-      new Promise<never>((_, reject) => {
-        if (signal.aborted) reject(signal.reason);
-        signal.addEventListener('abort', () => reject(signal.reason), { once: true });
-      }),
-    ]);
+    return signal ? raceAbort(this.pending, signal, { driverName: DRIVER_NAME, operation: 'authenticate' }) : this.pending;
   }
 }

@@ -101,7 +101,7 @@ export class SegmentedUploads {
     } catch {
       // fall through: an unreadable marker is reported below
     }
-    throw new StorageDriverError(this.driverName, new Error(`upload marker ${this.layout.uploadMarker(path)} is unreadable`), { operation: 'writer', path });
+    throw new UnreadableMarkerError(this.driverName, this.layout.uploadMarker(path), path);
   }
 
   async createMarker(path: string, opts: OpOptions): Promise<UploadMarker> {
@@ -165,7 +165,15 @@ export class SegmentedUploads {
       if (listed.modTime >= olderThan) continue;
       const path = this.layout.markerPath(listed.name);
       if (path === undefined) continue;
-      const marker = await this.liveMarker(path, opts).catch(() => undefined);
+      let marker: UploadMarker | undefined;
+      try {
+        marker = await this.liveMarker(path, opts);
+      } catch (err) {
+        // A marker nobody can read cannot be resumed either: past the cutoff it goes.
+        if (!(err instanceof UnreadableMarkerError)) throw err;
+        await this.container.delete(listed.name, opts);
+        continue;
+      }
       if (!marker) continue;
       // A session still writing keeps the upload alive even though the marker is old.
       const newest = await this.newestSegmentTime(path, marker.generation, opts);
@@ -207,6 +215,13 @@ export class SegmentedUploads {
       }
     }
     return found.sort();
+  }
+}
+
+/** An upload marker that is not the JSON this driver writes (a foreign or torn object). */
+class UnreadableMarkerError extends StorageDriverError {
+  constructor(driverName: string, markerName: string, path: string) {
+    super(driverName, new Error(`upload marker ${markerName} is unreadable`), { operation: 'writer', path });
   }
 }
 

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { MiB, isPathNotFound } from '@stowage/core';
+import { MiB, isPathNotFound, isStorageDriverError } from '@stowage/core';
 import { SwiftDriver, type SwiftDriverOptions } from '@stowage/swift';
 import { pattern, runNodeScript, sha256, stageUploadSnippet } from '../../helpers/child-process';
 import { dropContainer, swiftContainer } from '../../helpers/swift-native';
 
-/** Resuming in another OS process: the upload's state is only what is stored in Swift. */
-describe('swift: resume from a separate process', function () {
+/** Resuming uploads: the upload's state is only what is stored in Swift (a marker and the segments). */
+describe('swift: resuming uploads', function () {
   let options: SwiftDriverOptions;
   const drivers: SwiftDriver[] = [];
 
@@ -61,5 +61,16 @@ describe('swift: resume from a separate process', function () {
     assert.deepEqual(await parent.leftovers('/t'), []);
     assert.equal(await parent.uploads.readMarker(path, {}), undefined);
     await parent.delete('/t');
+  });
+
+  it('an unreadable upload marker is a typed error for append, and purgeUploads removes it', async () => {
+    const driver = new SwiftDriver(options);
+    drivers.push(driver);
+    const path = '/t/broken';
+    const markerName = driver.layout.uploadMarker(path);
+    await driver.container.put(markerName, Buffer.from('not json'), {});
+    await assert.rejects(driver.writer(path, true), (err: unknown) => isStorageDriverError(err) && err.path === path && /unreadable/.test(String(err)));
+    assert.equal(await driver.purgeUploads(new Date(Date.now() + 60_000)), 0, 'not counted as an upload');
+    assert.equal(await driver.container.head(markerName, {}), undefined, 'the marker is gone');
   });
 });

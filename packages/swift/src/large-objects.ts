@@ -69,10 +69,13 @@ export class LargeObjects {
     return head.size > 0 ? [{ source: `/${this.container.name}/${objectName}`, size: head.size }] : [];
   }
 
-  /** Server-side copies of `sources` into segments 1..n of a generation of `path`, a few at a time. */
+  /**
+   * Server-side copies of `sources` into segments 1..n of a generation of `path`, a few at a time.
+   * Every copy has settled when this returns or throws, so a caller's clean-up finds them all.
+   */
   async copyInto(path: string, generation: string, sources: Array<{ source: string; size: number }>, opts: OpOptions): Promise<StoredSegment[]> {
     const slots = new Semaphore(this.copyConcurrency);
-    return Promise.all(
+    const copies = await Promise.allSettled(
       sources.map((piece, i) =>
         slots.run(async () => {
           const name = this.layout.segmentName(path, generation, i + 1);
@@ -81,6 +84,9 @@ export class LargeObjects {
         }),
       ),
     );
+    const failed = copies.find((copy) => copy.status === 'rejected');
+    if (failed) throw failed.reason;
+    return copies.map((copy) => (copy as PromiseFulfilledResult<StoredSegment>).value);
   }
 
   /**

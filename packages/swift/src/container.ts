@@ -52,6 +52,15 @@ export interface SloSegment {
   size_bytes: number | null;
 }
 
+/** One entry of `GET ?multipart-manifest=get` (without format=raw). */
+export interface ManifestListingEntry {
+  name: string;
+  bytes: number;
+  hash: string;
+  sub_slo?: boolean;
+  range?: string;
+}
+
 export const GENERATION_HEADER = 'x-object-meta-stowage-gen';
 const CONTENT_TYPE = 'application/octet-stream';
 /** Deletes one at a time run this many at once when bulk delete is not available. */
@@ -145,6 +154,15 @@ export class SwiftContainer {
   async readManifest(object: string, opts: OpOptions): Promise<SloSegment[]> {
     const response = await this.request({ method: 'GET', object, query: { 'multipart-manifest': 'get', format: 'raw' }, ok: [200], signal: opts.signal });
     return (await response.body.json()) as SloSegment[];
+  }
+
+  /**
+   * An SLO manifest as Swift lists it: entries with `sub_slo` for nested manifests and `range` for
+   * partial segments (names are `/container/object`, unescaped).
+   */
+  async readManifestListing(object: string, opts: OpOptions): Promise<ManifestListingEntry[]> {
+    const response = await this.request({ method: 'GET', object, query: { 'multipart-manifest': 'get' }, ok: [200], signal: opts.signal });
+    return (await response.body.json()) as ManifestListingEntry[];
   }
 
   /** Server-side copy of `source` (`/container/object`, unescaped) to `object`; returns the new ETag. */

@@ -72,7 +72,7 @@ export class SwiftDriver extends BaseStorageDriver {
     this.container = new SwiftContainer(this.client, options.container);
     this.layout = new SwiftLayout(options.prefix ?? '', options.rootDirectory ?? '');
     this.largeObjects = new LargeObjects(this.container, this.layout, settings.copyConcurrency);
-    this.uploads = new SegmentedUploads(DRIVER_NAME, this.client, this.container, this.layout, this.largeObjects, settings);
+    this.uploads = new SegmentedUploads(DRIVER_NAME, this.container, this.layout, this.largeObjects, settings);
   }
 
   /** Closes the driver's sockets; the driver is unusable afterwards. */
@@ -182,7 +182,7 @@ export class SwiftDriver extends BaseStorageDriver {
       try {
         const segments = await this.largeObjects.copyInto(destPath, generation, sources, opts);
         if (segments.length === 0) await this.container.put(destName, Buffer.alloc(0), opts);
-        else await this.container.putManifest(destName, this.largeObjects.manifestOf(segments), generation, opts);
+        else await this.largeObjects.writeManifest(destName, destPath, generation, segments, opts);
       } catch (err) {
         await this.largeObjects.deleteGeneration(destPath, generation, {}).catch(() => undefined);
         throw err;

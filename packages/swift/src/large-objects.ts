@@ -10,6 +10,11 @@ import { Semaphore, type OpOptions } from '@stowage/core';
 import { SwiftContainer, type ObjectHead, type SloSegment } from './container';
 import type { SwiftLayout } from './layout';
 
+/** Swift's own limit on SLO nesting depth. */
+const MAX_NESTING = 10;
+/** Swift's default when /info does not say. */
+const DEFAULT_MAX_MANIFEST_SEGMENTS = 1000;
+
 export interface StoredSegment {
   index: number;
   name: string;
@@ -37,7 +42,7 @@ export class LargeObjects {
     const segments: StoredSegment[] = [];
     for await (const object of this.container.listAll(this.layout.generationDir(path, generation), opts)) {
       const parsed = this.layout.parseSegment(object.name);
-      if (parsed) segments.push({ index: parsed.index, name: object.name, size: object.bytes, etag: object.hash });
+      if (parsed?.index !== undefined) segments.push({ index: parsed.index, name: object.name, size: object.bytes, etag: object.hash });
     }
     return segments.sort((a, b) => a.index - b.index);
   }
@@ -53,10 +58,7 @@ export class LargeObjects {
    * manifest entries, a DLO's listed segments, or the object itself when it is plain.
    */
   async sourcesOf(objectName: string, head: ObjectHead, opts: OpOptions): Promise<Array<{ source: string; size: number }>> {
-    if (head.slo) {
-      const entries = await this.container.readManifest(objectName, opts);
-      return entries.map((entry) => ({ source: entry.path, size: entry.size_bytes ?? 0 }));
-    }
+    if (head.slo) return this.sloSources(this.container, objectName, opts, 0);
     if (head.dloManifest !== undefined) {
       const { container, prefix } = splitManifest(head.dloManifest);
       const segmentContainer = container === this.container.name ? this.container : new SwiftContainer(this.container.client, container);
@@ -67,6 +69,58 @@ export class LargeObjects {
       return sources;
     }
     return head.size > 0 ? [{ source: `/${this.container.name}/${objectName}`, size: head.size }] : [];
+  }
+
+  /** The leaf segments of an SLO, nested manifests expanded (copying a nested one whole could pass the 5 GiB object limit). */
+  private async sloSources(container: SwiftContainer, objectName: string, opts: OpOptions, depth: number): Promise<Array<{ source: string; size: number }>> {
+    if (depth > MAX_NESTING) throw new Error(`SLO ${container.name}/${objectName} nests deeper than ${MAX_NESTING} levels`);
+    const sources: Array<{ source: string; size: number }> = [];
+    for (const entry of await container.readManifestListing(objectName, opts)) {
+      // A ranged entry uses part of an object; a server-side copy can only take it whole.
+      if (entry.range !== undefined) throw new Error(`SLO ${container.name}/${objectName} has a ranged segment (${entry.name} bytes ${entry.range}); ranged segments cannot be copied`);
+      if (!entry.sub_slo) {
+        sources.push({ source: entry.name, size: entry.bytes });
+        continue;
+      }
+      const { container: name, prefix: object } = splitManifest(entry.name.replace(/^\//, ''));
+      sources.push(...(await this.sloSources(this.containerNamed(name), object, opts, depth + 1)));
+    }
+    return sources;
+  }
+
+  private containerNamed(name: string): SwiftContainer {
+    return name === this.container.name ? this.container : new SwiftContainer(this.container.client, name);
+  }
+
+  /** SLO entries per manifest, from /info. */
+  async maxSegments(opts: OpOptions): Promise<number> {
+    const info = await this.container.client.info(opts.signal);
+    return info.slo?.max_manifest_segments ?? DEFAULT_MAX_MANIFEST_SEGMENTS;
+  }
+
+  /**
+   * PUTs the SLO manifest of `objectName` over `segments` (a generation of `path`), tagged with the
+   * generation. Past the cluster's segment limit the entries go into nested manifests inside the
+   * generation, level by level, and the top manifest lists those: one PUT still makes it visible.
+   */
+  async writeManifest(objectName: string, path: string, generation: string, segments: StoredSegment[], opts: OpOptions): Promise<void> {
+    const max = await this.maxSegments(opts);
+    let entries = this.manifestOf(segments);
+    for (let level = 1; entries.length > max; level++) {
+      const groups: SloSegment[][] = [];
+      for (let i = 0; i < entries.length; i += max) groups.push(entries.slice(i, i + max));
+      const slots = new Semaphore(this.copyConcurrency);
+      entries = await Promise.all(
+        groups.map((group, k) =>
+          slots.run(async () => {
+            const name = this.layout.subManifestName(path, generation, level, k + 1);
+            await this.container.putManifest(name, group, undefined, opts);
+            return { path: `/${this.container.name}/${name}`, etag: null, size_bytes: null };
+          }),
+        ),
+      );
+    }
+    await this.container.putManifest(objectName, entries, generation, opts);
   }
 
   /**

@@ -3,6 +3,7 @@
  *
  *   <prefix>/files<root><path>                     the file (plain object, SLO or DLO manifest)
  *   <prefix>/segments/~files<root><path>/~<gen>/<n> segment n (16 digits, from 1) of one generation
+ *   <prefix>/segments/~files<root><path>/~<gen>/manifest-<level>-<k>  a nested manifest (past the segment limit)
  *   <prefix>/segments/~uploads<root><path>          marker of the path's unfinished upload (JSON)
  *
  * distribution's own segments are `<prefix>/segments/<3 hex>/<37 hex>/<16 digits>`; `~` never
@@ -66,13 +67,20 @@ export class SwiftLayout {
     return `${this.generationDir(path, generation)}${String(index).padStart(16, '0')}`;
   }
 
-  /** (path, generation, index) of one of our segment names, or undefined. */
-  parseSegment(name: string): { path: string; generation: string; index: number } | undefined {
+  /** A manifest over up to max_manifest_segments entries of the level below, when one SLO cannot list them all. */
+  subManifestName(path: string, generation: string, level: number, k: number): string {
+    return `${this.generationDir(path, generation)}manifest-${level}-${String(k).padStart(8, '0')}`;
+  }
+
+  /** (path, generation) of one of our segment or nested-manifest names, with `index` for segments; else undefined. */
+  parseSegment(name: string): { path: string; generation: string; index?: number } | undefined {
     const head = `${this.segmentsPrefix}~files${this.rootSuffix}`;
     if (!name.startsWith(head)) return undefined;
-    const match = /^(\/.+)\/~([^/]+)\/(\d{16})$/.exec(name.slice(head.length));
+    const match = /^(\/.+)\/~([^/]+)\/(?:(\d{16})|manifest-\d+-\d{8})$/.exec(name.slice(head.length));
     if (!match || !isValidPath(match[1])) return undefined;
-    return { path: match[1]!, generation: match[2]!, index: Number(match[3]) };
+    const parsed: { path: string; generation: string; index?: number } = { path: match[1]!, generation: match[2]! };
+    if (match[3] !== undefined) parsed.index = Number(match[3]);
+    return parsed;
   }
 
   uploadMarker(path: string): string {

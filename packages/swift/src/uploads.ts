@@ -9,7 +9,6 @@
  * and is dropped wherever it is met.
  */
 import { PathNotFoundError, StorageDriverError, type FileWriterInit, type OpOptions } from '@stowage/core';
-import type { SwiftClient } from './http/client';
 import type { SwiftContainer } from './container';
 import { LargeObjects, newGeneration, type StoredSegment } from './large-objects';
 import type { SwiftLayout } from './layout';
@@ -27,16 +26,12 @@ export interface SegmentedUploadsOptions {
   segmentConcurrency: number;
 }
 
-/** Swift's default when /info does not say. */
-const DEFAULT_MAX_MANIFEST_SEGMENTS = 1000;
-
 export class SegmentedUploads {
   readonly chunkSize: number;
   readonly segmentConcurrency: number;
 
   constructor(
     readonly driverName: string,
-    readonly client: SwiftClient,
     readonly container: SwiftContainer,
     readonly layout: SwiftLayout,
     readonly largeObjects: LargeObjects,
@@ -137,7 +132,7 @@ export class SegmentedUploads {
     const name = this.layout.objectName(path);
     const replaced = await this.container.head(name, opts);
     if (segments.length === 0) await this.container.put(name, Buffer.alloc(0), opts);
-    else await this.container.putManifest(name, this.largeObjects.manifestOf(segments), marker.generation, opts);
+    else await this.largeObjects.writeManifest(name, path, marker.generation, segments, opts);
     // Committed: from here on a failure leaves only garbage, never a torn file.
     await this.container.delete(this.layout.uploadMarker(path), opts);
     await this.largeObjects.releaseReplaced(path, replaced, marker.generation, opts);
@@ -147,12 +142,6 @@ export class SegmentedUploads {
   async discard(marker: UploadMarker, opts: OpOptions): Promise<void> {
     await this.largeObjects.deleteGeneration(marker.path, marker.generation, opts);
     await this.container.delete(this.layout.uploadMarker(marker.path), opts);
-  }
-
-  /** SLO segments per manifest, from /info. */
-  async maxSegments(opts: OpOptions): Promise<number> {
-    const info = await this.client.info(opts.signal);
-    return info.slo?.max_manifest_segments ?? DEFAULT_MAX_MANIFEST_SEGMENTS;
   }
 
   /**

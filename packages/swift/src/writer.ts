@@ -8,6 +8,9 @@ import { BaseFileWriter, InvalidArgumentError, PartQueue, type FileWriterInit, t
 import type { SegmentedUploads, UploadMarker } from './uploads';
 import type { StoredSegment } from './large-objects';
 
+/** How long cancel waits, after an abort cut segment PUTs short, before it lists what to delete. */
+const ABORTED_PUT_GRACE_MS = 1000;
+
 export class SegmentWriter extends BaseFileWriter {
   private readonly segments = new Map<number, StoredSegment>();
   private readonly partQueue: PartQueue;
@@ -77,14 +80,19 @@ export class SegmentWriter extends BaseFileWriter {
   protected async _cancel(): Promise<void> {
     await this.partQueue.settle();
     this.partQueue.release();
-    if (this.marker) await this.uploads.discard(this.marker, this.cleanupOpts);
+    if (!this.marker) return;
+    // A segment PUT the signal cut off after its last byte may still be stored by Swift a moment
+    // later, after the listing that discard deletes from: give such stragglers time to land.
+    if (this.signal?.aborted && this.partQueue.failed) await new Promise((resolve) => setTimeout(resolve, ABORTED_PUT_GRACE_MS));
+    await this.uploads.discard(this.marker, this.cleanupOpts);
   }
 
   /** The first segment creates the upload (its marker), so a crash right after still leaves it findable. */
   private async beforeSegment(index: number): Promise<void> {
-    const limit = await this.uploads.maxSegments(this.opts);
-    if (index > limit) {
-      throw new InvalidArgumentError(this.driverName, 'content', `exceeds the cluster's ${limit} SLO segments of ${this.uploads.chunkSize} bytes; use a larger chunksize`, {
+    // Two levels of manifests: the limit squared (a million segments at Swift's default of 1000).
+    const perManifest = await this.uploads.largeObjects.maxSegments(this.opts);
+    if (index > perManifest * perManifest) {
+      throw new InvalidArgumentError(this.driverName, 'content', `exceeds ${perManifest * perManifest} segments of ${this.uploads.chunkSize} bytes; use a larger chunksize`, {
         operation: 'write',
         path: this.path,
       });

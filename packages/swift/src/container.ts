@@ -117,22 +117,29 @@ export class SwiftContainer {
     return Buffer.from(await response.body.arrayBuffer());
   }
 
-  /** PUT of a whole object; returns its ETag (the MD5). */
+  /**
+   * PUT of a whole object; returns its ETag (the MD5), or '' when Swift answered 202: a write with a
+   * newer timestamp to the same name got there first, so this one is already overwritten (last
+   * writer wins, as with any two PUTs).
+   */
   async put(object: string, body: Buffer, opts: OpOptions, headers: Record<string, string> = {}): Promise<string> {
     const response = await this.request({
       method: 'PUT',
       object,
       headers: { 'content-type': CONTENT_TYPE, 'content-length': String(body.length), ...headers },
       body,
-      ok: [201],
+      ok: [201, 202],
       signal: opts.signal,
     });
     await discard(response);
-    return (header(response, 'etag') ?? '').replace(/"/g, '');
+    return response.statusCode === 201 ? (header(response, 'etag') ?? '').replace(/"/g, '') : '';
   }
 
-  /** An SLO manifest over `segments`, tagged with the generation it owns. */
-  async putManifest(object: string, segments: SloSegment[], generation: string | undefined, opts: OpOptions): Promise<void> {
+  /**
+   * An SLO manifest over `segments`, tagged with the generation it owns. False when Swift answered
+   * 202 (a newer write to the same name won): the manifest was not stored and owns nothing.
+   */
+  async putManifest(object: string, segments: SloSegment[], generation: string | undefined, opts: OpOptions): Promise<boolean> {
     const body = Buffer.from(JSON.stringify(segments));
     const response = await this.request({
       method: 'PUT',
@@ -144,10 +151,11 @@ export class SwiftContainer {
         ...(generation ? { [GENERATION_HEADER]: generation } : {}),
       },
       body,
-      ok: [201],
+      ok: [201, 202],
       signal: opts.signal,
     });
     await discard(response);
+    return response.statusCode === 201;
   }
 
   /** The segments an SLO manifest lists (paths are `/container/object`, unescaped). */
@@ -171,7 +179,8 @@ export class SwiftContainer {
       method: 'PUT',
       object,
       headers: { 'x-copy-from': escapeName(source), 'content-length': '0', ...headers },
-      ok: [201],
+      // 202: a newer write to the destination won, as for put().
+      ok: [201, 202],
       signal: opts.signal,
     });
     await discard(response);

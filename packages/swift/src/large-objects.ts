@@ -102,6 +102,7 @@ export class LargeObjects {
    * PUTs the SLO manifest of `objectName` over `segments` (a generation of `path`), tagged with the
    * generation. Past the cluster's segment limit the entries go into nested manifests inside the
    * generation, level by level, and the top manifest lists those: one PUT still makes it visible.
+   * When a newer write to the same path wins (Swift's 202), the generation is deleted: nothing owns it.
    */
   async writeManifest(objectName: string, path: string, generation: string, segments: StoredSegment[], opts: OpOptions): Promise<void> {
     const max = await this.maxSegments(opts);
@@ -120,7 +121,7 @@ export class LargeObjects {
         ),
       );
     }
-    await this.container.putManifest(objectName, entries, generation, opts);
+    if (!(await this.container.putManifest(objectName, entries, generation, opts))) await this.deleteGeneration(path, generation, opts);
   }
 
   /**

@@ -20,3 +20,4 @@ export type { MultipartStore, StoredObject, CompletedPart } from './objectstore/
 export { StagedUploads, StagedMultipartWriter, type UploadState, type StagedPart, type StagedUploadsOptions } from './objectstore/staged-uploads';
 export { ObjectStoreDriver, type ObjectStore, type ObjectStoreDriverConfig, type ListPage, type ListOptions } from './objectstore/object-store-driver';
 export { PartQueue, type SendPart } from './objectstore/part-queue';
+export { statByPrefix, listByPrefix } from './objectstore/tree';

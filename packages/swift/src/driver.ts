@@ -3,12 +3,12 @@ import {
   BaseStorageDriver,
   InvalidParameterError,
   PathNotFoundError,
-  ROOT,
   Semaphore,
   StorageDriverError,
-  compareNames,
   integerOption,
+  listByPrefix,
   raceAbort,
+  statByPrefix,
   walkFlat,
   type ErrorContext,
   type FileInfo,
@@ -132,31 +132,27 @@ export class SwiftDriver extends BaseStorageDriver {
 
   protected async _stat(path: string, opts: OpOptions): Promise<FileInfo> {
     await this.ready(opts);
-    if (path === ROOT) return { path, size: 0, modTime: new Date(0), isDir: true };
-    const head = await this.container.head(this.layout.objectName(path), opts);
-    if (head) return { path, size: head.size, modTime: head.modTime, isDir: false };
-    // Not an object: a directory while any object lies below it.
-    for await (const page of this.container.list(this.layout.dirPrefix(path), { ...opts, limit: 1 })) {
-      const first = page.objects[0];
-      if (first) return { path, size: 0, modTime: first.modTime, isDir: true };
-    }
-    throw new PathNotFoundError(this.name, path, { operation: 'stat' });
+    return statByPrefix(
+      this.name,
+      path,
+      () => this.container.head(this.layout.objectName(path), opts),
+      async () => {
+        for await (const page of this.container.list(this.layout.dirPrefix(path), { ...opts, limit: 1 })) return page.objects[0];
+        return undefined;
+      },
+    );
   }
 
   protected async _list(path: string, opts: OpOptions): Promise<string[]> {
     await this.ready(opts);
-    const children: string[] = [];
-    let anything = false;
+    // Foreign objects whose names are not valid paths are not part of the tree.
+    return listByPrefix(this.name, path, this.childNames(path, opts), (name) => this.layout.pathOf(name));
+  }
+
+  private async *childNames(path: string, opts: OpOptions): AsyncGenerator<string[]> {
     for await (const page of this.container.list(this.layout.dirPrefix(path), { ...opts, delimiter: '/' })) {
-      for (const name of [...page.objects.map((o) => o.name), ...page.prefixes.map((p) => p.slice(0, -1))]) {
-        anything = true;
-        // Foreign objects whose names are not valid paths are not part of the tree.
-        const child = this.layout.pathOf(name);
-        if (child !== undefined) children.push(child);
-      }
+      yield [...page.objects.map((o) => o.name), ...page.prefixes.map((p) => p.slice(0, -1))];
     }
-    if (!anything && path !== ROOT) throw new PathNotFoundError(this.name, path, { operation: 'list' });
-    return children.sort(compareNames);
   }
 
   protected override async _walk(path: string, fn: WalkFn, opts: WalkOptions & OpOptions): Promise<void> {

@@ -5,13 +5,12 @@
  */
 import { BaseStorageDriver } from '../base/driver-base';
 import { PathNotFoundError } from '../errors';
-import { ROOT } from '../paths';
-import { compareNames } from '../walk/order';
 import { walkFlat, type FlatListingSource } from '../walk/walk-flat';
 import type { FileInfo, FileWriter, OpOptions, WalkFn, WalkOptions } from '../types';
 import type { ObjectKeyLayout } from './key-layout';
 import { copyIntoParts, type MultipartStore, type StoredObject } from './multipart-store';
 import { StagedUploads } from './staged-uploads';
+import { listByPrefix, statByPrefix } from './tree';
 
 /** One page of a listing: the objects, and with a delimiter the common prefixes (ending in it). */
 export interface ListPage {
@@ -79,29 +78,23 @@ export abstract class ObjectStoreDriver extends BaseStorageDriver {
   }
 
   protected async _stat(path: string, opts: OpOptions): Promise<FileInfo> {
-    // The root is a directory even in an empty bucket.
-    if (path === ROOT) return { path, size: 0, modTime: new Date(0), isDir: true };
-    const file = await this.store.head(this.layout.key(path), opts);
-    if (file) return { path, size: file.size, modTime: file.modTime, isDir: false };
-    // Not an object: a directory while any key lies below it.
-    const first = await this.firstObject(this.layout.dirPrefix(path), opts);
-    if (first) return { path, size: 0, modTime: first.modTime, isDir: true };
-    throw new PathNotFoundError(this.name, path, { operation: 'stat' });
+    return statByPrefix(
+      this.name,
+      path,
+      () => this.store.head(this.layout.key(path), opts),
+      () => this.firstObject(this.layout.dirPrefix(path), opts),
+    );
   }
 
   protected async _list(path: string, opts: OpOptions): Promise<string[]> {
-    const children: string[] = [];
-    let anything = false;
+    // The staged-upload namespace and foreign keys with invalid names are not part of the tree.
+    return listByPrefix(this.name, path, this.childKeys(path, opts), (key) => this.layout.pathOf(key));
+  }
+
+  private async *childKeys(path: string, opts: OpOptions): AsyncGenerator<string[]> {
     for await (const page of this.store.listPages(this.layout.dirPrefix(path), { ...opts, delimiter: '/' })) {
-      for (const key of [...page.objects.map((o) => o.key), ...page.prefixes.map((p) => p.slice(0, -1))]) {
-        anything = true;
-        // The staged-upload namespace and foreign keys with invalid names are not part of the tree.
-        const child = this.layout.pathOf(key);
-        if (child !== undefined) children.push(child);
-      }
+      yield [...page.objects.map((o) => o.key), ...page.prefixes.map((p) => p.slice(0, -1))];
     }
-    if (!anything && path !== ROOT) throw new PathNotFoundError(this.name, path, { operation: 'list' });
-    return children.sort(compareNames);
   }
 
   protected override async _walk(path: string, fn: WalkFn, opts: WalkOptions & OpOptions): Promise<void> {

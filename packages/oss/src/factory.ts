@@ -50,7 +50,7 @@ export function ossDriverFactory(parameters: Record<string, unknown> = {}): OssD
     multipartCopyMaxConcurrency: params.integer('multipartcopymaxconcurrency', { default: DEFAULT_MULTIPART_COPY_MAX_CONCURRENCY, min: 1 }),
     maxRetries: params.integer('maxretries', { default: DEFAULT_MAX_RETRIES, min: 0 }),
     timeoutMs: Math.ceil(params.durationSeconds('timeout', DEFAULT_TIMEOUT_MS / 1000) * 1000),
-    redirectExpirySeconds: redirectExpiry(params),
+    redirectExpirySeconds: params.redirectExpirySeconds(DEFAULT_REDIRECT_EXPIRY_SECONDS),
   };
   if (options.encryptionKeyId && !options.encrypt) throw params.invalid('encryptionkeyid', 'needs encrypt: true');
   return new OssDriver(options);
@@ -61,14 +61,6 @@ function authorizationVersion(params: ParameterReader): AuthorizationVersion {
   if (value === 'v1' || value === '1') return 'v1';
   if (value === 'v4' || value === '4') return 'v4';
   throw params.invalid('authorizationversion', `must be v1 or v4, got ${JSON.stringify(value)}`);
-}
-
-function redirectExpiry(params: ParameterReader): number {
-  const nested = params.raw('redirect');
-  if (nested !== undefined && typeof nested === 'object' && nested !== null) {
-    return new ParameterReader(DRIVER_NAME, nested as Record<string, unknown>).durationSeconds('expiry', DEFAULT_REDIRECT_EXPIRY_SECONDS);
-  }
-  return params.durationSeconds('redirectexpiry', DEFAULT_REDIRECT_EXPIRY_SECONDS);
 }
 
 registerDriver(DRIVER_NAME, ossDriverFactory as (parameters: Record<string, unknown>) => StorageDriver);

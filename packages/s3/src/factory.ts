@@ -55,18 +55,10 @@ export function s3DriverFactory(parameters: Record<string, unknown> = {}): S3Dri
     useDualStack: params.boolean('usedualstack', false),
     accelerate: params.boolean('accelerate', false),
     logLevel: params.string('loglevel') || undefined,
-    redirectExpirySeconds: redirectExpiry(params),
+    redirectExpirySeconds: params.redirectExpirySeconds(DEFAULT_REDIRECT_EXPIRY_SECONDS),
   };
   if (options.keyId && !options.encrypt) throw params.invalid('keyid', 'needs encrypt: true');
   return new S3Driver(options);
-}
-
-function redirectExpiry(params: ParameterReader): number {
-  const nested = params.raw('redirect');
-  if (nested !== undefined && typeof nested === 'object' && nested !== null) {
-    return new ParameterReader(DRIVER_NAME, nested as Record<string, unknown>).durationSeconds('expiry', DEFAULT_REDIRECT_EXPIRY_SECONDS);
-  }
-  return params.durationSeconds('redirectexpiry', DEFAULT_REDIRECT_EXPIRY_SECONDS);
 }
 
 registerDriver(DRIVER_NAME, s3DriverFactory as (parameters: Record<string, unknown>) => StorageDriver);

@@ -58,7 +58,7 @@ export function swiftDriverFactory(parameters: Record<string, unknown> = {}): Sw
     accessKey: params.string('accesskey') || undefined,
     tempUrlContainerKey: params.boolean('tempurlcontainerkey', false),
     tempUrlMethods: methods(params),
-    redirectExpirySeconds: redirectExpiry(params),
+    redirectExpirySeconds: params.redirectExpirySeconds(DEFAULT_REDIRECT_EXPIRY_SECONDS),
   };
   return new SwiftDriver(options);
 }
@@ -70,14 +70,6 @@ function methods(params: ParameterReader): string[] | undefined {
   const list = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(/[\s,]+/).filter(Boolean) : undefined;
   if (!list || list.some((m) => typeof m !== 'string' || !/^[A-Za-z]+$/.test(m))) throw params.invalid('tempurlmethods', 'must be a list of HTTP methods such as [GET, HEAD]');
   return (list as string[]).map((m) => m.toUpperCase());
-}
-
-function redirectExpiry(params: ParameterReader): number {
-  const nested = params.raw('redirect');
-  if (nested !== undefined && typeof nested === 'object' && nested !== null) {
-    return new ParameterReader(DRIVER_NAME, nested as Record<string, unknown>).durationSeconds('expiry', DEFAULT_REDIRECT_EXPIRY_SECONDS);
-  }
-  return params.durationSeconds('redirectexpiry', DEFAULT_REDIRECT_EXPIRY_SECONDS);
 }
 
 registerDriver(DRIVER_NAME, swiftDriverFactory as (parameters: Record<string, unknown>) => StorageDriver);

@@ -89,6 +89,18 @@ export class ParameterReader {
     return seconds;
   }
 
+  /**
+   * The lifetime of redirect URLs in seconds: `redirect: { expiry }` as a nested map, or the flat
+   * `redirectexpiry` (as an environment variable gives it), each a duration as above.
+   */
+  redirectExpirySeconds(fallback: number): number {
+    const nested = this.raw('redirect');
+    if (nested !== undefined && typeof nested === 'object' && nested !== null) {
+      return new ParameterReader(this.driverName, nested as Record<string, unknown>).durationSeconds('expiry', fallback);
+    }
+    return this.durationSeconds('redirectexpiry', fallback);
+  }
+
   invalid(name: string, problem: string): InvalidParameterError {
     return new InvalidParameterError(this.driverName, name, problem);
   }

@@ -4,6 +4,7 @@
  * the transport's abort hook) and is retried with backoff on network errors, 5xx and throttling.
  */
 import { Readable, Transform, pipeline, type TransformCallback } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { throwIfAborted, type CompletedPart, type ListOptions, type ListPage, type ObjectStore, type OpOptions, type StoredObject } from '@stowage/core';
 import { requestContext, type OssClient, type OssResponseInfo } from './client';
 import { isOssInvalidRange, isOssNoSuchUpload, isOssNotFound, isTransientOssError } from './errors';
@@ -270,15 +271,7 @@ export function skipBytes(count: number): Transform {
   });
 }
 
-function backoff(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  const delay = ms / 2 + Math.random() * ms;
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, delay);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
+/** Waits about `ms` (jittered), ending early, without an error, when the signal fires: the caller's loop reports the abort. */
+async function backoff(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  await sleep(ms / 2 + Math.random() * ms, undefined, { signal }).catch(() => undefined);
 }

@@ -4,6 +4,7 @@
  * SLO manifest over them, so nothing is visible at the path before commit and commit is one PUT.
  * Content that never filled a segment commits as one plain PUT.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { BaseFileWriter, InvalidArgumentError, PartQueue, type FileWriterInit, type OpOptions } from '@stowage/core';
 import type { SegmentedUploads, UploadMarker } from './uploads';
 import type { StoredSegment } from './large-objects';
@@ -83,7 +84,7 @@ export class SegmentWriter extends BaseFileWriter {
     if (!this.marker) return;
     // A segment PUT the signal cut off after its last byte may still be stored by Swift a moment
     // later, after the listing that discard deletes from: give such stragglers time to land.
-    if (this.signal?.aborted && this.partQueue.failed) await new Promise((resolve) => setTimeout(resolve, ABORTED_PUT_GRACE_MS));
+    if (this.signal?.aborted && this.partQueue.failed) await sleep(ABORTED_PUT_GRACE_MS);
     await this.uploads.discard(this.marker, this.cleanupOpts);
   }
 

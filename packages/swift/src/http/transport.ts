@@ -2,6 +2,7 @@
  * The HTTP side of the driver: one undici Agent (keep-alive sockets, optional TLS leniency) and
  * request(), which retries what is safe to retry and leaves every other status to the caller.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request, type Dispatcher } from 'undici';
 import { isAborted } from '@stowage/core';
 
@@ -64,18 +65,7 @@ export async function discard(response: HttpResponse): Promise<void> {
 /** Exponential backoff with jitter (100 ms, 200 ms, 400 ms, ... capped at 2 s), cut short by the signal. */
 export function backoff(attempt: number, signal?: AbortSignal): Promise<void> {
   const ms = Math.min(2000, 100 * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+  return sleep(ms, undefined, { signal });
 }
 
 export function header(response: HttpResponse, name: string): string | undefined {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { describeConformance } from '@stowage/conformance';
-import { SwiftDriver, swiftDriverFactory } from '@stowage/swift';
+import { swiftDriverFactory } from '@stowage/swift';
+import { describeSwiftConformance } from '../helpers/swift-native';
 
 /**
  * The same suite against any Swift cluster configured from the environment: every
@@ -28,19 +28,7 @@ if (parameters.authurl === undefined) {
   });
 } else {
   const prefix = `${(parameters.prefix ?? '').replace(/\/+$/, '')}/stowage-conformance/run-${randomBytes(4).toString('hex')}`.replace(/^\//, '');
-  const drivers: SwiftDriver[] = [];
-  const newDriver = () => {
-    const driver = swiftDriverFactory({ container: 'stowage-conformance', ...parameters, prefix });
-    drivers.push(driver);
-    return driver;
-  };
-  after(() => Promise.all(drivers.map((driver) => driver.destroy())));
-
-  describeConformance('swift (environment)', async () => newDriver(), {
-    profile: 'standard',
-    capabilities: { redirect: true },
-    newInstance: () => newDriver(),
-    leftovers: (driver, p) => (driver as SwiftDriver).leftovers(p),
-    modTimeResolutionMs: 1000,
+  describe('swift on a cluster from the environment', () => {
+    describeSwiftConformance('swift (environment)', () => swiftDriverFactory({ container: 'stowage-conformance', ...parameters, prefix }));
   });
 }

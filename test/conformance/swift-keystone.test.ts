@@ -1,8 +1,7 @@
 import { MiB } from '@stowage/core';
-import { describeConformance } from '@stowage/conformance';
 import { SwiftDriver, type SwiftDriverOptions } from '@stowage/swift';
 import { KEYSTONE_PROJECT, KEYSTONE_USER, startKeystone, type KeystoneStandIn } from '../services/keystone';
-import { dropContainer, swiftContainer } from '../helpers/swift-native';
+import { describeSwiftConformance, dropContainer, swiftContainer } from '../helpers/swift-native';
 
 // The whole suite once more, authenticated through Keystone v3 (test/services/keystone: a
 // stand-in that issues its own tokens and a two-region catalog, and proxies to the local Swift).
@@ -10,7 +9,6 @@ import { dropContainer, swiftContainer } from '../helpers/swift-native';
 describe('swift (local Swift, through Keystone v3)', function () {
   let keystone: KeystoneStandIn | undefined;
   let options: SwiftDriverOptions | undefined;
-  const drivers: SwiftDriver[] = [];
 
   before(async function () {
     const { service, ...v1 } = await swiftContainer(this, 'keystone', { chunkSize: 5 * MiB });
@@ -30,22 +28,9 @@ describe('swift (local Swift, through Keystone v3)', function () {
   });
 
   after(async () => {
-    await Promise.all(drivers.map((driver) => driver.destroy()));
     if (options) await dropContainer(options);
     await keystone?.close();
   });
 
-  const newDriver = () => {
-    const driver = new SwiftDriver(options!);
-    drivers.push(driver);
-    return driver;
-  };
-
-  describeConformance('swift', async () => newDriver(), {
-    profile: 'standard',
-    capabilities: { redirect: true },
-    newInstance: () => newDriver(),
-    leftovers: (driver, prefix) => (driver as SwiftDriver).leftovers(prefix),
-    modTimeResolutionMs: 1000,
-  });
+  describeSwiftConformance('swift', () => new SwiftDriver(options!));
 });

@@ -1,5 +1,7 @@
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { isPathNotFound, type StorageDriver } from '@stowage/core';
 import { TestData } from '@stowage/conformance';
 
 /** A TestData seed from a readable name, so a test and its child processes agree on the bytes. */
@@ -55,4 +57,28 @@ export function stageUploadSnippet(path: string, chunks: number[], seed = 'uploa
     await writer.close();
     console.log(String(writer.size));
   `;
+}
+
+/**
+ * What a test does after a child ran stageUploadSnippet(path, chunks, seed) and closed: checks that
+ * nothing is visible (stat of `path`, list of `parent`, a walk of the root), then resumes with
+ * writer(path, true), which must start at `staged` bytes, appends `more` bytes of the same
+ * pattern, commits, and checks the whole content's sha256.
+ */
+export async function resumeStagedUpload(
+  driver: StorageDriver,
+  path: string,
+  expect: { parent: string; seed: string; staged: number; more: number },
+): Promise<void> {
+  await assert.rejects(driver.stat(path), isPathNotFound, 'stat before commit');
+  await assert.rejects(driver.list(expect.parent), isPathNotFound, 'list of the parent before commit');
+  const walked: string[] = [];
+  await driver.walk('/', (info) => void walked.push(info.path));
+  assert.deepEqual(walked, [], 'walk before commit');
+
+  const resumed = await driver.writer(path, true);
+  assert.equal(resumed.size, expect.staged);
+  await resumed.write(pattern(expect.seed, expect.staged, expect.more));
+  await resumed.commit();
+  assert.equal(sha256(await driver.getContent(path)), sha256(pattern(expect.seed, 0, expect.staged + expect.more)));
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { MiB } from '@stowage/core';
+import { describeConformance } from '@stowage/conformance';
 import { SwiftDriver, type SwiftDriverOptions } from '@stowage/swift';
 import { requireService } from '../services/require-service';
 import { startSwift, type SwiftService } from '../services/swift';
@@ -45,4 +46,27 @@ export async function dropContainer(options: SwiftDriverOptions): Promise<void> 
   } finally {
     await driver.destroy();
   }
+}
+
+/**
+ * The conformance suite over SwiftDrivers made by `make` (each call a new instance, as a new
+ * process would build one); they are destroyed when the enclosing describe ends.
+ */
+export function describeSwiftConformance(title: string, make: () => SwiftDriver): void {
+  const drivers: SwiftDriver[] = [];
+  const newDriver = () => {
+    const driver = make();
+    drivers.push(driver);
+    return driver;
+  };
+  after(() => Promise.all(drivers.map((driver) => driver.destroy())));
+  // 'standard' profile, as for the other network drivers: a 256 MiB large stream.
+  describeConformance(title, async () => newDriver(), {
+    profile: 'standard',
+    capabilities: { redirect: true },
+    newInstance: () => newDriver(),
+    leftovers: (driver, prefix) => (driver as SwiftDriver).leftovers(prefix),
+    // X-Timestamp is exact, but listings and Last-Modified go by the second.
+    modTimeResolutionMs: 1000,
+  });
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { MiB, isPathNotFound, isStorageDriverError } from '@stowage/core';
+import { MiB, isStorageDriverError } from '@stowage/core';
 import { SwiftDriver, type SwiftDriverOptions } from '@stowage/swift';
-import { pattern, runNodeScript, sha256, stageUploadSnippet } from '../../helpers/child-process';
+import { resumeStagedUpload, runNodeScript, stageUploadSnippet } from '../../helpers/child-process';
 import { dropContainer, swiftContainer } from '../../helpers/swift-native';
 
 /** Resuming uploads: the upload's state is only what is stored in Swift (a marker and the segments). */
@@ -41,20 +41,8 @@ describe('swift: resuming uploads', function () {
     const segments = await parent.largeObjects.listGeneration(path, marker.generation, {});
     assert.deepEqual(segments.map((s) => s.size), [2 * MiB, 2 * MiB, 2 * MiB, MiB]);
 
-    // Staged, not visible: stat, list and walk see nothing at the path.
-    await assert.rejects(parent.stat(path), isPathNotFound);
-    await assert.rejects(parent.list('/t'), isPathNotFound);
-    const walked: string[] = [];
-    await parent.walk('/', (info) => void walked.push(info.path));
-    assert.deepEqual(walked, []);
-
-    const resumed = await parent.writer(path, true);
-    assert.equal(resumed.size, 7 * MiB);
-    await resumed.write(pattern('resume', 7 * MiB, 4 * MiB + 5));
-    await resumed.commit();
-    const expected = pattern('resume', 0, 11 * MiB + 5);
-    assert.equal(sha256(await parent.getContent(path)), sha256(expected));
-    assert.equal((await parent.stat(path)).size, expected.length);
+    await resumeStagedUpload(parent, path, { parent: '/t', seed: 'resume', staged: 7 * MiB, more: 4 * MiB + 5 });
+    assert.equal((await parent.stat(path)).size, 11 * MiB + 5);
     // The manifest owns exactly the upload's segments; no marker or stray segment is left.
     const manifest = await parent.container.readManifest(parent.layout.objectName(path), {});
     assert.ok(manifest.every((entry) => entry.path.startsWith(`/${options.container}/${parent.layout.generationDir(path, marker.generation)}`)));

@@ -17,6 +17,9 @@ export const ErrorCode = {
   InvalidParameter: 'ERR_INVALID_PARAMETER',
   UnknownDriver: 'ERR_UNKNOWN_DRIVER',
   Aborted: 'ERR_ABORTED',
+  UploadFenced: 'ERR_UPLOAD_FENCED',
+  StorageFull: 'ERR_STORAGE_FULL',
+  NotDurable: 'ERR_NOT_DURABLE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -105,6 +108,41 @@ export class WriterStateError extends StowageError {
   }
 }
 
+/**
+ * A newer writer of the same upload took it over: `writer(path, append)` was called again, from
+ * this or any other process, after this writer was opened (an upload has at most one live writer).
+ * The fenced writer's write, close, commit and cancel fail with this error and change nothing; the
+ * upload belongs to the newer writer, which can still commit or cancel it.
+ */
+export class UploadFencedError extends StowageError {
+  readonly code = ErrorCode.UploadFenced;
+  constructor(driverName: string, path: string, operation: string, cause?: unknown) {
+    super(`cannot ${operation} ${path}: a newer writer of this upload took it over; this writer changed nothing`, { driverName, path, operation, cause });
+  }
+}
+
+/** The backend has no room left (a full disk or quota, ENOSPC/EDQUOT); the operation changed nothing. */
+export class StorageFullError extends StowageError {
+  readonly code = ErrorCode.StorageFull;
+  constructor(driverName: string, path: string | undefined, operation: string, cause?: unknown) {
+    super(`${operation}${path ? ` ${path}` : ''} failed: no space left in the storage; nothing was changed`, { driverName, path, operation, cause });
+  }
+}
+
+/**
+ * The change was made and is visible (a commit, putContent or move published its result), but
+ * making it durable failed (the directory fsync after the rename): after a power loss or OS crash
+ * it may be undone. Not a failure of the operation itself: do not retry it as if nothing happened.
+ */
+export class NotDurableError extends StowageError {
+  readonly code = ErrorCode.NotDurable;
+  /** Always true: the change is published. */
+  readonly published = true;
+  constructor(driverName: string, path: string, operation: string, cause?: unknown) {
+    super(`${operation} ${path}: the change is published but may not be durable (syncing it to disk failed)`, { driverName, path, operation, cause });
+  }
+}
+
 /** A method argument other than a path or an offset is malformed (content that is not bytes, a bad date, ...). */
 export class InvalidArgumentError extends StowageError {
   readonly code = ErrorCode.InvalidArgument;
@@ -177,6 +215,9 @@ export const isWriterStateError = (err: unknown): err is WriterStateError => has
 export const isInvalidArgument = (err: unknown): err is InvalidArgumentError => hasErrorCode(err, ErrorCode.InvalidArgument);
 export const isInvalidParameter = (err: unknown): err is InvalidParameterError => hasErrorCode(err, ErrorCode.InvalidParameter);
 export const isUnknownDriver = (err: unknown): err is UnknownDriverError => hasErrorCode(err, ErrorCode.UnknownDriver);
+export const isUploadFenced = (err: unknown): err is UploadFencedError => hasErrorCode(err, ErrorCode.UploadFenced);
+export const isStorageFull = (err: unknown): err is StorageFullError => hasErrorCode(err, ErrorCode.StorageFull);
+export const isNotDurable = (err: unknown): err is NotDurableError => hasErrorCode(err, ErrorCode.NotDurable);
 
 /** True for our OperationAbortedError and for Node's own AbortError (code ABORT_ERR). */
 export function isAborted(err: unknown): boolean {

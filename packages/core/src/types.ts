@@ -43,8 +43,19 @@ export interface AsWritableOptions {
  * A resumable upload to one path. Calls are serialised: a call waits for the one before it.
  * After commit, cancel or close the writer is finished: write and commit then throw a
  * WriterStateError; close is a no-op once finished; cancel after close or commit is an error.
+ *
+ * One live writer per upload: opening a writer on a path (append or not, in this process or any
+ * other) fences every earlier writer of that path's upload. A fenced writer's close, commit and
+ * cancel fail with UploadFencedError (code ERR_UPLOAD_FENCED) and change nothing; its write fails
+ * the same way once the driver can tell (at the latest when the bytes would reach the backend:
+ * drivers that buffer parts may accept a chunk into memory first, and it never reaches storage).
+ * A commit publishes exactly the bytes of its own writer sequence (its own session and the
+ * earlier sessions it resumed), never another writer's, and committed content never changes
+ * after commit returns. Drivers that cannot fence atomically say what window remains in their
+ * README.
  */
 export interface FileWriter {
+  /** Appends `chunk`; the caller may reuse the buffer once the promise resolves. */
   write(chunk: Uint8Array): Promise<void>;
   /** All bytes written so far, earlier sessions included. */
   readonly size: number;
@@ -52,7 +63,10 @@ export interface FileWriter {
   close(): Promise<void>;
   /** Discard everything written, earlier sessions included; leave no trace. */
   cancel(): Promise<void>;
-  /** Make the content visible at the path, atomically. */
+  /**
+   * Make the content visible at the path, atomically. A NotDurableError (ERR_NOT_DURABLE) means it
+   * is visible but syncing it to disk failed; the writer is committed all the same.
+   */
   commit(): Promise<void>;
   /** A Node Writable over the same writer, for stream.pipeline. */
   asWritable(options?: AsWritableOptions): Writable;
@@ -63,6 +77,12 @@ export interface StorageDriver {
   getContent(path: string, opts?: OpOptions): Promise<Buffer>;
   putContent(path: string, content: Uint8Array, opts?: OpOptions): Promise<void>;
   reader(path: string, offset?: number, opts?: OpOptions): Promise<Readable>;
+  /**
+   * A writer for `path`. append=false starts a fresh upload (an unfinished one there is discarded);
+   * append=true resumes the unfinished upload, from any process, or else continues from the
+   * committed content (PathNotFoundError when there is neither). Either way every earlier writer
+   * of the upload is fenced (see FileWriter).
+   */
   writer(path: string, append?: boolean, opts?: OpOptions): Promise<FileWriter>;
   stat(path: string, opts?: OpOptions): Promise<FileInfo>;
   list(path: string, opts?: OpOptions): Promise<string[]>;

@@ -1,6 +1,6 @@
 /** Concurrency beyond distribution's: many paths at once, and many writers racing on one path. */
 import assert from 'node:assert/strict';
-import { KiB, MiB } from '@stowage/core';
+import { KiB, MiB, isUploadFenced } from '@stowage/core';
 import { TestData, hashStream, sha256 } from '../data';
 import type { Harness, TestContext } from './harness';
 import { expectStreamMatches, describeSize, writeData } from './helpers';
@@ -54,18 +54,29 @@ export function registerConcurrencyTests(h: Harness): void {
       }
     });
 
-    h.test('concurrent writers committing to one path leave exactly one whole version', async (t) => {
+    h.test('concurrent writers committing to one path: the last one opened wins with exactly its bytes, the others are fenced', async (t) => {
       const path = t.path('contended');
       t.deleteAfter(path);
       const candidates = Array.from({ length: 8 }, (_, i) => new TestData(48 * KiB + i * 33_333));
-      await Promise.all(
-        candidates.map(async (data) => {
-          const writer = await t.driver.writer(path, false);
-          await writeData(writer, data, 8 * KiB);
-          await writer.commit();
+      // All open first: a writer that could commit before the last one opens would win legitimately.
+      const writers = await Promise.all(candidates.map(() => t.driver.writer(path, false)));
+      const outcomes = await Promise.all(
+        candidates.map(async (data, i) => {
+          const writer = writers[i]!;
+          try {
+            await writeData(writer, data, 8 * KiB);
+            await writer.commit();
+            return 'committed';
+          } catch (err) {
+            if (!isUploadFenced(err)) throw err;
+            await writer.cancel().catch(() => undefined);
+            return 'fenced';
+          }
         }),
       );
-      await expectOneOf(t, path, candidates.map((d) => d.all()), 'after the race');
+      const winners = candidates.filter((_, i) => outcomes[i] === 'committed');
+      assert.equal(winners.length, 1, `exactly one of 8 racing writers commits, the others are fenced (${winners.length} committed)`);
+      await expectOneOf(t, path, winners.map((d) => d.all()), 'after the race');
     });
 
     h.test('readers during rewrites see one whole version, never a mix (commit is atomic)', async (t) => {

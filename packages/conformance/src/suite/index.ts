@@ -2,7 +2,7 @@
  * The Stowage conformance suite: `describeConformance` registers mocha suites that check a
  * StorageDriver against the contract — distribution's own driver tests, ported, and what they
  * leave out (resume from a new instance, cancel, invisibility of uncommitted content, path and
- * offset validation, AbortSignal, concurrency, move/delete isolation, walk order, modTime).
+ * offset validation, AbortSignal, concurrency, one live writer per upload, move/delete isolation, walk order, modTime).
  *
  * Size profile: options.profile, or the STOWAGE_CONFORMANCE_PROFILE environment variable
  * (quick | standard | full), which replaces the profile name when set — see effectiveProfile.
@@ -12,6 +12,7 @@ import type { ConformanceOptions } from '../options';
 import { registerAbortTests } from './abort';
 import { registerConcurrencyTests } from './concurrency';
 import { registerDistributionTests } from './distribution';
+import { registerFencingTests } from './fencing';
 import { Harness } from './harness';
 import { effectiveProfile } from './profiles';
 import { registerSemanticsTests } from './semantics';
@@ -46,6 +47,7 @@ export function describeConformance(
     registerValidationTests(harness);
     registerAbortTests(harness);
     registerConcurrencyTests(harness);
+    registerFencingTests(harness);
     registerSemanticsTests(harness);
   });
 }

@@ -1,9 +1,13 @@
 import { Writable } from 'node:stream';
-import { InvalidArgumentError, OperationAbortedError, WriterStateError, isStowageError } from '../errors';
+import { InvalidArgumentError, OperationAbortedError, UploadFencedError, WriterStateError, isNotDurable, isStowageError, isUploadFenced } from '../errors';
 import { asBuffer } from '../util/bytes';
 import type { AsWritableOptions, FileWriter } from '../types';
 
-export type WriterState = 'open' | 'closed' | 'committed' | 'cancelled' | 'failed';
+/**
+ * Where a writer is in its life. `fenced`: a newer writer of the same upload took it over; every
+ * call then fails with UploadFencedError.
+ */
+export type WriterState = 'open' | 'closed' | 'committed' | 'cancelled' | 'failed' | 'fenced';
 
 /** What BaseStorageDriver hands a driver's writer: who it is, where it starts, how to map errors. */
 export interface FileWriterInit {
@@ -23,6 +27,11 @@ export interface FileWriterInit {
  *
  * A failed write or commit leaves the writer `failed`: only close() and cancel() are allowed then,
  * and a later writer(path, true) resumes from whatever the backend actually holds.
+ *
+ * Fencing (one live writer per upload): a hook that finds its upload taken over by a newer writer
+ * throws UploadFencedError; the writer is then `fenced` and every later call fails with that error
+ * after `_release()` has dropped local resources. A commit hook that throws NotDurableError has
+ * published the content: the writer is `committed` all the same.
  */
 export abstract class BaseFileWriter implements FileWriter {
   readonly path: string;
@@ -58,6 +67,11 @@ export abstract class BaseFileWriter implements FileWriter {
   protected abstract _commit(): Promise<void>;
   /** Removes the staged state of this upload, earlier sessions included. May follow a failure. */
   protected abstract _cancel(): Promise<void>;
+  /**
+   * Drops local resources (handles, buffers) of a fenced writer without touching storage, which
+   * belongs to the newer writer now. Default: nothing to drop.
+   */
+  protected async _release(): Promise<void> {}
 
   write(chunk: Uint8Array): Promise<void> {
     if (!(chunk instanceof Uint8Array)) {
@@ -76,7 +90,12 @@ export abstract class BaseFileWriter implements FileWriter {
   commit(): Promise<void> {
     return this.serialise('commit', async () => {
       this.requireOpen('commit');
-      await this.failOnError('commit', () => this._commit());
+      try {
+        await this.failOnError('commit', () => this._commit());
+      } catch (err) {
+        if (isNotDurable(err)) this.current = 'committed';
+        throw err;
+      }
       this.current = 'committed';
     });
   }
@@ -84,8 +103,9 @@ export abstract class BaseFileWriter implements FileWriter {
   close(): Promise<void> {
     return this.serialise('close', async () => {
       if (this.current === 'closed' || this.current === 'committed' || this.current === 'cancelled') return;
+      await this.throwIfFenced('close');
       this.current = 'closed';
-      await this._close();
+      await this.fenceOnError('close', () => this._close());
     });
   }
 
@@ -95,7 +115,8 @@ export abstract class BaseFileWriter implements FileWriter {
       if (this.current === 'closed' || this.current === 'committed') {
         throw new WriterStateError(this.driverName, this.path, 'cancel', this.current);
       }
-      await this._cancel();
+      await this.throwIfFenced('cancel');
+      await this.fenceOnError('cancel', () => this._cancel());
       this.current = 'cancelled';
     });
   }
@@ -114,21 +135,48 @@ export abstract class BaseFileWriter implements FileWriter {
   }
 
   private requireOpen(operation: string): void {
+    if (this.current === 'fenced') throw new UploadFencedError(this.driverName, this.path, operation, this.failure);
     if (this.current !== 'open') throw new WriterStateError(this.driverName, this.path, operation, this.current, this.failure);
     if (this.signal?.aborted) {
       throw new OperationAbortedError(this.driverName, { operation, path: this.path, cause: this.signal.reason });
     }
   }
 
-  /** A write or commit hook that fails leaves the writer `failed`, remembering why. */
+  /** A write or commit hook that fails leaves the writer `failed` (or `fenced`), remembering why. */
   private async failOnError(operation: string, hook: () => Promise<void>): Promise<void> {
     try {
       await hook();
     } catch (err) {
-      this.current = 'failed';
       this.failure = this.toTyped(err, operation);
+      this.current = 'failed';
+      if (isUploadFenced(this.failure)) await this.becomeFenced();
       throw this.failure;
     }
+  }
+
+  /** A close or cancel hook that finds the upload taken over leaves the writer `fenced`. */
+  private async fenceOnError(operation: string, hook: () => Promise<void>): Promise<void> {
+    try {
+      await hook();
+    } catch (err) {
+      const typed = this.toTyped(err, operation);
+      if (isUploadFenced(typed)) {
+        this.failure = typed;
+        await this.becomeFenced();
+      }
+      throw typed;
+    }
+  }
+
+  private async throwIfFenced(operation: string): Promise<void> {
+    if (this.current !== 'fenced') return;
+    await this._release();
+    throw new UploadFencedError(this.driverName, this.path, operation, this.failure);
+  }
+
+  private async becomeFenced(): Promise<void> {
+    this.current = 'fenced';
+    await this._release().catch(() => undefined);
   }
 
   private toTyped(err: unknown, operation: string): Error {

@@ -5,6 +5,7 @@ import {
   InvalidPathError,
   PathNotFoundError,
   ROOT,
+  UploadFencedError,
   baseName,
   compareNames,
   isSameOrBelow,
@@ -55,19 +56,26 @@ export class InMemoryDriver extends BaseStorageDriver {
     return Readable.from(sliceChunks(file.chunks, offset), { objectMode: false });
   }
 
+  /**
+   * Every writer gets its own StagedUpload object, and the store's entry for the path points at the
+   * newest one: that is the fence. A resumed upload copies the list of chunks (the chunks themselves
+   * are never changed once stored, so they are shared), so the fenced writer's object is no longer
+   * reachable from the store and nothing it does lands anywhere.
+   */
   protected async _writer(path: string, append: boolean, opts: OpOptions): Promise<FileWriter> {
     let upload: StagedUpload;
     const staged = this.store.uploads.get(path);
     if (!append) {
       upload = { chunks: [], size: 0, lastWritten: new Date() };
     } else if (staged) {
-      upload = staged;
+      upload = { chunks: [...staged.chunks], size: staged.size, lastWritten: new Date() };
     } else {
       const node = this.find(path);
       if (!(node instanceof FileNode)) throw new PathNotFoundError(this.name, path, { operation: 'writer' });
       // Continue from committed content: its chunks are immutable, so they can be shared.
       upload = { chunks: [...node.chunks], size: node.size, lastWritten: new Date() };
     }
+    if (staged) staged.fenced = true;
     this.store.uploads.set(path, upload);
     return new InMemoryFileWriter(this.writerInit(path, upload.size, opts), upload, this);
   }
@@ -169,6 +177,7 @@ class InMemoryFileWriter extends BaseFileWriter {
   }
 
   protected async _write(chunk: Buffer): Promise<void> {
+    this.requireCurrent('write');
     // Copy: the caller may reuse its buffer once write() resolves.
     this.upload.chunks.push(Buffer.from(chunk));
     this.upload.size += chunk.length;
@@ -177,21 +186,27 @@ class InMemoryFileWriter extends BaseFileWriter {
 
   protected async _close(): Promise<void> {
     // Nothing to flush: the staged upload already holds every byte.
+    this.requireCurrent('close');
   }
 
   protected async _commit(): Promise<void> {
-    this.driver.publish(this.path, new FileNode(this.upload.chunks, this.upload.size, new Date()));
-    this.forget();
+    this.requireCurrent('commit');
+    // The committed file gets its own list: nothing that still holds the upload can change it.
+    this.driver.publish(this.path, new FileNode([...this.upload.chunks], this.upload.size, new Date()));
+    this.driver.store.uploads.delete(this.path);
   }
 
   protected async _cancel(): Promise<void> {
-    this.forget();
+    this.requireCurrent('cancel');
+    this.driver.store.uploads.delete(this.path);
   }
 
-  /** Drops the staged upload, unless a newer writer(path, false) has replaced it meanwhile. */
-  private forget(): void {
-    const uploads = this.driver.store.uploads;
-    if (uploads.get(this.path) === this.upload) uploads.delete(this.path);
+  /** An upload a newer writer replaced is fenced; one that is simply gone was purged. */
+  private requireCurrent(operation: string): void {
+    if (this.upload.fenced) throw new UploadFencedError(this.driverName, this.path, operation);
+    if (this.driver.store.uploads.get(this.path) !== this.upload) {
+      throw new PathNotFoundError(this.driverName, this.path, { operation, cause: new Error('the upload was purged') });
+    }
   }
 }
 

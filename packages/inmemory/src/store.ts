@@ -26,6 +26,8 @@ export interface StagedUpload {
   chunks: Buffer[];
   size: number;
   lastWritten: Date;
+  /** Set when a newer writer of the path replaced this upload: its writer is fenced. */
+  fenced?: boolean;
 }
 
 /**

@@ -1,14 +1,37 @@
 import * as fs from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
 import * as fsp from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
-import * as fse from 'fs-extra';
-import { MiB, BaseStorageDriver, InvalidParameterError, InvalidPathError, PathNotFoundError, ROOT, Semaphore, compareNames, isSameOrBelow, isValidComponent, joinPath, throwIfAborted, walkTree, type ErrorContext, type FileInfo, type FileWriter, type OpOptions, type WalkFn, type WalkOptions } from '@stowage/core';
-import { CREATE_ATTEMPTS, errnoCode, openCreating, pruneEmptyDirs, readDirIfExists, syncDir, writeAll } from './fs-util';
-import { Layout, stagedTarget } from './layout';
-import { FilesystemFileWriter, hasOpenWriters, supersedeUpload, withUploadLock, type WriterHost } from './writer';
+import {
+  MiB,
+  BaseStorageDriver,
+  InvalidParameterError,
+  InvalidPathError,
+  NotDurableError,
+  PathNotFoundError,
+  ROOT,
+  Semaphore,
+  StorageDriverError,
+  StorageFullError,
+  compareNames,
+  isSameOrBelow,
+  isValidComponent,
+  joinPath,
+  throwIfAborted,
+  walkTree,
+  type ErrorContext,
+  type FileInfo,
+  type FileWriter,
+  type OpOptions,
+  type WalkFn,
+  type WalkOptions,
+} from '@stowage/core';
+import { CREATE_ATTEMPTS, durability, errnoCode, exists, makeDirs, openCreating, pruneEmptyDirs, readDirIfExists, removeDirs, writeAll } from './fs-util';
+import { Layout, UPLOAD_SUFFIX, stagedTarget } from './layout';
+import { LOCK_STALE_MS } from './upload-lock';
+import { FilesystemUploads, uploadEntryKind } from './uploads';
+import { FilesystemFileWriter, type WriterHost } from './writer';
 
 export const DRIVER_NAME = 'filesystem';
 export const DEFAULT_ROOT_DIRECTORY = '/var/lib/registry';
@@ -33,13 +56,6 @@ const openFd = promisify(fs.open);
 const fstatFd = promisify(fs.fstat);
 const closeFd = promisify(fs.close);
 
-/** An open staged file a writer continues: its size and, when already known, its inode. */
-interface StagedFile {
-  handle: FileHandle;
-  size: number;
-  inode?: number;
-}
-
 /** Read-ahead of reader streams: large enough that per-chunk overhead disappears. */
 const READ_CHUNK = MiB;
 /** How many stats a walk keeps in flight ahead of the callback. */
@@ -53,7 +69,10 @@ export class FilesystemDriver extends BaseStorageDriver {
   /** Bounds concurrent filesystem operations; each driver operation holds one slot while it touches the disk. */
   private readonly limiter: Semaphore;
   private readonly layout: Layout;
+  private readonly uploads: FilesystemUploads;
   private readonly writerHost: WriterHost;
+  /** Set once the staging area was seen to be a real directory inside the root. */
+  private stagingVerified = false;
 
   constructor(options: FilesystemDriverOptions = {}) {
     super();
@@ -72,11 +91,18 @@ export class FilesystemDriver extends BaseStorageDriver {
     this.maxThreads = maxthreads;
     this.syncOnCommit = syncOnCommit;
     this.limiter = new Semaphore(maxthreads);
+    this.uploads = new FilesystemUploads({
+      driverName: DRIVER_NAME,
+      layout: this.layout,
+      limiter: this.limiter,
+      checkStaging: () => this.checkStaging(),
+    });
     this.writerHost = {
       limiter: this.limiter,
       syncOnCommit,
-      stagingRoot: this.layout.staging,
+      uploads: this.uploads,
       publish: (file, path, operation) => this.publish(file, path, operation),
+      makeDurable: (dir, path, operation) => this.makeDurable(dir, path, operation),
     };
   }
 
@@ -97,13 +123,16 @@ export class FilesystemDriver extends BaseStorageDriver {
       for (const entry of entries ?? []) {
         const file = `${dir}/${entry.name}`;
         const shown = this.layout.relative(file);
-        if (entry.isDirectory()) {
+        const target = stagedTarget(mirrored, entry.name);
+        if (entry.isDirectory() && entry.name.endsWith(UPLOAD_SUFFIX)) {
+          // An upload (its bytes, or a fenced note, or an empty directory) shows as its directory.
+          if (target === undefined || isSameOrBelow(target, prefix)) found.push(shown);
+        } else if (entry.isDirectory()) {
           const path = joinPath(mirrored, entry.name);
           if (isSameOrBelow(path, prefix)) found.push(`${shown}/`);
           await visit(file, path);
-        } else {
-          const target = stagedTarget(mirrored, entry.name);
-          if (target === undefined || isSameOrBelow(target, prefix)) found.push(shown);
+        } else if (target === undefined || isSameOrBelow(target, prefix)) {
+          found.push(shown);
         }
       }
     };
@@ -195,9 +224,10 @@ export class FilesystemDriver extends BaseStorageDriver {
   // ---- writes ----
 
   protected override async _putContent(path: string, content: Buffer): Promise<void> {
-    await this.limiter.run(async () => {
+    await this.checkStaging();
+    const syncDir = await this.limiter.run(async () => {
       const temp = this.layout.putTemp(path);
-      const handle = await openCreating(temp, 'wx');
+      const { handle, created } = await openCreating(temp, 'wx');
       try {
         try {
           if (content.byteLength > 0) await writeAll(handle, content, 0);
@@ -205,156 +235,113 @@ export class FilesystemDriver extends BaseStorageDriver {
         } finally {
           await handle.close();
         }
-        await this.publish(temp, path, 'putContent');
+        return await this.publish(temp, path, 'putContent');
       } catch (err) {
         await fsp.unlink(temp).catch(() => undefined);
+        await removeDirs(created);
         throw err;
       } finally {
         await pruneEmptyDirs(dirname(temp), this.layout.staging);
       }
     });
+    if (this.syncOnCommit) await this.makeDurable(syncDir, path, 'putContent');
   }
 
   protected async _writer(path: string, append: boolean, opts: OpOptions): Promise<FileWriter> {
-    const upload = this.layout.upload(path);
-    return withUploadLock(upload, () =>
-      this.limiter.run(async () => {
-        const staged = append ? await this.resumeUpload(path, upload) : await this.startUpload(path, upload);
-        return new FilesystemFileWriter(this.writerInit(path, staged.size, opts), staged.handle, upload, staged.inode, this.writerHost);
-      }),
-    );
+    const opened = await this.uploads.open(path, append, opts.signal);
+    return new FilesystemFileWriter(this.writerInit(path, opened.size, opts), opened, this.writerHost);
   }
 
-  /** A fresh, empty upload file; the unfinished upload at the path, if any, is discarded. */
-  private async startUpload(path: string, upload: string): Promise<StagedFile> {
-    // Always a new inode rather than truncating: a writer still holding the old one (in another
-    // process) can then neither write into, commit nor cancel this upload.
-    if (hasOpenWriters(upload)) await supersedeUpload(upload, () => this.layout.asideFile(path));
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return { handle: await openCreating(upload, 'wx'), size: 0 };
-      } catch (err) {
-        if (errnoCode(err) !== 'EEXIST' || attempt >= CREATE_ATTEMPTS) throw err;
-      }
-      // An unfinished upload nobody here is writing (or one a writer(path, false) in another
-      // process just made): discard it, ours comes later.
-      await supersedeUpload(upload, () => this.layout.asideFile(path));
-    }
-  }
-
-  /** The unfinished upload, or else a staged copy of the committed content, to continue from. */
-  private async resumeUpload(path: string, staged: string): Promise<StagedFile> {
-    let handle: FileHandle;
-    try {
-      handle = await fsp.open(staged, 'r+');
-    } catch (err) {
-      if (errnoCode(err) !== 'ENOENT') throw err;
-      return this.stageCommittedCopy(path, staged);
-    }
-    try {
-      // An upload being resumed counts as fresh for purgeUploads.
-      const now = new Date();
-      const [info] = await Promise.all([handle.stat(), handle.utimes(now, now)]);
-      return { handle, size: info.size, inode: info.ino };
-    } catch (err) {
-      await handle.close().catch(() => undefined);
-      throw err;
-    }
-  }
-
-  /** Copies committed content into staging (copy-on-write where the filesystem can) and publishes it as the upload. */
-  private async stageCommittedCopy(path: string, staged: string): Promise<StagedFile> {
-    const committed = this.layout.full(path);
-    const notFound = () => new PathNotFoundError(this.name, path, { operation: 'writer' });
-    const requireCommittedFile = async (): Promise<void> => {
-      let info: fs.Stats;
-      try {
-        info = await fsp.stat(committed);
-      } catch (err) {
-        const code = errnoCode(err);
-        if (code === 'ENOENT' || code === 'ENOTDIR') throw notFound();
-        throw err;
-      }
-      if (info.isDirectory()) throw notFound();
-    };
-    await requireCommittedFile();
-    // Copy to a temp name, then rename: a crash mid-copy must not leave a truncated "upload".
-    const temp = this.layout.copyTemp(path);
+  /**
+   * Renames `file` to the committed file of `path`, creating parent directories when missing
+   * (and again if a concurrent prune removes them); directories it made are removed again if the
+   * rename fails. Returns the directory that now holds the file, for makeDurable.
+   */
+  private async publish(file: string, path: string, operation: string, sourcePath?: string): Promise<string> {
+    const dest = this.layout.full(path);
+    const created: string[] = [];
     try {
       for (let attempt = 1; ; attempt++) {
         try {
-          await fsp.copyFile(committed, temp, fs.constants.COPYFILE_FICLONE);
-          break;
+          await fsp.rename(file, dest);
+          return dirname(dest);
         } catch (err) {
-          if (errnoCode(err) !== 'ENOENT' || attempt >= CREATE_ATTEMPTS) throw err;
+          const code = errnoCode(err);
+          if (code === 'EISDIR' || code === 'ENOTEMPTY' || code === 'EEXIST') {
+            throw new InvalidPathError(this.name, path, 'the path is a directory', { operation, cause: err });
+          }
+          if (code === 'ENOTDIR') throw new InvalidPathError(this.name, path, 'a parent of the path is a file', { operation, cause: err });
+          if (code !== 'ENOENT' || attempt >= CREATE_ATTEMPTS) throw err;
+          // ENOENT: the destination's parent is missing, or the source is gone.
+          if (!(await exists(file))) throw new PathNotFoundError(this.name, sourcePath ?? path, { operation, cause: err });
         }
-        await requireCommittedFile(); // the ENOENT may have been the source vanishing
-        await fse.ensureDir(dirname(temp));
-      }
-      const handle = await fsp.open(temp, 'r+');
-      try {
-        await fsp.rename(temp, staged);
-        const info = await handle.stat();
-        return { handle, size: info.size, inode: info.ino };
-      } catch (err) {
-        await handle.close().catch(() => undefined);
-        throw err;
+        try {
+          created.push(...(await makeDirs(dirname(dest))));
+        } catch (err) {
+          const code = errnoCode(err);
+          if (code === 'ENOTDIR' || code === 'EEXIST') {
+            throw new InvalidPathError(this.name, path, 'a parent of the path is a file', { operation, cause: err });
+          }
+          throw err;
+        }
       }
     } catch (err) {
-      await fsp.unlink(temp).catch(() => undefined);
-      await pruneEmptyDirs(dirname(temp), this.layout.staging);
+      await removeDirs(created);
       throw err;
     }
   }
 
   /**
-   * Renames `file` to the committed file of `path`, creating parent directories when missing
-   * (and again if a concurrent prune removes them), then fsyncs the directory if asked to.
+   * Fsyncs `dir` after a rename into it, once more if that fails; a second failure is a
+   * NotDurableError, which says the change is published (the caller must not think it failed).
    */
-  private async publish(file: string, path: string, operation: string, sourcePath?: string): Promise<void> {
-    const dest = this.layout.full(path);
-    for (let attempt = 1; ; attempt++) {
+  private async makeDurable(dir: string, path: string, operation: string): Promise<void> {
+    try {
+      await durability.syncDir(dir);
+    } catch {
       try {
-        await fsp.rename(file, dest);
-        break;
+        await durability.syncDir(dir);
       } catch (err) {
-        const code = errnoCode(err);
-        if (code === 'EISDIR' || code === 'ENOTEMPTY' || code === 'EEXIST') {
-          throw new InvalidPathError(this.name, path, 'the path is a directory', { operation, cause: err });
-        }
-        if (code === 'ENOTDIR') throw new InvalidPathError(this.name, path, 'a parent of the path is a file', { operation, cause: err });
-        if (code !== 'ENOENT' || attempt >= CREATE_ATTEMPTS) throw err;
-        // ENOENT: the destination's parent is missing, or the source is gone.
-        if (!(await exists(file))) throw new PathNotFoundError(this.name, sourcePath ?? path, { operation, cause: err });
-      }
-      try {
-        await fse.ensureDir(dirname(dest));
-      } catch (err) {
-        const code = errnoCode(err);
-        if (code === 'ENOTDIR' || code === 'EEXIST') {
-          throw new InvalidPathError(this.name, path, 'a parent of the path is a file', { operation, cause: err });
-        }
-        throw err;
+        throw new NotDurableError(this.name, path, operation, err);
       }
     }
-    if (this.syncOnCommit) await syncDir(dirname(dest));
+  }
+
+  /**
+   * The staging area must be a real directory inside the root: a symlink there would send
+   * uploads, and purgeUploads' deletions, outside it. Checked until it exists, then once.
+   */
+  private async checkStaging(): Promise<void> {
+    if (this.stagingVerified) return;
+    let info: fs.Stats;
+    try {
+      info = await fsp.lstat(this.layout.staging);
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return; // made as a directory on first use
+      throw err;
+    }
+    if (!info.isDirectory()) {
+      throw new StorageDriverError(
+        this.name,
+        new Error(`${this.layout.staging} is ${info.isSymbolicLink() ? 'a symbolic link' : 'not a directory'}; the staging area must be a real directory inside the root, and is never followed out of it`),
+        { operation: 'staging' },
+      );
+    }
+    this.stagingVerified = true;
   }
 
   protected async _move(sourcePath: string, destPath: string): Promise<void> {
     const source = this.layout.full(sourcePath);
-    await this.limiter.run(async () => {
+    const syncDir = await this.limiter.run(async () => {
       const info = await fsp.stat(source);
       if (info.isDirectory()) throw new PathNotFoundError(this.name, sourcePath, { operation: 'move' });
-      if (sourcePath === destPath) return;
-      try {
-        await this.publish(source, destPath, 'move', sourcePath);
-      } catch (err) {
-        // Directories created for a move that did not happen must not linger.
-        await pruneEmptyDirs(dirname(this.layout.full(destPath)), this.layout.root);
-        throw err;
-      }
+      if (sourcePath === destPath) return undefined;
+      // publish removes directories it made for a move that did not happen.
+      const dir = await this.publish(source, destPath, 'move', sourcePath);
       await pruneEmptyDirs(dirname(source), this.layout.root);
+      return dir;
     });
+    if (syncDir !== undefined && this.syncOnCommit) await this.makeDurable(syncDir, destPath, 'move');
   }
 
   protected async _delete(path: string): Promise<void> {
@@ -367,38 +354,61 @@ export class FilesystemDriver extends BaseStorageDriver {
     });
   }
 
+  /**
+   * Walks the staging area (never through a symlink: it must be a real directory, and entries are
+   * judged by lstat) removing what was last written before `olderThan`: upload directories' bytes
+   * (one count per upload), fenced notes, copies, stale locks, putContent temp files (one count
+   * each), and the directories left empty.
+   */
   protected async _purgeUploads(olderThan: Date, opts: OpOptions): Promise<number> {
     const cutoff = olderThan.getTime();
+    this.stagingVerified = false;
+    await this.checkStaging();
     let removed = 0;
+    const removeIfStale = async (file: string, cutoffMs: number): Promise<boolean> =>
+      this.limiter.run(async () => {
+        let info: fs.Stats;
+        try {
+          info = await fsp.lstat(file);
+        } catch (err) {
+          if (errnoCode(err) === 'ENOENT') return false;
+          throw err;
+        }
+        if (info.isDirectory() || info.mtimeMs >= cutoffMs) return false;
+        try {
+          await fsp.unlink(file);
+          return true;
+        } catch (err) {
+          if (errnoCode(err) === 'ENOENT') return false;
+          throw err;
+        }
+      });
+    const purgeUploadDir = async (dir: string): Promise<void> => {
+      let purgedBytes = false;
+      for (const entry of (await this.limiter.run(() => readDirIfExists(dir))) ?? []) {
+        const kind = uploadEntryKind(entry.name);
+        if (kind === undefined || entry.isDirectory()) continue;
+        // A lock is only ever held for moments; one older than LOCK_STALE_MS is its crashed holder's.
+        const limit = kind === 'lock' ? Math.min(cutoff, Date.now() - LOCK_STALE_MS) : cutoff;
+        if ((await removeIfStale(`${dir}/${entry.name}`, limit)) && kind === 'bytes') purgedBytes = true;
+      }
+      if (purgedBytes) removed++;
+      await this.limiter.run(() => fsp.rmdir(dir)).catch(() => undefined);
+    };
     const visit = async (dir: string): Promise<void> => {
       throwIfAborted(opts.signal, { driverName: this.name, operation: 'purgeUploads' });
       const entries = await this.limiter.run(() => readDirIfExists(dir));
       for (const entry of entries ?? []) {
         const file = `${dir}/${entry.name}`;
-        if (entry.isDirectory()) {
+        if (entry.isDirectory() && entry.name.endsWith(UPLOAD_SUFFIX)) {
+          await purgeUploadDir(file);
+        } else if (entry.isDirectory()) {
           await visit(file);
           // Empty now (or all along): prune it, unless a writer just put something there.
           await this.limiter.run(() => fsp.rmdir(file)).catch(() => undefined);
-          continue;
+        } else if (await removeIfStale(file, cutoff)) {
+          removed++;
         }
-        const gone = await this.limiter.run(async () => {
-          let info: fs.Stats;
-          try {
-            info = await fsp.lstat(file);
-          } catch (err) {
-            if (errnoCode(err) === 'ENOENT') return false;
-            throw err;
-          }
-          if (info.mtimeMs >= cutoff) return false;
-          try {
-            await fsp.unlink(file);
-            return true;
-          } catch (err) {
-            if (errnoCode(err) === 'ENOENT') return false;
-            throw err;
-          }
-        });
-        if (gone) removed++;
       }
     };
     await visit(this.layout.staging);
@@ -418,6 +428,9 @@ export class FilesystemDriver extends BaseStorageDriver {
         return new InvalidPathError(this.name, path, 'the path is a directory', extra);
       case 'ENAMETOOLONG':
         return new InvalidPathError(this.name, path, 'path too long for the filesystem', extra);
+      case 'ENOSPC':
+      case 'EDQUOT':
+        return new StorageFullError(this.name, context.path, context.operation, err);
       default:
         return undefined;
     }
@@ -437,14 +450,4 @@ export class FilesystemDriver extends BaseStorageDriver {
 function toFileInfo(path: string, info: fs.Stats): FileInfo {
   const isDir = info.isDirectory();
   return { path, size: isDir ? 0 : info.size, modTime: info.mtime, isDir };
-}
-
-async function exists(file: string): Promise<boolean> {
-  try {
-    await fsp.lstat(file);
-    return true;
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return false;
-    throw err;
-  }
 }

@@ -12,11 +12,9 @@
  * has to create or prune a directory. When that name would be too long for the filesystem
  * (stems over 200 characters), the file is mirrored instead: `<staging>/a/b/c~upload`; the `~`
  * suffix keeps it from clashing with the directory `<staging>/a/b/c` of deeper paths. Suffixes:
- *  - `~upload`: the unfinished upload of P (one per path, found again by path after a restart).
+ *  - `~upload`: the directory of the unfinished upload of P (one per path, found again by path
+ *    after a restart). What it holds is described in uploads.ts.
  *  - `~put-<unique>`: a putContent temp file.
- *  - `~copy-<unique>`: committed content being copied in for writer(P, true).
- *  - `~aside-<unique>`: the upload of a writer that a newer writer(P, false) in the same process
- *    superseded while it was still open; it can still commit or cancel it.
  */
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
@@ -25,8 +23,6 @@ import { joinPath, ROOT } from '@stowage/core';
 export const STAGING_DIR_NAME = '.stowage~staging';
 export const UPLOAD_SUFFIX = '~upload';
 export const PUT_MARKER = '~put-';
-export const COPY_MARKER = '~copy-';
-export const ASIDE_MARKER = '~aside-';
 
 /** Longest flat stem; names stay well under NAME_MAX (255 bytes) with any suffix. */
 const MAX_FLAT_STEM = 200;
@@ -63,24 +59,14 @@ export class Layout {
     return file.slice(this.prefix.length);
   }
 
-  /** The unfinished upload of `path`. */
-  upload(path: string): string {
+  /** The directory of the unfinished upload of `path`. */
+  uploadDir(path: string): string {
     return this.staged(path, UPLOAD_SUFFIX);
   }
 
   /** A fresh putContent temp file for `path`. */
   putTemp(path: string): string {
     return this.staged(path, PUT_MARKER + uniqueSuffix());
-  }
-
-  /** A fresh temp file for copying the committed content of `path` in. */
-  copyTemp(path: string): string {
-    return this.staged(path, COPY_MARKER + uniqueSuffix());
-  }
-
-  /** A fresh name for the upload of a superseded writer of `path`. */
-  asideFile(path: string): string {
-    return this.staged(path, ASIDE_MARKER + uniqueSuffix());
   }
 
   /**
@@ -95,14 +81,16 @@ export class Layout {
 }
 
 /**
- * The storage path a staged file belongs to, from the mirrored directory it sits in (`/` for the
- * staging root) and its name; undefined for names this driver never creates.
+ * The storage path a staging entry belongs to, from the mirrored directory it sits in (`/` for the
+ * staging root) and its name: an upload directory (`...~upload`) or a putContent temp file;
+ * undefined for names this driver never creates (and for mirrored directories, which are not an
+ * upload of their own).
  */
 export function stagedTarget(dir: string, name: string): string | undefined {
   let stem: string;
   if (name.endsWith(UPLOAD_SUFFIX)) stem = name.slice(0, -UPLOAD_SUFFIX.length);
   else {
-    const marker = Math.max(name.lastIndexOf(PUT_MARKER), name.lastIndexOf(COPY_MARKER), name.lastIndexOf(ASIDE_MARKER));
+    const marker = name.lastIndexOf(PUT_MARKER);
     if (marker <= 0) return undefined;
     stem = name.slice(0, marker);
   }

@@ -1,134 +1,49 @@
 import type { FileHandle } from 'node:fs/promises';
-import * as fsp from 'node:fs/promises';
-import { dirname } from 'node:path';
-import { BaseFileWriter, PathNotFoundError, type FileWriterInit, type Semaphore } from '@stowage/core';
-import { errnoCode, pruneEmptyDirs, writeAll } from './fs-util';
+import { BaseFileWriter, UploadFencedError, type FileWriterInit, type Semaphore } from '@stowage/core';
+import { writeAll } from './fs-util';
+import type { FilesystemUploads, OpenedUpload } from './uploads';
 
 /** What the writer needs from its driver, kept narrow so the two stay decoupled. */
 export interface WriterHost {
   readonly limiter: Semaphore;
   readonly syncOnCommit: boolean;
-  readonly stagingRoot: string;
-  /** Renames `stagedFile` to the committed file of `path` (creating parents), then syncs if asked. */
-  publish(stagedFile: string, path: string, operation: string): Promise<void>;
-}
-
-// ---- per-process bookkeeping, shared by every driver instance (keys are absolute file names) ----
-
-const locks = new Map<string, Promise<void>>();
-
-/**
- * Runs `fn` while no other writer operation on the same upload runs in this process: opening,
- * superseding, committing, cancelling and closing an upload each check and then rename or
- * unlink, which must not interleave.
- */
-export async function withUploadLock<T>(uploadFile: string, fn: () => Promise<T>): Promise<T> {
-  const previous = locks.get(uploadFile);
-  let release!: () => void;
-  const mine = new Promise<void>((resolve) => (release = resolve));
-  const tail = previous ? previous.then(() => mine) : mine;
-  locks.set(uploadFile, tail);
-  if (previous) await previous;
-  try {
-    return await fn();
-  } finally {
-    release();
-    if (locks.get(uploadFile) === tail) locks.delete(uploadFile);
-  }
+  readonly uploads: FilesystemUploads;
+  /**
+   * Renames `stagedFile` to the committed file of `path` (creating parents); returns the
+   * directory to sync for durability, which the writer does after giving up the upload's lock.
+   */
+  publish(stagedFile: string, path: string, operation: string): Promise<string>;
+  /** Fsyncs a directory after a rename into it; a failure is a NotDurableError (the change is published). */
+  makeDurable(dir: string, path: string, operation: string): Promise<void>;
 }
 
 /**
- * Open writers of this process, by the staged file their bytes are in (an upload file or an
- * aside file). Weak, so that a writer its caller dropped without closing it is collected (its
- * file handle with it) instead of being kept here forever.
- */
-const owners = new Map<string, Set<WeakRef<FilesystemFileWriter>>>();
-
-function liveOwners(file: string): FilesystemFileWriter[] {
-  const refs = owners.get(file);
-  if (!refs) return [];
-  const live: FilesystemFileWriter[] = [];
-  for (const ref of refs) {
-    const writer = ref.deref();
-    if (writer) live.push(writer);
-    else refs.delete(ref);
-  }
-  if (refs.size === 0) owners.delete(file);
-  return live;
-}
-
-/** True if writers of this process are still writing into `uploadFile`. */
-export function hasOpenWriters(uploadFile: string): boolean {
-  return liveOwners(uploadFile).length > 0;
-}
-
-/**
- * Discards the upload at `uploadFile` for a new writer(P, false). Writers of this process still
- * open on it keep their bytes: the file is renamed to `asideFile()` and they follow it, so each
- * can still commit its own version (as the in-memory reference driver allows). With no such
- * writer it is simply deleted. Call under withUploadLock.
- */
-export async function supersedeUpload(uploadFile: string, asideFile: () => string): Promise<void> {
-  const open = liveOwners(uploadFile);
-  const refs = owners.get(uploadFile);
-  owners.delete(uploadFile);
-  if (refs && open.length > 0) {
-    const aside = asideFile();
-    try {
-      await fsp.rename(uploadFile, aside);
-      owners.set(aside, refs);
-      for (const writer of open) writer.movedTo(aside);
-      return;
-    } catch (err) {
-      if (errnoCode(err) !== 'ENOENT') throw err; // gone already (purged): nothing to keep
-    }
-  }
-  try {
-    await fsp.unlink(uploadFile);
-  } catch (err) {
-    if (errnoCode(err) !== 'ENOENT') throw err;
-  }
-}
-
-/**
- * A writer over the upload file `<staging>P~upload`. Bytes go straight to the file at explicit
- * positions (no buffering of our own, so close() has nothing to flush and a crash keeps every
- * byte the kernel accepted); commit is a rename, so readers see the old content or the new.
+ * A writer session over its own `held-<session>` file in the upload's directory (uploads.ts).
+ * Bytes go straight to the file at explicit positions (no buffering of our own, so close() has
+ * nothing to flush and a crash keeps every byte the kernel accepted); commit is a rename of the
+ * session's own file, so readers see the old content or the new, and a fenced writer can never
+ * publish another writer's bytes.
  */
 export class FilesystemFileWriter extends BaseFileWriter {
   private handle: FileHandle | undefined;
   private position: number;
-  /** Where this writer's bytes are: the upload file, or an aside file once superseded. */
-  private stagedFile: string;
 
-  /** Call under withUploadLock(uploadFile). */
+  /** @internal Made by FilesystemDriver from an upload it opened. */
   constructor(
     init: FileWriterInit,
-    handle: FileHandle,
-    private readonly uploadFile: string,
-    /** The staged file's inode, if known yet: if it was removed or replaced meanwhile, commit refuses to publish. */
-    private inode: number | undefined,
+    private readonly upload: OpenedUpload,
     private readonly host: WriterHost,
   ) {
     super(init);
-    this.handle = handle;
+    this.handle = upload.handle;
     this.position = init.size;
-    this.stagedFile = uploadFile;
-    let refs = owners.get(uploadFile);
-    if (!refs) owners.set(uploadFile, (refs = new Set()));
-    refs.add(new WeakRef(this));
-  }
-
-  /** @internal supersedeUpload moved this writer's bytes. */
-  movedTo(file: string): void {
-    this.stagedFile = file;
   }
 
   protected async _write(chunk: Buffer): Promise<void> {
-    const handle = this.handle!;
+    await this.requireHeld('write');
     const release = await this.host.limiter.acquire();
     try {
-      await writeAll(handle, chunk, this.position);
+      await writeAll(this.handle!, chunk, this.position);
     } finally {
       release();
     }
@@ -136,85 +51,44 @@ export class FilesystemFileWriter extends BaseFileWriter {
   }
 
   protected async _close(): Promise<void> {
-    await this.locked(async () => {
-      const last = this.forget();
-      // A superseded upload can never be resumed (the path's upload is the newer one): once its
-      // last writer closes, drop it.
-      const drop = last && this.stagedFile !== this.uploadFile && (await this.ownsStagedFile());
-      await this.closeHandle();
-      if (drop) await this.removeStaged();
-    });
+    this.throwIfFencedHere('close');
+    await this.host.uploads.release(this.path, this.upload.dir, this.upload.session, () => this.closeHandle());
   }
 
   protected async _commit(): Promise<void> {
-    await this.locked(async () => {
-      const handle = this.handle!;
-      if (!(await this.ownsStagedFile())) {
-        throw new PathNotFoundError(this.driverName, this.path, {
-          operation: 'commit',
-          cause: new Error('the staged upload was removed (purgeUploads, or a writer in another process) before commit'),
-        });
-      }
-      if (this.host.syncOnCommit) await handle.datasync();
+    this.throwIfFencedHere('commit');
+    if (this.host.syncOnCommit) await this.handle!.datasync();
+    const syncDir = await this.host.uploads.commit(this.path, this.upload.dir, this.upload.session, async (file) => {
       await this.closeHandle();
-      await this.host.publish(this.stagedFile, this.path, 'commit');
-      this.forget();
-      await pruneEmptyDirs(dirname(this.stagedFile), this.host.stagingRoot);
+      return this.host.publish(file, this.path, 'commit');
     });
+    if (this.host.syncOnCommit) await this.host.makeDurable(syncDir, this.path, 'commit');
   }
 
   protected async _cancel(): Promise<void> {
-    await this.locked(async () => {
-      // Not ours any more (purged, or replaced from another process): leave the newer upload alone.
-      const ours = await this.ownsStagedFile();
-      await this.closeHandle();
-      this.forget();
-      if (ours) await this.removeStaged();
-    });
+    this.throwIfFencedHere('cancel');
+    await this.closeHandle();
+    await this.host.uploads.cancel(this.path, this.upload.dir, this.upload.session);
   }
 
-  private locked(fn: () => Promise<void>): Promise<void> {
-    return withUploadLock(this.uploadFile, () => this.host.limiter.run(fn));
+  protected override async _release(): Promise<void> {
+    this.host.uploads.forget(this.upload.session);
+    await this.closeHandle();
   }
 
-  /** Drops this writer from the bookkeeping; true if no other open writer shares its staged file. */
-  private forget(): boolean {
-    const refs = owners.get(this.stagedFile);
-    if (!refs) return true;
-    for (const ref of refs) if (ref.deref() === this) refs.delete(ref);
-    return liveOwners(this.stagedFile).length === 0;
+  private async requireHeld(operation: string): Promise<void> {
+    this.throwIfFencedHere(operation);
+    await this.host.uploads.requireHeld(this.path, this.upload.dir, this.upload.session, operation);
   }
 
-  private async removeStaged(): Promise<void> {
-    try {
-      await fsp.unlink(this.stagedFile);
-    } catch (err) {
-      if (errnoCode(err) !== 'ENOENT') throw err;
-    }
-    await pruneEmptyDirs(dirname(this.stagedFile), this.host.stagingRoot);
+  /** A newer writer of this process fenced this one directly (no note on disk). */
+  private throwIfFencedHere(operation: string): void {
+    if (this.upload.fence.fenced) throw new UploadFencedError(this.driverName, this.path, operation);
   }
 
   private async closeHandle(): Promise<void> {
     const handle = this.handle;
     this.handle = undefined;
     await handle?.close();
-  }
-
-  /** Whether `stagedFile` is still the file this writer writes into (one round trip: both stats at once). */
-  private async ownsStagedFile(): Promise<boolean> {
-    const handle = this.handle;
-    const [mine, current] = await Promise.all([
-      this.inode ?? handle?.stat().then((info) => info.ino),
-      fsp.stat(this.stagedFile).then(
-        (info) => info.ino,
-        (err: unknown) => {
-          if (errnoCode(err) === 'ENOENT') return undefined;
-          throw err;
-        },
-      ),
-    ]);
-    // Remembered: after a failed commit the handle is closed, and cancel still needs to know.
-    this.inode = mine;
-    return mine !== undefined && mine === current;
   }
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { mkdir, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { MiB, createDriver, isPathNotFound, readAll, type FileWriter } from '@stowage/core';
+import { MiB, createDriver, isPathNotFound, isUploadFenced, readAll, type FileWriter } from '@stowage/core';
 import { STAGING_DIR_NAME, type FilesystemDriver } from '@stowage/filesystem';
 import { pattern, useTempRoot } from './helpers';
 
@@ -155,15 +155,15 @@ describe('filesystem: concurrency', function () {
     assert.deepEqual(await driver.leftovers('/'), []);
   });
 
-  it('writer(path, false) supersedes an open writer of this process, which can still commit its own bytes', async () => {
+  it('writer(path, false) fences an open writer of this process: its commit fails and publishes nothing', async () => {
     const driver = tmp.driver();
     const stale = await driver.writer('/u');
     await stale.write(Buffer.from('stale'));
     const fresh = await driver.writer('/u', false);
     assert.equal(fresh.size, 0);
     await fresh.write(Buffer.from('fresh!'));
-    await stale.commit();
-    assert.equal((await driver.getContent('/u')).toString(), 'stale');
+    await assert.rejects(stale.commit(), isUploadFenced);
+    await assert.rejects(driver.stat('/u'), isPathNotFound);
     await fresh.close();
     // The path's unfinished upload is the newer one.
     const resumed = await driver.writer('/u', true);
@@ -173,16 +173,18 @@ describe('filesystem: concurrency', function () {
     assert.deepEqual(await driver.leftovers('/'), []);
   });
 
-  it('a superseded writer that closes or cancels leaves nothing behind and does not touch the newer upload', async () => {
+  it('fenced writers that close or cancel fail, leave nothing behind and do not touch the newer upload', async () => {
     const driver = tmp.driver();
     const closing = await driver.writer('/q/a');
     await closing.write(Buffer.from('1'));
     const cancelling = await driver.writer('/q/a', true);
+    assert.equal(cancelling.size, 1, 'the resumed writer continues from the bytes of the one it fenced');
     await cancelling.write(Buffer.from('2'));
     const newest = await driver.writer('/q/a', false);
     await newest.write(Buffer.from('new'));
-    await closing.close();
-    await cancelling.cancel();
+    await assert.rejects(closing.close(), isUploadFenced);
+    await assert.rejects(closing.write(Buffer.from('x')), isUploadFenced);
+    await assert.rejects(cancelling.cancel(), isUploadFenced);
     assert.deepEqual(await driver.leftovers('/'), [`/${STAGING_DIR_NAME}/q~a~upload`]);
     await newest.close();
     const resumed = await tmp.driver().writer('/q/a', true);
@@ -207,7 +209,7 @@ describe('filesystem: concurrency', function () {
     await mkdir(longDir, { recursive: true });
     await writeFile(join(longDir, 'y~put-0123abcd'), 'partial');
     const hourAgo = new Date(Date.now() - 3600_000);
-    for (const file of ['deep~stale~upload~upload', 'deep~put~put-0123abcd', join('deep', 'x'.repeat(210), 'y~put-0123abcd')]) {
+    for (const file of [join('deep~stale~upload~upload', 'data'), 'deep~put~put-0123abcd', join('deep', 'x'.repeat(210), 'y~put-0123abcd')]) {
       await utimes(join(tmp.root, STAGING_DIR_NAME, file), hourAgo, hourAgo);
     }
     assert.deepEqual((await driver.leftovers('/deep/put')).length, 1);
@@ -227,7 +229,7 @@ describe('filesystem: concurrency', function () {
     await first.write(Buffer.from('x'));
     await first.close();
     const hourAgo = new Date(Date.now() - 3600_000);
-    await utimes(join(tmp.root, STAGING_DIR_NAME, 'idle~upload'), hourAgo, hourAgo);
+    await utimes(join(tmp.root, STAGING_DIR_NAME, 'idle~upload', 'data'), hourAgo, hourAgo);
     const resumed = await driver.writer('/idle', true);
     assert.equal(await driver.purgeUploads(new Date(Date.now() - 60_000)), 0);
     await resumed.write(Buffer.from('y'));

@@ -118,8 +118,8 @@ describe('filesystem: crashes and other processes', function () {
     assert.deepEqual(await readdir(join(tmp.root, STAGING_DIR_NAME)), []);
   });
 
-  for (const action of ['commit', 'cancel'] as const) {
-    it(`a writer in another process superseded by writer(path, false) here cannot ${action} the new upload`, async () => {
+  for (const action of ['commit', 'close', 'cancel', 'write'] as const) {
+    it(`a writer in another process fenced by writer(path, false) here: its ${action} fails with ERR_UPLOAD_FENCED and leaves the new upload alone`, async () => {
       const path = '/contested';
       const child = runChild(`
         (async () => {
@@ -129,11 +129,13 @@ describe('filesystem: crashes and other processes', function () {
           console.log('written');
           const action = await nextLine();
           try {
-            await (action === 'commit' ? writer.commit() : writer.cancel());
+            await (action === 'write' ? writer.write(Buffer.from('more')) : writer[action]());
             console.log(action + ' ok');
           } catch (err) {
             console.log(action + ' ' + err.code);
           }
+          // Whatever it tries next fails the same way.
+          await writer.commit().catch((err) => console.log('then ' + err.code));
         })().catch((err) => { console.error(err); process.exit(3); });
       `);
       const lines = child.lines[Symbol.asyncIterator]();
@@ -143,8 +145,8 @@ describe('filesystem: crashes and other processes', function () {
       assert.equal(writer.size, 0);
       await writer.write(Buffer.from('from the parent'));
       child.send(action);
-      // Its commit finds its bytes gone; its cancel succeeds but leaves the newer upload alone.
-      assert.equal((await lines.next()).value, action === 'commit' ? 'commit ERR_PATH_NOT_FOUND' : 'cancel ok');
+      assert.equal((await lines.next()).value, `${action} ERR_UPLOAD_FENCED`);
+      assert.equal((await lines.next()).value, 'then ERR_UPLOAD_FENCED');
       assert.equal((await child.exited).code, 0);
       await assert.rejects(driver.stat(path), { code: 'ERR_PATH_NOT_FOUND' });
       await writer.commit();
@@ -176,7 +178,7 @@ describe('filesystem: crashes and other processes', function () {
     for await (const line of child.lines) lines.push(line);
     const exit = await child.exited;
     assert.equal(exit.code, 0, exit.stderr);
-    // Not moved aside for a writer nobody holds any more: only the new upload, then nothing.
+    // No fenced note for a writer nobody holds any more: only the new upload, then nothing.
     assert.deepEqual(lines, [JSON.stringify([`/${STAGING_DIR_NAME}/dropped~upload`]), '[]']);
   });
 });

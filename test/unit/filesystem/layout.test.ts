@@ -183,7 +183,7 @@ describe('filesystem: what the API never shows', () => {
     const writer = await driver.writer('/slow');
     await writer.write(Buffer.from('bytes'));
     await writer.close();
-    const staged = join(tmp.root, STAGING_DIR_NAME, 'slow~upload');
+    const staged = join(tmp.root, STAGING_DIR_NAME, 'slow~upload', 'data');
     const longAgo = new Date(Date.now() - 3600_000);
     await utimes(staged, longAgo, longAgo);
     const resumed = await driver.writer('/slow', true);

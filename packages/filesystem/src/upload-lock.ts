@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { errnoCode } from './fs-util';
+import { errnoCode, isNoSpace } from './fs-util';
 
 export const LOCK_NAME = 'lock';
 /** A lock not refreshed for this long is stale whoever holds it. */
@@ -38,7 +38,7 @@ export async function acquireUploadLock(dir: string, makeDir: () => Promise<void
   for (let wait = 1; ; wait = Math.min(wait * 2, MAX_WAIT_STEP_MS)) {
     signal?.throwIfAborted();
     try {
-      await fsp.writeFile(file, content, { flag: 'wx' });
+      await createLockFile(file, content);
       return heldLock(file);
     } catch (err) {
       const code = errnoCode(err);
@@ -51,6 +51,25 @@ export async function acquireUploadLock(dir: string, makeDir: () => Promise<void
     if (await breakIfStale(file)) continue;
     await sleep(wait, undefined, { signal });
   }
+}
+
+/**
+ * Creates the lock (O_EXCL), then records its owner. On a full disk the owner may not fit (the
+ * file itself needs only an inode): the lock is kept empty then, which others judge by age alone,
+ * so that cancel and close still work when the disk is full.
+ */
+async function createLockFile(file: string, content: string): Promise<void> {
+  const handle = await fsp.open(file, 'wx');
+  try {
+    await handle.writeFile(content);
+  } catch (err) {
+    if (!isNoSpace(err)) {
+      await handle.close().catch(() => undefined);
+      await fsp.unlink(file).catch(() => undefined);
+      throw err;
+    }
+  }
+  await handle.close();
 }
 
 function heldLock(file: string): UploadLock {

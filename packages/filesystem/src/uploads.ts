@@ -194,18 +194,8 @@ export class FilesystemUploads {
     return serialised(dir, () =>
       this.host.limiter.run(async () => {
         let created: string[] = [];
-        const lock = await acquireUploadLock(
-          dir,
-          async () => {
-            created = [...created, ...(await makeDirs(dir))];
-          },
-          signal,
-        );
-        try {
-          return await change(lock);
-        } finally {
-          await lock.release();
-          // Gone with its last entry (commit, cancel, a failed open); parents made for it too.
+        // Gone with its last entry (commit, cancel, a failed open); parents made for it too.
+        const removeIfEmpty = async () => {
           try {
             await fsp.rmdir(dir);
             await removeDirs(created.filter((d) => d !== dir));
@@ -213,6 +203,25 @@ export class FilesystemUploads {
           } catch {
             // not empty: the upload (or a fenced note, or another process's lock) is still there
           }
+        };
+        let lock: UploadLock;
+        try {
+          lock = await acquireUploadLock(
+            dir,
+            async () => {
+              created = [...created, ...(await makeDirs(dir))];
+            },
+            signal,
+          );
+        } catch (err) {
+          await removeIfEmpty();
+          throw err;
+        }
+        try {
+          return await change(lock);
+        } finally {
+          await lock.release();
+          await removeIfEmpty();
         }
       }),
     );

@@ -101,7 +101,7 @@ export class FilesystemDriver extends BaseStorageDriver {
       limiter: this.limiter,
       syncOnCommit,
       uploads: this.uploads,
-      publish: (file, path, operation) => this.publish(file, path, operation),
+      publish: (file, path, operation, sourceGone) => this.publish(file, path, operation, sourceGone),
       makeDurable: (dir, path, operation) => this.makeDurable(dir, path, operation),
     };
   }
@@ -255,9 +255,10 @@ export class FilesystemDriver extends BaseStorageDriver {
   /**
    * Renames `file` to the committed file of `path`, creating parent directories when missing
    * (and again if a concurrent prune removes them); directories it made are removed again if the
-   * rename fails. Returns the directory that now holds the file, for makeDurable.
+   * rename fails. `sourceGone` says what a missing `file` means (default: PathNotFoundError for
+   * `path`). Returns the directory that now holds the file, for makeDurable.
    */
-  private async publish(file: string, path: string, operation: string, sourcePath?: string): Promise<string> {
+  private async publish(file: string, path: string, operation: string, sourceGone?: () => Error | Promise<Error>): Promise<string> {
     const dest = this.layout.full(path);
     const created: string[] = [];
     try {
@@ -273,7 +274,7 @@ export class FilesystemDriver extends BaseStorageDriver {
           if (code === 'ENOTDIR') throw new InvalidPathError(this.name, path, 'a parent of the path is a file', { operation, cause: err });
           if (code !== 'ENOENT' || attempt >= CREATE_ATTEMPTS) throw err;
           // ENOENT: the destination's parent is missing, or the source is gone.
-          if (!(await exists(file))) throw new PathNotFoundError(this.name, sourcePath ?? path, { operation, cause: err });
+          if (!(await exists(file))) throw sourceGone ? await sourceGone() : new PathNotFoundError(this.name, path, { operation, cause: err });
         }
         try {
           created.push(...(await makeDirs(dirname(dest))));
@@ -337,7 +338,7 @@ export class FilesystemDriver extends BaseStorageDriver {
       if (info.isDirectory()) throw new PathNotFoundError(this.name, sourcePath, { operation: 'move' });
       if (sourcePath === destPath) return undefined;
       // publish removes directories it made for a move that did not happen.
-      const dir = await this.publish(source, destPath, 'move', sourcePath);
+      const dir = await this.publish(source, destPath, 'move', () => new PathNotFoundError(this.name, sourcePath, { operation: 'move' }));
       await pruneEmptyDirs(dirname(source), this.layout.root);
       return dir;
     });

@@ -1,26 +1,30 @@
 /**
- * The lock that makes every change of an upload's state (open, close, commit, cancel) atomic
- * across processes: a file created with O_EXCL in the upload's directory, holding its owner's pid
- * and host. Writes do not take it; only the short state changes do.
+ * The lock that makes the changes of an upload's state that must not interleave (open, close,
+ * cancel) atomic across processes: a symbolic link created in the upload's directory, whose target
+ * names its owner (`stowage-lock.<pid>.<host hash>`). Creating a symlink is one atomic system call
+ * that fails if the name exists, it needs no data block (so it still works on a full disk), and
+ * it is never followed: only lstat, readlink, rename and unlink touch it. Writes do not take it.
  *
  * A lock whose owner is gone is broken: on this host when its pid no longer runs, elsewhere (a
  * shared filesystem) when it has not been refreshed for LOCK_STALE_MS. Holders refresh it while a
  * long copy runs. Breaking renames the lock aside first, so two processes that both find it stale
  * cannot both take it over.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { errnoCode, isNoSpace } from './fs-util';
+import { errnoCode } from './fs-util';
 
 export const LOCK_NAME = 'lock';
 /** A lock not refreshed for this long is stale whoever holds it. */
 export const LOCK_STALE_MS = 30_000;
 const REFRESH_MS = 5_000;
 const MAX_WAIT_STEP_MS = 20;
+const TARGET_PREFIX = 'stowage-lock.';
 
-const HOST = hostname();
+/** This host, as locks and writer sessions record it: a short hash of its name. */
+export const HOST_TAG = createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
 
 export interface UploadLock {
   release(): Promise<void>;
@@ -34,11 +38,11 @@ export interface UploadLock {
  */
 export async function acquireUploadLock(dir: string, makeDir: () => Promise<void>, signal?: AbortSignal): Promise<UploadLock> {
   const file = `${dir}/${LOCK_NAME}`;
-  const content = `${process.pid}\n${HOST}\n`;
+  const target = `${TARGET_PREFIX}${process.pid}.${HOST_TAG}`;
   for (let wait = 1; ; wait = Math.min(wait * 2, MAX_WAIT_STEP_MS)) {
     signal?.throwIfAborted();
     try {
-      await createLockFile(file, content);
+      await fsp.symlink(target, file);
       return heldLock(file);
     } catch (err) {
       const code = errnoCode(err);
@@ -53,25 +57,6 @@ export async function acquireUploadLock(dir: string, makeDir: () => Promise<void
   }
 }
 
-/**
- * Creates the lock (O_EXCL), then records its owner. On a full disk the owner may not fit (the
- * file itself needs only an inode): the lock is kept empty then, which others judge by age alone,
- * so that cancel and close still work when the disk is full.
- */
-async function createLockFile(file: string, content: string): Promise<void> {
-  const handle = await fsp.open(file, 'wx');
-  try {
-    await handle.writeFile(content);
-  } catch (err) {
-    if (!isNoSpace(err)) {
-      await handle.close().catch(() => undefined);
-      await fsp.unlink(file).catch(() => undefined);
-      throw err;
-    }
-  }
-  await handle.close();
-}
-
 function heldLock(file: string): UploadLock {
   return {
     release: async () => {
@@ -84,7 +69,7 @@ function heldLock(file: string): UploadLock {
     keepFresh: async (work) => {
       const timer = setInterval(() => {
         const now = new Date();
-        fsp.utimes(file, now, now).catch(() => undefined);
+        fsp.lutimes(file, now, now).catch(() => undefined);
       }, REFRESH_MS);
       try {
         return await work();
@@ -97,19 +82,14 @@ function heldLock(file: string): UploadLock {
 
 /** Removes the lock at `file` if its holder is gone; true when it did (or the lock vanished). */
 async function breakIfStale(file: string): Promise<boolean> {
-  let handle: fsp.FileHandle;
-  try {
-    handle = await fsp.open(file, 'r');
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return true;
-    throw err;
-  }
   let judged: { ino: number; stale: boolean };
   try {
-    const [info, text] = await Promise.all([handle.stat(), handle.readFile('utf8')]);
-    judged = { ino: info.ino, stale: isStale(text, info.mtimeMs) };
-  } finally {
-    await handle.close();
+    const [info, target] = await Promise.all([fsp.lstat(file), fsp.readlink(file)]);
+    judged = { ino: info.ino, stale: isStale(target, info.mtimeMs) };
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return true;
+    if (errnoCode(err) !== 'EINVAL') throw err;
+    judged = { ino: (await fsp.lstat(file)).ino, stale: true }; // not a symlink: not one of our locks
   }
   if (!judged.stale) return false;
   const aside = `${file}-broken-${randomBytes(6).toString('hex')}`;
@@ -119,22 +99,22 @@ async function breakIfStale(file: string): Promise<boolean> {
     if (errnoCode(err) === 'ENOENT') return true; // someone else broke it first
     throw err;
   }
-  const taken = await fsp.stat(aside);
+  const taken = await fsp.lstat(aside);
   if (taken.ino !== judged.ino) {
     // Between our look and our rename another process broke the stale lock and took a fresh one:
-    // give it back (link fails if yet another lock exists, which then holds).
+    // give it back (a hard link to the symlink itself; it fails if yet another lock exists, which then holds).
     await fsp.link(aside, file).catch(() => undefined);
   }
   await fsp.unlink(aside).catch(() => undefined);
   return true;
 }
 
-function isStale(text: string, mtimeMs: number): boolean {
+function isStale(target: string, mtimeMs: number): boolean {
   if (Date.now() - mtimeMs > LOCK_STALE_MS) return true;
-  const [pidText, host] = text.split('\n');
+  if (!target.startsWith(TARGET_PREFIX)) return true;
+  const [pidText, host] = target.slice(TARGET_PREFIX.length).split('.');
   const pid = Number(pidText);
-  // A lock being written right now has no content yet: not stale.
-  if (host !== HOST || !Number.isSafeInteger(pid) || pid <= 0) return false;
+  if (host !== HOST_TAG || !Number.isSafeInteger(pid) || pid <= 0) return false;
   return !isRunning(pid);
 }
 
@@ -146,9 +126,4 @@ export function isRunning(pid: number): boolean {
   } catch (err) {
     return errnoCode(err) === 'EPERM';
   }
-}
-
-/** This host, as locks and session names record it. */
-export function thisHost(): string {
-  return HOST;
 }

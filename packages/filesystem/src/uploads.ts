@@ -7,7 +7,7 @@
  *  - `fenced-<session>`: an empty note that a newer writer took the upload from that session, for
  *    a writer in another process to find (and remove) at its next call;
  *  - `copy-<session>`: a copy being made, renamed to `held-<session>` when complete;
- *  - `lock`: taken for every change of state (upload-lock.ts).
+ *  - `lock`: taken while an upload changes hands (open, close, cancel; upload-lock.ts).
  *
  * Opening a writer (under the lock) takes the bytes for a new session: a released `data` is renamed
  * to `held-<new>` (no other process has it open, so the inode is the new writer's alone); a
@@ -18,22 +18,33 @@
  * still exists before every write; one that finds it gone is fenced (when its `fenced-` note is
  * there) or purged (when not).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import * as fsp from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { PathNotFoundError, UploadFencedError, type Semaphore } from '@stowage/core';
-import { errnoCode, exists, makeDirs, removeDirs } from './fs-util';
+import { CREATE_ATTEMPTS, errnoCode, exists, makeDirs, removeDirs } from './fs-util';
 import type { Layout } from './layout';
-import { acquireUploadLock, isRunning, thisHost, type UploadLock } from './upload-lock';
+import { HOST_TAG, acquireUploadLock, isRunning, type UploadLock } from './upload-lock';
 
 export const RELEASED = 'data';
 const HELD = 'held-';
 const FENCED = 'fenced-';
 const COPY = 'copy-';
 
-const HOST_TAG = createHash('sha256').update(thisHost()).digest('hex').slice(0, 8);
+/** An entry read from the upload's directory was gone when we acted on it (a lock-free commit took it): look again. */
+class Vanished extends Error {}
+
+/** Runs a rename/stat/unlink of an entry read earlier, turning its ENOENT into Vanished. */
+async function ofEntry<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') throw new Vanished();
+    throw err;
+  }
+}
 
 /** A writer session's name: this host, this process and a random part, so a fencer can tell whether its owner still runs. */
 function newSession(): string {
@@ -104,27 +115,42 @@ export class FilesystemUploads {
   async open(path: string, append: boolean, signal?: AbortSignal): Promise<OpenedUpload> {
     await this.host.checkStaging();
     const dir = this.host.layout.uploadDir(path);
-    return this.changeState(dir, signal, async (lock) => {
-      const session = newSession();
-      const entries = await this.entries(dir);
-      let opened: { handle: FileHandle; size: number };
-      if (!append) {
-        await this.discard(dir, entries);
-        opened = { handle: await fsp.open(`${dir}/${HELD}${session}`, 'wx', 0o666), size: 0 };
-      } else if (entries.released) {
-        await this.discard(dir, { ...entries, released: false });
-        await fsp.rename(`${dir}/${RELEASED}`, `${dir}/${HELD}${session}`);
-        opened = await this.openHeld(dir, session);
-      } else if (entries.held.length > 0) {
-        opened = await this.takeOver(dir, entries.held, session, lock);
-      } else {
-        opened = await this.copyCommitted(path, dir, session, lock);
-      }
-      // Registered under the lock: a newer writer of this process must find it live.
-      const fence: Fence = { fenced: false };
-      liveSessions.set(session, new WeakRef(fence));
-      return { session, dir, fence, ...opened };
-    });
+    const session = newSession();
+    return this.changeState(
+      dir,
+      signal,
+      async (lock) => {
+        let opened: { handle: FileHandle; size: number } | undefined;
+        // Commits take no lock: an entry read here may be gone when acted on. Look again then.
+        for (let attempt = 1; opened === undefined; attempt++) {
+          try {
+            opened = await this.openSession(path, dir, session, append, lock);
+          } catch (err) {
+            if (!(err instanceof Vanished) || attempt >= CREATE_ATTEMPTS) throw err instanceof Vanished ? new Error(`${dir} kept changing under the lock`) : err;
+          }
+        }
+        // Registered under the lock: a newer writer of this process must find it live.
+        const fence: Fence = { fenced: false };
+        liveSessions.set(session, new WeakRef(fence));
+        return { session, dir, fence, ...opened };
+      },
+      { createFirst: !append, keep: true },
+    );
+  }
+
+  private async openSession(path: string, dir: string, session: string, append: boolean, lock: UploadLock): Promise<{ handle: FileHandle; size: number }> {
+    const entries = await this.entries(dir);
+    if (!append) {
+      await this.discard(dir, entries);
+      return { handle: await fsp.open(`${dir}/${HELD}${session}`, 'wx', 0o666), size: 0 };
+    }
+    if (entries.released) {
+      await this.discard(dir, { ...entries, released: false });
+      await ofEntry(fsp.rename(`${dir}/${RELEASED}`, `${dir}/${HELD}${session}`));
+      return this.openHeld(dir, session);
+    }
+    if (entries.held.length > 0) return this.takeOver(dir, entries.held, session, lock);
+    return this.copyCommitted(path, dir, session, lock);
   }
 
   /**
@@ -158,15 +184,14 @@ export class FilesystemUploads {
   }
 
   /**
-   * commit(): `publish` renames the session's own bytes into place, under the lock, so that no
-   * writer can take the upload over in between. Returns what `publish` returns.
+   * commit(): `publish` renames the session's own `held-` file into place. No lock: the rename is
+   * atomic against a take-over's rename of the same name, so exactly one of them wins; when the
+   * take-over did, `publish` calls `sourceGone`, which says why (fenced or purged).
    */
-  async commit<T>(path: string, dir: string, session: string, publish: (file: string) => Promise<T>): Promise<T> {
-    const result = await this.changeState(dir, undefined, async () => {
-      await this.requireHeldLocked(path, dir, session, 'commit');
-      return publish(`${dir}/${HELD}${session}`);
-    });
+  async commit<T>(path: string, dir: string, session: string, publish: (file: string, sourceGone: () => Promise<Error>) => Promise<T>): Promise<T> {
+    const result = await publish(`${dir}/${HELD}${session}`, () => this.changeState(dir, undefined, () => this.whyGone(path, dir, session, 'commit')));
     liveSessions.delete(session);
+    await this.removeIfEmpty(dir, []);
     return result;
   }
 
@@ -189,42 +214,61 @@ export class FilesystemUploads {
     liveSessions.delete(session);
   }
 
-  /** Runs `change` under both locks; afterwards removes the upload directory if it is empty. */
-  private async changeState<T>(dir: string, signal: AbortSignal | undefined, change: (lock: UploadLock) => Promise<T>): Promise<T> {
+  /**
+   * Runs `change` under both locks (this process's queue, then the file lock); afterwards removes
+   * the upload directory if it is empty, unless `keep` says the change leaves something in it.
+   * `createFirst` makes the directory before asking for the lock (an upload on a new path).
+   */
+  private async changeState<T>(
+    dir: string,
+    signal: AbortSignal | undefined,
+    change: (lock: UploadLock) => Promise<T>,
+    options: { createFirst?: boolean; keep?: boolean } = {},
+  ): Promise<T> {
     return serialised(dir, () =>
       this.host.limiter.run(async () => {
-        let created: string[] = [];
-        // Gone with its last entry (commit, cancel, a failed open); parents made for it too.
-        const removeIfEmpty = async () => {
+        const created: string[] = [];
+        const makeDir = async () => {
           try {
-            await fsp.rmdir(dir);
-            await removeDirs(created.filter((d) => d !== dir));
-            await this.pruneMirrored(dirname(dir));
-          } catch {
-            // not empty: the upload (or a fenced note, or another process's lock) is still there
+            await fsp.mkdir(dir);
+            created.push(dir);
+          } catch (err) {
+            if (errnoCode(err) === 'EEXIST') return;
+            if (errnoCode(err) !== 'ENOENT') throw err;
+            created.push(...(await makeDirs(dir)));
           }
         };
         let lock: UploadLock;
         try {
-          lock = await acquireUploadLock(
-            dir,
-            async () => {
-              created = [...created, ...(await makeDirs(dir))];
-            },
-            signal,
-          );
+          if (options.createFirst) await makeDir();
+          lock = await acquireUploadLock(dir, makeDir, signal);
         } catch (err) {
-          await removeIfEmpty();
+          await this.removeIfEmpty(dir, created);
           throw err;
         }
+        let failed = false;
         try {
           return await change(lock);
+        } catch (err) {
+          failed = true;
+          throw err;
         } finally {
           await lock.release();
-          await removeIfEmpty();
+          if (failed || !options.keep) await this.removeIfEmpty(dir, created);
         }
       }),
     );
+  }
+
+  /** Removes the upload directory once empty (commit, cancel, a failed open), with parents made for it. */
+  private async removeIfEmpty(dir: string, created: string[]): Promise<void> {
+    try {
+      await fsp.rmdir(dir);
+      await removeDirs(created.filter((d) => d !== dir));
+      await this.pruneMirrored(dirname(dir));
+    } catch {
+      // not empty: the upload (or a fenced note, or another process's lock) is still there
+    }
   }
 
   /** Mirrored staging directories of long paths are removed once empty. */
@@ -251,8 +295,12 @@ export class FilesystemUploads {
   private async discard(dir: string, entries: { released: boolean; held: string[] }): Promise<void> {
     if (entries.released) await unlinkIfExists(`${dir}/${RELEASED}`);
     for (const old of entries.held) {
-      if ((await this.fenceSession(dir, old)) === 'noted') await fsp.truncate(`${dir}/${FENCED}${old}`, 0);
-      else await unlinkIfExists(`${dir}/${HELD}${old}`);
+      try {
+        if ((await this.fenceSession(dir, old)) === 'noted') await fsp.truncate(`${dir}/${FENCED}${old}`, 0);
+        else await unlinkIfExists(`${dir}/${HELD}${old}`);
+      } catch (err) {
+        if (!(err instanceof Vanished)) throw err; // committed meanwhile: nothing to discard
+      }
     }
   }
 
@@ -263,20 +311,20 @@ export class FilesystemUploads {
    */
   private async takeOver(dir: string, held: string[], session: string, lock: UploadLock): Promise<{ handle: FileHandle; size: number }> {
     // Only one session ever holds an upload; should there be more, the largest one continues.
-    const sizes = await Promise.all(held.map(async (old) => ({ old, size: (await fsp.stat(`${dir}/${HELD}${old}`)).size })));
+    const sizes = await Promise.all(held.map(async (old) => ({ old, size: (await ofEntry(fsp.stat(`${dir}/${HELD}${old}`))).size })));
     sizes.sort((a, b) => b.size - a.size);
     const from = sizes[0]!.old;
     await this.discard(dir, { released: false, held: sizes.slice(1).map((s) => s.old) });
 
     const fenced = await this.fenceSession(dir, from);
     if (fenced === 'gone') {
-      await fsp.rename(`${dir}/${HELD}${from}`, `${dir}/${HELD}${session}`);
+      await ofEntry(fsp.rename(`${dir}/${HELD}${from}`, `${dir}/${HELD}${session}`));
       return this.openHeld(dir, session);
     }
     let source = `${dir}/${FENCED}${from}`;
     if (fenced === 'told') {
       source = `${dir}/${COPY}${session}.from`;
-      await fsp.rename(`${dir}/${HELD}${from}`, source);
+      await ofEntry(fsp.rename(`${dir}/${HELD}${from}`, source));
     }
     const copy = `${dir}/${COPY}${session}`;
     try {
@@ -308,7 +356,7 @@ export class FilesystemUploads {
       return 'told';
     }
     if (old.startsWith(`${HOST_TAG}.${process.pid}.`) || ownerIsGone(old)) return 'gone';
-    await fsp.rename(`${dir}/${HELD}${old}`, `${dir}/${FENCED}${old}`);
+    await ofEntry(fsp.rename(`${dir}/${HELD}${old}`, `${dir}/${FENCED}${old}`));
     return 'noted';
   }
 

@@ -9,10 +9,10 @@ export interface WriterHost {
   readonly syncOnCommit: boolean;
   readonly uploads: FilesystemUploads;
   /**
-   * Renames `stagedFile` to the committed file of `path` (creating parents); returns the
-   * directory to sync for durability, which the writer does after giving up the upload's lock.
+   * Renames `stagedFile` to the committed file of `path` (creating parents); `sourceGone` says
+   * why `stagedFile` is missing, if it is. Returns the directory to sync for durability.
    */
-  publish(stagedFile: string, path: string, operation: string): Promise<string>;
+  publish(stagedFile: string, path: string, operation: string, sourceGone: () => Promise<Error>): Promise<string>;
   /** Fsyncs a directory after a rename into it; a failure is a NotDurableError (the change is published). */
   makeDurable(dir: string, path: string, operation: string): Promise<void>;
 }
@@ -58,10 +58,10 @@ export class FilesystemFileWriter extends BaseFileWriter {
   protected async _commit(): Promise<void> {
     this.throwIfFencedHere('commit');
     if (this.host.syncOnCommit) await this.handle!.datasync();
-    const syncDir = await this.host.uploads.commit(this.path, this.upload.dir, this.upload.session, async (file) => {
-      await this.closeHandle();
-      return this.host.publish(file, this.path, 'commit');
-    });
+    await this.closeHandle();
+    const syncDir = await this.host.uploads.commit(this.path, this.upload.dir, this.upload.session, (file, sourceGone) =>
+      this.host.publish(file, this.path, 'commit', sourceGone),
+    );
     if (this.host.syncOnCommit) await this.host.makeDurable(syncDir, this.path, 'commit');
   }
 

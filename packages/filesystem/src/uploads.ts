@@ -326,12 +326,9 @@ export class FilesystemUploads {
       source = `${dir}/${COPY}${session}.from`;
       await ofEntry(fsp.rename(`${dir}/${HELD}${from}`, source));
     }
-    const copy = `${dir}/${COPY}${session}`;
     try {
-      await lock.keepFresh(() => fsp.copyFile(source, copy, fs.constants.COPYFILE_FICLONE));
-      await fsp.rename(copy, `${dir}/${HELD}${session}`);
+      await this.copyToSession(source, dir, session, lock);
     } catch (err) {
-      await unlinkIfExists(copy);
       // Undo the fence: the old bytes stay where they were, so a failed take-over loses nothing.
       // (Under the lock, so the old writer cannot have removed its note meanwhile.)
       await fsp.rename(source, `${dir}/${HELD}${from}`).catch(() => undefined);
@@ -373,6 +370,21 @@ export class FilesystemUploads {
     }
   }
 
+  /**
+   * Copies `source` (copy-on-write where the filesystem can) to `copy-<session>`, then makes it the
+   * session's `held-` file; a failed copy leaves nothing behind.
+   */
+  private async copyToSession(source: string, dir: string, session: string, lock: UploadLock): Promise<void> {
+    const copy = `${dir}/${COPY}${session}`;
+    try {
+      await lock.keepFresh(() => fsp.copyFile(source, copy, fs.constants.COPYFILE_FICLONE));
+      await fsp.rename(copy, `${dir}/${HELD}${session}`);
+    } catch (err) {
+      await unlinkIfExists(copy);
+      throw err;
+    }
+  }
+
   /** append=true with no upload: the committed content, copied (copy-on-write where the filesystem can). */
   private async copyCommitted(path: string, dir: string, session: string, lock: UploadLock): Promise<{ handle: FileHandle; size: number }> {
     const committed = this.host.layout.full(path);
@@ -386,12 +398,9 @@ export class FilesystemUploads {
       throw err;
     }
     if (info.isDirectory()) throw notFound();
-    const copy = `${dir}/${COPY}${session}`;
     try {
-      await lock.keepFresh(() => fsp.copyFile(committed, copy, fs.constants.COPYFILE_FICLONE));
-      await fsp.rename(copy, `${dir}/${HELD}${session}`);
+      await this.copyToSession(committed, dir, session, lock);
     } catch (err) {
-      await unlinkIfExists(copy);
       if (errnoCode(err) === 'ENOENT' && !(await exists(committed))) throw notFound(); // deleted meanwhile
       throw err;
     }

@@ -34,8 +34,19 @@ export async function purgeOldUploads(driver: StorageDriver, olderThan: Date, dr
   }
   if (dryRun) return { stagedUploads: 0, uploadFolders: folders.length };
   const stagedUploads = await driver.purgeUploads(olderThan);
-  for (const folder of folders) await deleteIfPresent(driver, folder);
+  for (const folder of folders) {
+    await cancelStagedData(driver, `${folder}/data`); // written recently, so purgeUploads kept it
+    await deleteIfPresent(driver, folder);
+  }
   return { stagedUploads, uploadFolders: folders.length };
+}
+
+async function cancelStagedData(driver: StorageDriver, path: string): Promise<void> {
+  try {
+    await (await driver.writer(path, true)).cancel();
+  } catch (err) {
+    if (!isPathNotFound(err)) throw err;
+  }
 }
 
 /** When the upload in `folder` started (ms), or 0 (purge it) when that cannot be read. */

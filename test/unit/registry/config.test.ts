@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { ConfigError, parseConfig } from '@stowage/example-registry';
+import { dirname, join } from 'node:path';
+import { ConfigError, loadConfig, parseConfig } from '@stowage/example-registry';
 
 describe('registry config.yml', () => {
   it('reads distribution\'s config: storage driver and parameters, delete, redirect, uploadpurging, http, auth, log', () => {
@@ -81,5 +82,13 @@ notifications:
       ['storage:\n  inmemory:\n  maintenance:\n    uploadpurging:\n      age: soon\n', /uploadpurging.age must be a positive duration/],
     ];
     for (const [yaml, message] of cases) assert.throws(() => parseConfig(yaml, 'test.yml'), (err: unknown) => err instanceof ConfigError && message.test(err.message), yaml);
+  });
+});
+
+describe('registry example config.yml (the README\'s command)', () => {
+  it('is a filesystem registry on 127.0.0.1:5000', async () => {
+    const config = await loadConfig(join(dirname(require.resolve('@stowage/example-registry/package.json')), 'config.yml'));
+    assert.equal(config.storage.driver, 'filesystem');
+    assert.deepEqual(config.http, { host: '127.0.0.1', port: 5000 });
   });
 });

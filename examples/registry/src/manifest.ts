@@ -119,3 +119,25 @@ export function parseManifest(bytes: Buffer, contentType?: string): ManifestInfo
   }
   throw manifestInvalid(`unsupported manifest media type ${mediaType}`);
 }
+
+/** Docker's schema 1 media type, for manifests docker-registry stored long ago. */
+const DOCKER_SCHEMA1_SIGNED = 'application/vnd.docker.distribution.manifest.v1+prettyjws';
+
+/**
+ * The Content-Type to serve stored manifest bytes with. Manifests this registry would refuse today
+ * (schema 1, written by an older docker-registry) are still served, typed by their own fields.
+ */
+export function storedMediaType(bytes: Buffer): string {
+  try {
+    return parseManifest(bytes).mediaType;
+  } catch {
+    try {
+      const json = JSON.parse(bytes.toString('utf8')) as { mediaType?: unknown; schemaVersion?: unknown };
+      if (typeof json.mediaType === 'string') return json.mediaType;
+      if (json.schemaVersion === 1) return DOCKER_SCHEMA1_SIGNED;
+    } catch {
+      // not JSON at all
+    }
+    return 'application/octet-stream';
+  }
+}

@@ -9,14 +9,14 @@ import type { BlobStore } from './blobs';
 import { digestInvalid, manifestUnknown, nameUnknown, RegistryError } from './errors';
 import { blobDataPath, LINK, manifestRevisionDir, manifestRevisionsDir, repositoryPath, tagCurrentLinkPath, tagDir, tagIndexLinkPath, tagsDir } from './layout';
 import { deleteIfPresent, listIfPresent, readLink, sizeOf, writeLink } from './links';
-import { type Descriptor, type ManifestInfo, parseManifest } from './manifest';
+import { type Descriptor, type ManifestInfo, parseManifest, storedMediaType } from './manifest';
 import { type Digest, digestOf, parseDigest, type Reference } from './names';
 
-/** A stored manifest. */
+/** A manifest as stored: its digest, bytes and the media type to serve it with. */
 export interface StoredManifest {
   digest: Digest;
   bytes: Buffer;
-  info: ManifestInfo;
+  mediaType: string;
 }
 
 /** How many manifests' referrer facts are remembered (manifest bytes never change under a digest). */
@@ -54,11 +54,11 @@ export class ManifestStore {
       if (isPathNotFound(err)) throw manifestUnknown(digest.value);
       throw err;
     }
-    return { digest, bytes, info: parseManifest(bytes) };
+    return { digest, bytes, mediaType: storedMediaType(bytes) };
   }
 
   /** Checks and stores a manifest under a tag or its digest; returns its digest and what it is. */
-  async put(name: string, reference: Reference, bytes: Buffer, contentType: string | undefined): Promise<StoredManifest> {
+  async put(name: string, reference: Reference, bytes: Buffer, contentType: string | undefined): Promise<{ digest: Digest; info: ManifestInfo }> {
     const digest = digestOf(createHash('sha256').update(bytes).digest('hex'));
     if (reference.digest && reference.digest.value !== digest.value) {
       throw digestInvalid('the manifest does not match the digest in the URL', { digest: reference.digest.value, actual: digest.value });
@@ -76,7 +76,7 @@ export class ManifestStore {
       await writeLink(this.driver, tagIndexLinkPath(name, reference.tag, digest), digest);
       await writeLink(this.driver, tagCurrentLinkPath(name, reference.tag), digest);
     }
-    return { digest, bytes, info };
+    return { digest, info };
   }
 
   /** Deletes a tag, or a manifest and every tag that points at it. */

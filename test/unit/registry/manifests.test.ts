@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { layout } from '@stowage/example-registry';
 import { assertError, call, describeRegistry, pushBlob, pushImage, sha256Digest, snapshot } from './helpers';
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
@@ -114,6 +115,20 @@ describeRegistry('manifests', (registry) => {
     const reply = await call(registry(), 'PUT', `/v2/man/sub/manifests/${sha256Digest(Buffer.from(body))}`, { body, headers: { 'Content-Type': OCI_MANIFEST } });
     assert.equal(reply.status, 201);
     assert.equal(reply.headers.get('oci-subject'), subject.digest);
+  });
+
+  it('a schema 1 manifest an old docker-registry stored is still served, typed as signed schema 1', async () => {
+    const bytes = Buffer.from(JSON.stringify({ schemaVersion: 1, name: 'man/old', tag: 'v0', architecture: 'amd64', fsLayers: [], history: [], signatures: [] }));
+    const hex = sha256Digest(bytes).slice('sha256:'.length);
+    const digest = { value: `sha256:${hex}`, algorithm: 'sha256' as const, hex };
+    const driver = registry().driver;
+    await driver.putContent(layout.blobDataPath(digest), bytes);
+    await driver.putContent(`${layout.manifestRevisionDir('man/old', digest)}/link`, Buffer.from(digest.value));
+    await driver.putContent(layout.tagCurrentLinkPath('man/old', 'v0'), Buffer.from(digest.value));
+    const reply = await call(registry(), 'GET', '/v2/man/old/manifests/v0');
+    assert.equal(reply.status, 200);
+    assert.equal(reply.headers.get('content-type'), 'application/vnd.docker.distribution.manifest.v1+prettyjws');
+    assert.ok(reply.body.equals(bytes));
   });
 
   it('unknown tags and digests are MANIFEST_UNKNOWN', async () => {

@@ -44,6 +44,17 @@ describe('registry: two processes on one filesystem storage', () => {
     assert.ok((await call(b!, 'GET', `/v2/two/proc/blobs/${digest}`)).body.equals(data), 'served by B');
   });
 
+  it('an upload started on one process is continued and finished on the other', async () => {
+    const data = randomBytes(100_000);
+    const post = await call(b!, 'POST', '/v2/two/proc/blobs/uploads/');
+    const location = post.headers.get('location')!;
+    assert.equal((await call(a!, 'PATCH', location, { body: data.subarray(0, 40_000), headers: { 'Content-Type': 'application/octet-stream' } })).status, 202);
+    assert.equal((await call(b!, 'GET', location)).headers.get('range'), '0-39999');
+    const reply = await call(b!, 'PUT', `${location}?digest=${sha256Digest(data)}`, { body: data.subarray(40_000), headers: { 'Content-Type': 'application/octet-stream' } });
+    assert.equal(reply.status, 201, reply.body.toString());
+    assert.ok((await call(a!, 'GET', `/v2/two/proc/blobs/${sha256Digest(data)}`)).body.equals(data));
+  });
+
   it('log every request with method, path, status, bytes and ms, and stop gracefully on SIGTERM', async () => {
     assert.match(a!.output(), /info request method=PUT path=\/v2\/two\/proc\/blobs\/uploads\/[0-9a-f-]{36} status=201 bytes=\d+ received=\d+ ms=\d+/);
     assert.match(b!.output(), /info request method=PATCH path=\/v2\/two\/proc\/blobs\/uploads\/[0-9a-f-]{36} status=202 bytes=\d+ received=\d+ ms=\d+/);

@@ -10,8 +10,8 @@ function reference(ctx: RequestContext) {
 }
 
 export async function getManifest(ctx: RequestContext): Promise<void> {
-  const { digest, bytes, info } = await ctx.parts.manifests.get(ctx.name, reference(ctx));
-  const headers = { 'Content-Type': info.mediaType, 'Docker-Content-Digest': digest.value, ETag: `"${digest.value}"` };
+  const { digest, bytes, mediaType } = await ctx.parts.manifests.get(ctx.name, reference(ctx));
+  const headers = { 'Content-Type': mediaType, 'Docker-Content-Digest': digest.value, ETag: `"${digest.value}"` };
   if (ctx.req.method === 'HEAD') {
     ctx.res.writeHead(200, { ...API_VERSION_HEADER, ...headers, 'Content-Length': bytes.length });
     ctx.res.end();

@@ -129,7 +129,7 @@ function answerFailure(req: IncomingMessage, res: ServerResponse, logger: Logger
   }
   if (res.headersSent) {
     // A stream failed after the status line went out: all that is left is to cut the response short.
-    logger.error('response failed after it started', { path: req.url?.split('?')[0], error: (err as Error).message });
+    logger.warn('response cut short after it started', { path: req.url?.split('?')[0], error: (err as Error).message });
     res.destroy();
     return;
   }

@@ -164,22 +164,6 @@ export function disconnectMidBody(registry: { url: string }, method: string, pat
 }
 
 /**
- * The upload's stored size once the server has finished with a request it is still handling
- * (asks GET status until it reports `expected`, at most `attempts` times, then returns the last answer).
- */
-export async function uploadSizeWhenSettled(registry: { url: string }, location: string, expected: number, attempts = 100): Promise<number> {
-  let size = -1;
-  for (let attempt = 0; attempt < attempts; attempt++) {
-    const reply = await call(registry, 'GET', location);
-    assert.equal(reply.status, 204);
-    size = Number(reply.headers.get('range')!.split('-')[1]) + 1;
-    if (size === expected) return size;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return size;
-}
-
-/**
  * One describe per driver (filesystem, in-memory), each with a fresh registry for the block; `body`
  * gets a function returning the running one.
  */

@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 /**
  * `stowage-registry serve CONFIG.yml`: runs the registry until SIGINT or SIGTERM, then closes it
  * gracefully (requests in flight finish) and exits.

@@ -3,7 +3,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
-const CLI = join(dirname(require.resolve('@stowage/example-registry/package.json')), 'dist', 'cli.js');
+/** The package's bin, as npm links it. */
+const CLI = join(dirname(require.resolve('@stowage/example-registry/package.json')), 'bin', 'stowage-registry.js');
 const READY_TIMEOUT_MS = 30_000;
 
 export interface RegistryProcess {

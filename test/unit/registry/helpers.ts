@@ -1,0 +1,183 @@
+/**
+ * Registry tests' shared parts: a registry started in-process on 127.0.0.1 and a free port over a
+ * filesystem (temp dir) or in-memory driver, HTTP helpers, and a snapshot of everything committed
+ * in storage (to prove that bad input changed nothing).
+ */
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createDriver, type StorageDriver } from '@stowage/core';
+import '@stowage/filesystem';
+import '@stowage/inmemory';
+import { parseConfig, startRegistry, type RunningRegistry } from '@stowage/example-registry';
+
+export const REGISTRY_DRIVERS = ['filesystem', 'inmemory'] as const;
+export type RegistryDriverName = (typeof REGISTRY_DRIVERS)[number];
+
+export interface TestRegistry {
+  /** `http://127.0.0.1:PORT` */
+  url: string;
+  /** `127.0.0.1:PORT` */
+  host: string;
+  driver: StorageDriver;
+  /** The filesystem driver's rootdirectory (undefined for in-memory). */
+  root: string | undefined;
+  running: RunningRegistry;
+  close(): Promise<void>;
+}
+
+export interface TestRegistryOptions {
+  /** Serve this filesystem root instead of a new temp dir (it is then left in place). */
+  root?: string;
+  /** Extra config.yml lines appended at the top level (e.g. an auth section). */
+  extraYaml?: string;
+  deleteEnabled?: boolean;
+  redirectDisable?: boolean;
+  /** Use this driver instead of a new one (it must match `driverName`). */
+  driver?: StorageDriver;
+}
+
+/** Starts the registry through its config.yml parser, as `stowage-registry serve` would. */
+export async function startTestRegistry(driverName: RegistryDriverName, options: TestRegistryOptions = {}): Promise<TestRegistry> {
+  const ownRoot = driverName === 'filesystem' && options.root === undefined ? await mkdtemp(join(tmpdir(), 'stowage-registry-test-')) : undefined;
+  const root = options.root ?? ownRoot;
+  const storage = driverName === 'filesystem' ? `  filesystem:\n    rootdirectory: ${JSON.stringify(root)}\n` : '  inmemory:\n';
+  const yaml = [
+    'version: 0.1',
+    'log:',
+    '  level: error',
+    'storage:',
+    storage.trimEnd(),
+    '  delete:',
+    `    enabled: ${options.deleteEnabled ?? true}`,
+    '  redirect:',
+    `    disable: ${options.redirectDisable ?? false}`,
+    'http:',
+    '  addr: 127.0.0.1:0',
+    options.extraYaml ?? '',
+  ].join('\n');
+  const config = parseConfig(yaml, 'test config');
+  const driver = options.driver ?? createDriver(config.storage.driver, config.storage.parameters);
+  const running = await startRegistry(config, { driver });
+  return {
+    url: running.url,
+    host: running.url.slice('http://'.length),
+    driver,
+    root,
+    running,
+    async close() {
+      await running.close();
+      if (ownRoot) await rm(ownRoot, { recursive: true, force: true });
+    },
+  };
+}
+
+export function sha256Digest(data: Uint8Array): string {
+  return `sha256:${createHash('sha256').update(data).digest('hex')}`;
+}
+
+/** A response with its body read. */
+export interface Reply {
+  status: number;
+  headers: Headers;
+  body: Buffer;
+  json(): any;
+}
+
+/** fetch against the registry, body read; never follows redirects. */
+export async function call(registry: { url: string }, method: string, path: string, init: { body?: Uint8Array | string; headers?: Record<string, string> } = {}): Promise<Reply> {
+  const response = await fetch(`${registry.url}${path}`, { method, redirect: 'manual', headers: init.headers, ...(init.body !== undefined ? { body: init.body } : {}) });
+  const body = Buffer.from(await response.arrayBuffer());
+  return { status: response.status, headers: response.headers, body, json: () => JSON.parse(body.toString('utf8')) };
+}
+
+/** Asserts a spec error response: status and the first error's code. */
+export function assertError(reply: Reply, status: number, code: string): void {
+  assert.equal(reply.status, status, `status (body: ${reply.body.toString('utf8').slice(0, 300)})`);
+  assert.equal(reply.json().errors[0].code, code);
+}
+
+/** Uploads `data` as a blob of `repo` with a monolithic POST; returns its digest. */
+export async function pushBlob(registry: { url: string }, repo: string, data: Uint8Array): Promise<string> {
+  const digest = sha256Digest(data);
+  const reply = await call(registry, 'POST', `/v2/${repo}/blobs/uploads/?digest=${digest}`, { body: data, headers: { 'Content-Type': 'application/octet-stream' } });
+  assert.equal(reply.status, 201, reply.body.toString());
+  return digest;
+}
+
+/** Starts an upload session; returns its Location path. */
+export async function startUpload(registry: { url: string }, repo: string): Promise<string> {
+  const reply = await call(registry, 'POST', `/v2/${repo}/blobs/uploads/`);
+  assert.equal(reply.status, 202, reply.body.toString());
+  return reply.headers.get('location')!;
+}
+
+/** An OCI image manifest for blobs already pushed to `repo`: a config and `layers` random layers. */
+export async function pushImage(registry: { url: string }, repo: string, tag: string, extra: Record<string, unknown> = {}, layers = 1): Promise<{ digest: string; bytes: Buffer }> {
+  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', nonce: randomBytes(8).toString('hex') }));
+  const configDigest = await pushBlob(registry, repo, config);
+  const layerDescriptors = [];
+  for (let i = 0; i < layers; i++) {
+    const layer = randomBytes(1000 + i);
+    layerDescriptors.push({ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: await pushBlob(registry, repo, layer), size: layer.length });
+  }
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length },
+    layers: layerDescriptors,
+    ...extra,
+  };
+  const bytes = Buffer.from(JSON.stringify(manifest));
+  const reply = await call(registry, 'PUT', `/v2/${repo}/manifests/${tag}`, { body: bytes, headers: { 'Content-Type': manifest.mediaType } });
+  assert.equal(reply.status, 201, reply.body.toString());
+  return { digest: sha256Digest(bytes), bytes };
+}
+
+/** Every committed file in the driver with its size and hash: equal snapshots mean nothing changed. */
+export async function snapshot(driver: StorageDriver): Promise<Map<string, string>> {
+  const files = new Map<string, string>();
+  try {
+    await driver.walk('/', async (info) => {
+      if (!info.isDir) files.set(info.path, sha256Digest(await driver.getContent(info.path)));
+    });
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'ERR_PATH_NOT_FOUND') throw err;
+  }
+  return files;
+}
+
+/**
+ * Sends a request whose body is `sent` but whose Content-Length promises more, then closes the
+ * connection once `sent` is on the wire: a client that dies mid-upload.
+ */
+export function disconnectMidBody(registry: { url: string }, method: string, path: string, sent: Buffer, promised: number): Promise<void> {
+  return new Promise((resolve) => {
+    const req = httpRequest(new URL(path, registry.url), { method, headers: { 'Content-Length': String(promised), 'Content-Type': 'application/octet-stream' } });
+    req.on('error', () => undefined);
+    req.on('close', () => resolve());
+    req.write(sent, () => req.destroy());
+  });
+}
+
+/**
+ * One describe per driver (filesystem, in-memory), each with a fresh registry for the block; `body`
+ * gets a function returning the running one.
+ */
+export function describeRegistry(title: string, body: (registry: () => TestRegistry) => void, options: TestRegistryOptions = {}): void {
+  for (const driverName of REGISTRY_DRIVERS) {
+    describe(`registry ${title} (${driverName})`, () => {
+      let registry: TestRegistry | undefined;
+      before(async () => {
+        registry = await startTestRegistry(driverName, options);
+      });
+      after(async () => {
+        await registry?.close();
+      });
+      body(() => registry!);
+    });
+  }
+}

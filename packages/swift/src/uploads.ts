@@ -67,14 +67,14 @@ export class SegmentedUploads {
       const segments = await this.resumableSegments(previous, opts);
       const marker: UploadMarker = { ...newMarker(path), generation: previous.generation, resumed: sessionRuns(segments) };
       await this.writeMarker(marker, opts);
-      return new SegmentWriter(this, init(sizeOf(segments)), marker, segments);
+      return new SegmentWriter(this, init(sizeOf(segments)), marker, segments, true);
     }
     if (!append) {
       const marker = newMarker(path);
       await this.writeMarker(marker, opts);
       // Only now that the earlier writer is fenced: it cannot add segments to what is deleted here.
       if (previous) await this.dropUncommitted(path, previous.generation, opts);
-      return new SegmentWriter(this, init(0), marker, []);
+      return new SegmentWriter(this, init(0), marker, [], false);
     }
     return this.openOnCommitted(path, opts, init);
   }
@@ -92,7 +92,7 @@ export class SegmentedUploads {
       if (sizeOf(segments) !== head.size) {
         throw new StorageDriverError(this.driverName, new Error(`copied ${sizeOf(segments)} of ${head.size} bytes: the content changed while the append was opened`), { operation: 'writer', path });
       }
-      return new SegmentWriter(this, init(head.size), marker, segments);
+      return new SegmentWriter(this, init(head.size), marker, segments, false);
     } catch (err) {
       await this.largeObjects.deleteGeneration(path, marker.generation, {}).catch(() => undefined);
       await this.releaseMarker(marker, {}).catch(() => undefined);
@@ -178,9 +178,10 @@ export class SegmentedUploads {
   /**
    * Commit of an upload its writer holds: one PUT of its SLO manifest (of `content` as a plain
    * object when no segment went out), then clean-up: the marker, segments of fenced writers that
-   * the manifest does not name, the replaced version's segments.
+   * the manifest does not name (only a generation `inherited` from earlier sessions can hold
+   * any), the replaced version's segments.
    */
-  async commit(marker: UploadMarker, content: StoredSegment[] | Buffer, opts: OpOptions): Promise<void> {
+  async commit(marker: UploadMarker, content: StoredSegment[] | Buffer, inherited: boolean, opts: OpOptions): Promise<void> {
     const { path, generation } = marker;
     await this.checkHeld(marker, 'commit', opts);
     const name = this.layout.objectName(path);
@@ -191,9 +192,11 @@ export class SegmentedUploads {
     else await this.largeObjects.writeManifest(name, path, generation, content, opts);
     // Committed: from here on a failure leaves only garbage, never a torn file.
     await this.releaseMarker(marker, opts);
-    const kept = new Set(plain ? [] : content.map((s) => s.name));
-    const strays = (await this.largeObjects.listGeneration(path, generation, opts)).filter((s) => !kept.has(s.name));
-    if (strays.length) await this.container.deleteMany(strays.map((s) => s.name), opts);
+    if (inherited) {
+      const kept = new Set(plain ? [] : content.map((s) => s.name));
+      const strays = (await this.largeObjects.listGeneration(path, generation, opts)).filter((s) => !kept.has(s.name));
+      if (strays.length) await this.container.deleteMany(strays.map((s) => s.name), opts);
+    }
     await this.largeObjects.releaseReplaced(path, replaced, plain ? undefined : generation, opts);
   }
 

@@ -29,6 +29,8 @@ export class SegmentWriter extends BaseFileWriter {
     /** The upload this writer holds (a fresh one, resumed, or made by an append). */
     private readonly marker: UploadMarker,
     stored: StoredSegment[],
+    /** The generation comes from earlier sessions (a resume), whose fenced writers may have left segments in it. */
+    private readonly inheritedGeneration: boolean,
   ) {
     super(init);
     for (const segment of stored) this.segments.set(segment.index, segment);
@@ -72,12 +74,12 @@ export class SegmentWriter extends BaseFileWriter {
       this.partQueue.throwIfFailed();
       if (this.segments.size === 0) {
         // Nothing was ever sent: one PUT of the buffered bytes.
-        await this.uploads.commit(this.marker, this.partQueue.buffered(), this.opts);
+        await this.uploads.commit(this.marker, this.partQueue.buffered(), this.inheritedGeneration, this.opts);
       } else {
         await this.partQueue.flush();
         await this.partQueue.settle();
         this.partQueue.throwIfFailed();
-        await this.uploads.commit(this.marker, this.confirmedSegments(), this.opts);
+        await this.uploads.commit(this.marker, this.confirmedSegments(), this.inheritedGeneration, this.opts);
       }
     });
     this.partQueue.release();

@@ -72,7 +72,8 @@ export class SegmentedUploads {
     if (!append) {
       const marker = newMarker(path);
       await this.writeMarker(marker, opts);
-      // Only now that the earlier writer is fenced: it cannot add segments to what is deleted here.
+      // Only after fencing the earlier writer: it sends nothing after its next check, and deletes
+      // itself any segment of its own still in flight now.
       if (previous) await this.dropUncommitted(path, previous.generation, opts);
       return new SegmentWriter(this, init(0), marker, [], false);
     }

@@ -176,7 +176,7 @@ export class SwiftDriver extends BaseStorageDriver {
       generation = newGeneration();
       const sources = await this.largeObjects.sourcesOf(sourceName, source, opts);
       try {
-        const segments = await this.largeObjects.copyInto(destPath, generation, sources, opts);
+        const segments = await this.largeObjects.copyInto(destPath, generation, undefined, sources, opts);
         if (segments.length === 0) await this.container.put(destName, Buffer.alloc(0), opts);
         else await this.largeObjects.writeManifest(destName, destPath, generation, segments, opts);
       } catch (err) {

@@ -17,12 +17,14 @@ const DEFAULT_MAX_MANIFEST_SEGMENTS = 1000;
 
 export interface StoredSegment {
   index: number;
+  /** The writer session whose name it has ('' for a bare index). */
+  session: string;
   name: string;
   size: number;
   etag: string;
 }
 
-/** A new generation id: unique per writer, never reused. */
+/** A new generation (or writer session) id: unique, never reused, `[0-9a-z]` only. */
 export const newGeneration = (): string => `${Date.now().toString(36)}${randomBytes(6).toString('hex')}`;
 
 export class LargeObjects {
@@ -42,7 +44,7 @@ export class LargeObjects {
     const segments: StoredSegment[] = [];
     for await (const object of this.container.listAll(this.layout.generationDir(path, generation), opts)) {
       const parsed = this.layout.parseSegment(object.name);
-      if (parsed?.index !== undefined) segments.push({ index: parsed.index, name: object.name, size: object.bytes, etag: object.hash });
+      if (parsed?.index !== undefined) segments.push({ index: parsed.index, session: parsed.session!, name: object.name, size: object.bytes, etag: object.hash });
     }
     return segments.sort((a, b) => a.index - b.index);
   }
@@ -125,17 +127,18 @@ export class LargeObjects {
   }
 
   /**
-   * Server-side copies of `sources` into segments 1..n of a generation of `path`, a few at a time.
-   * Every copy has settled when this returns or throws, so a caller's clean-up finds them all.
+   * Server-side copies of `sources` into segments 1..n of a generation of `path` (named for writer
+   * `session`, if any), a few at a time. Every copy has settled when this returns or throws, so a
+   * caller's clean-up finds them all.
    */
-  async copyInto(path: string, generation: string, sources: Array<{ source: string; size: number }>, opts: OpOptions): Promise<StoredSegment[]> {
+  async copyInto(path: string, generation: string, session: string | undefined, sources: Array<{ source: string; size: number }>, opts: OpOptions): Promise<StoredSegment[]> {
     const slots = new Semaphore(this.copyConcurrency);
     const copies = await Promise.allSettled(
       sources.map((piece, i) =>
         slots.run(async () => {
-          const name = this.layout.segmentName(path, generation, i + 1);
+          const name = this.layout.segmentName(path, generation, i + 1, session);
           const etag = await this.container.copy(name, piece.source, opts);
-          return { index: i + 1, name, size: piece.size, etag };
+          return { index: i + 1, session: session ?? '', name, size: piece.size, etag };
         }),
       ),
     );

@@ -2,7 +2,8 @@
  * Object names, as distribution's swift driver makes them plus the driver's own segment names:
  *
  *   <prefix>/files<root><path>                     the file (plain object, SLO or DLO manifest)
- *   <prefix>/segments/~files<root><path>/~<gen>/<n> segment n (16 digits, from 1) of one generation
+ *   <prefix>/segments/~files<root><path>/~<gen>/<n>.<session>  segment n (16 digits, from 1) of one
+ *                                                  generation, written by one writer session
  *   <prefix>/segments/~files<root><path>/~<gen>/manifest-<level>-<k>  a nested manifest (past the segment limit)
  *   <prefix>/segments/~uploads<root><path>          marker of the path's unfinished upload (JSON)
  *
@@ -11,6 +12,14 @@
  * Names are trimmed of leading and trailing slashes, as distribution trims them.
  */
 import { ROOT, isValidPath } from '@stowage/core';
+
+/** What a segment or nested-manifest name says; `index` and `session` only for segments. */
+export interface ParsedSegmentName {
+  path: string;
+  generation: string;
+  index?: number;
+  session?: string;
+}
 
 export class SwiftLayout {
   /** e.g. `registry/files` (the name of the root, and the listing prefix without its slash). */
@@ -63,8 +72,13 @@ export class SwiftLayout {
     return `${this.generationsPrefix(path)}${generation}/`;
   }
 
-  segmentName(path: string, generation: string, index: number): string {
-    return `${this.generationDir(path, generation)}${String(index).padStart(16, '0')}`;
+  /**
+   * Segment `index` of a generation as writer `session` wrote it: every session has names of its
+   * own, so a fenced writer can never overwrite a segment the upload's live writer relies on.
+   * Without a session (move's copies, and uploads of earlier versions) the name is the bare index.
+   */
+  segmentName(path: string, generation: string, index: number, session?: string): string {
+    return `${this.generationDir(path, generation)}${String(index).padStart(16, '0')}${session ? `.${session}` : ''}`;
   }
 
   /** A manifest over up to max_manifest_segments entries of the level below, when one SLO cannot list them all. */
@@ -72,14 +86,20 @@ export class SwiftLayout {
     return `${this.generationDir(path, generation)}manifest-${level}-${String(k).padStart(8, '0')}`;
   }
 
-  /** (path, generation) of one of our segment or nested-manifest names, with `index` for segments; else undefined. */
-  parseSegment(name: string): { path: string; generation: string; index?: number } | undefined {
+  /**
+   * (path, generation) of one of our segment or nested-manifest names, with `index` and `session`
+   * ('' for a bare index) for segments; else undefined.
+   */
+  parseSegment(name: string): ParsedSegmentName | undefined {
     const head = `${this.segmentsPrefix}~files${this.rootSuffix}`;
     if (!name.startsWith(head)) return undefined;
-    const match = /^(\/.+)\/~([^/]+)\/(?:(\d{16})|manifest-\d+-\d{8})$/.exec(name.slice(head.length));
+    const match = /^(\/.+)\/~([^/]+)\/(?:(\d{16})(?:\.([0-9a-z]+))?|manifest-\d+-\d{8})$/.exec(name.slice(head.length));
     if (!match || !isValidPath(match[1])) return undefined;
-    const parsed: { path: string; generation: string; index?: number } = { path: match[1]!, generation: match[2]! };
-    if (match[3] !== undefined) parsed.index = Number(match[3]);
+    const parsed: ParsedSegmentName = { path: match[1]!, generation: match[2]! };
+    if (match[3] !== undefined) {
+      parsed.index = Number(match[3]);
+      parsed.session = match[4] ?? '';
+    }
     return parsed;
   }
 

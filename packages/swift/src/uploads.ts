@@ -1,23 +1,38 @@
 /**
  * Unfinished uploads. An upload to `path` is a segment generation plus a marker object naming it
  * (`<prefix>/segments/~uploads<path>`, see layout.ts): the marker says "this generation is not
- * committed yet", the segments themselves are the upload's state. A new process resumes by
- * reading the marker and listing the generation; nothing depends on the writer that wrote it.
+ * committed yet, and this writer session holds it", the segments themselves are the upload's
+ * state. A new process resumes by reading the marker and listing the generation; nothing depends
+ * on the writer that wrote it.
+ *
+ * One live writer per upload: every writer open PUTs the marker with a session of its own, which
+ * fences the writer that held it. A writer reads the marker back before each segment, before
+ * close and before commit, and stops with UploadFencedError once the session there is not its
+ * own. Segments are named per session, so a fenced writer's late segment can never replace one
+ * the live writer relies on; the marker lists which sessions' segments make up the upload.
  *
  * One upload per path: writer(path, false) discards an unfinished one. A marker whose generation
  * is the one the committed manifest names is stale (a crash between commit and marker delete)
- * and is dropped wherever it is met.
+ * and is ignored (and purged).
  */
-import { PathNotFoundError, StorageDriverError, type FileWriterInit, type OpOptions } from '@stowage/core';
+import { PathNotFoundError, StorageDriverError, UploadFencedError, type FileWriterInit, type OpOptions } from '@stowage/core';
 import type { SwiftContainer } from './container';
 import { LargeObjects, newGeneration, type StoredSegment } from './large-objects';
 import type { SwiftLayout } from './layout';
 import { SegmentWriter } from './writer';
 
+/** The marker of an unfinished upload, as stored (JSON). */
 export interface UploadMarker {
-  version: 1;
+  version: 2;
   path: string;
   generation: string;
+  /** The writer session holding the upload; every open writes a new one, fencing the one before. */
+  session: string;
+  /**
+   * Earlier sessions' segments, in order: the upload's first segments are `segments` of the first
+   * entry's session, then those of the next entry, and so on; the holding session's own follow.
+   */
+  resumed: Array<{ session: string; segments: number }>;
   startedAt: string;
 }
 
@@ -42,17 +57,26 @@ export class SegmentedUploads {
   }
 
   /**
-   * A writer for `path`: append=false discards any unfinished upload there; append=true resumes
-   * it, or else starts one from copies of the committed content (PathNotFoundError if neither exists).
+   * A writer for `path`, holding the upload under a new session (which fences any earlier
+   * writer): append=false discards any unfinished upload there; append=true resumes it, or else
+   * starts one from copies of the committed content (PathNotFoundError if neither exists).
    */
   async open(path: string, append: boolean, opts: OpOptions, init: (size: number) => FileWriterInit): Promise<SegmentWriter> {
-    const marker = await this.liveMarker(path, opts);
-    if (marker && append) {
-      const segments = await this.resumableSegments(marker, opts);
-      return new SegmentWriter(this, init(sizeOf(segments)), marker, segments);
+    const previous = await this.liveMarker(path, opts);
+    if (previous && append) {
+      const segments = await this.resumableSegments(previous, opts);
+      const marker: UploadMarker = { ...newMarker(path), generation: previous.generation, resumed: sessionRuns(segments) };
+      await this.writeMarker(marker, opts);
+      return new SegmentWriter(this, init(sizeOf(segments)), marker, segments, true);
     }
-    if (marker) await this.discard(marker, opts);
-    if (!append) return new SegmentWriter(this, init(0), undefined, []);
+    if (!append) {
+      const marker = newMarker(path);
+      await this.writeMarker(marker, opts);
+      // Only after fencing the earlier writer: it sends nothing after its next check, and deletes
+      // itself any segment of its own still in flight now.
+      if (previous) await this.dropUncommitted(path, previous.generation, opts);
+      return new SegmentWriter(this, init(0), marker, [], false);
+    }
     return this.openOnCommitted(path, opts, init);
   }
 
@@ -61,62 +85,87 @@ export class SegmentedUploads {
     const name = this.layout.objectName(path);
     const head = await this.container.head(name, opts);
     if (!head) throw new PathNotFoundError(this.driverName, path, { operation: 'writer' });
-    const marker = await this.createMarker(path, opts);
+    const marker = newMarker(path);
+    await this.writeMarker(marker, opts);
     try {
       const sources = await this.largeObjects.sourcesOf(name, head, opts);
-      const segments = await this.largeObjects.copyInto(path, marker.generation, sources, opts);
+      const segments = await this.largeObjects.copyInto(path, marker.generation, marker.session, sources, opts);
       if (sizeOf(segments) !== head.size) {
         throw new StorageDriverError(this.driverName, new Error(`copied ${sizeOf(segments)} of ${head.size} bytes: the content changed while the append was opened`), { operation: 'writer', path });
       }
-      return new SegmentWriter(this, init(head.size), marker, segments);
+      return new SegmentWriter(this, init(head.size), marker, segments, false);
     } catch (err) {
-      await this.discard(marker, {}).catch(() => undefined);
+      await this.largeObjects.deleteGeneration(path, marker.generation, {}).catch(() => undefined);
+      await this.releaseMarker(marker, {}).catch(() => undefined);
       throw err;
     }
   }
 
-  /** The marker of `path`'s unfinished upload, dropping it if it is stale. */
+  /** The marker of `path`'s unfinished upload; undefined when there is none or it is stale. */
   private async liveMarker(path: string, opts: OpOptions): Promise<UploadMarker | undefined> {
     const marker = await this.readMarker(path, opts);
     if (!marker) return undefined;
-    const committed = await this.container.head(this.layout.objectName(path), opts);
-    if (committed?.generation === marker.generation) {
-      await this.container.delete(this.layout.uploadMarker(path), opts);
-      return undefined;
-    }
-    return marker;
+    return (await this.isCommitted(path, marker.generation, opts)) ? undefined : marker;
+  }
+
+  private async isCommitted(path: string, generation: string, opts: OpOptions): Promise<boolean> {
+    return (await this.container.head(this.layout.objectName(path), opts))?.generation === generation;
   }
 
   async readMarker(path: string, opts: OpOptions): Promise<UploadMarker | undefined> {
     const raw = await this.container.getBuffer(this.layout.uploadMarker(path), opts);
     if (raw === undefined) return undefined;
-    try {
-      const marker = JSON.parse(raw.toString('utf8')) as UploadMarker;
-      if (marker.version === 1 && marker.path === path && typeof marker.generation === 'string' && marker.generation) return marker;
-    } catch {
-      // fall through: an unreadable marker is reported below
-    }
-    throw new UnreadableMarkerError(this.driverName, this.layout.uploadMarker(path), path);
-  }
-
-  async createMarker(path: string, opts: OpOptions): Promise<UploadMarker> {
-    const marker: UploadMarker = { version: 1, path, generation: newGeneration(), startedAt: new Date().toISOString() };
-    await this.writeMarker(marker, opts);
+    const marker = parseMarker(raw, path);
+    if (!marker) throw new UnreadableMarkerError(this.driverName, this.layout.uploadMarker(path), path);
     return marker;
   }
 
-  async writeMarker(marker: UploadMarker, opts: OpOptions): Promise<void> {
+  private async writeMarker(marker: UploadMarker, opts: OpOptions): Promise<void> {
     await this.container.put(this.layout.uploadMarker(marker.path), Buffer.from(JSON.stringify(marker)), opts, { 'content-type': 'application/json' });
   }
 
-  /** The generation's segments 1..n without gaps; any after a gap (a crash mid-write) are deleted. */
+  /** Throws UploadFencedError unless `marker`'s session still holds the upload. */
+  async checkHeld(marker: UploadMarker, operation: string, opts: OpOptions): Promise<void> {
+    if (!(await this.holds(marker, opts))) throw new UploadFencedError(this.driverName, marker.path, operation);
+  }
+
+  private async holds(marker: UploadMarker, opts: OpOptions): Promise<boolean> {
+    const current = await this.readMarker(marker.path, opts).catch((err: unknown) => {
+      if (err instanceof UnreadableMarkerError) return undefined;
+      throw err;
+    });
+    return current?.generation === marker.generation && current.session === marker.session;
+  }
+
+  /** Deletes the marker if `marker`'s session still holds it (a newer writer's marker stays). */
+  private async releaseMarker(marker: UploadMarker, opts: OpOptions): Promise<void> {
+    if (await this.holds(marker, opts)) await this.container.delete(this.layout.uploadMarker(marker.path), opts);
+  }
+
+  /**
+   * The upload's segments in order: the runs of the marker's earlier sessions, then the holding
+   * session's own, up to the first one missing (a crash mid-write). Other sessions' segments in
+   * the generation (a fenced writer's late ones) are not the upload's and are left to commit.
+   */
   private async resumableSegments(marker: UploadMarker, opts: OpOptions): Promise<StoredSegment[]> {
-    const stored = await this.largeObjects.listGeneration(marker.path, marker.generation, opts);
-    let run = 0;
-    while (run < stored.length && stored[run]!.index === run + 1) run++;
-    const strays = stored.slice(run).map((s) => s.name);
-    if (strays.length) await this.container.deleteMany(strays, opts);
-    return stored.slice(0, run);
+    const stored = new Map<string, StoredSegment>();
+    for (const segment of await this.largeObjects.listGeneration(marker.path, marker.generation, opts)) stored.set(`${segment.index}.${segment.session}`, segment);
+    const upload: StoredSegment[] = [];
+    const take = (session: string): boolean => {
+      const segment = stored.get(`${upload.length + 1}.${session}`);
+      if (segment) upload.push(segment);
+      return segment !== undefined;
+    };
+    for (const run of marker.resumed) {
+      for (let n = 0; n < run.segments; n++) if (!take(run.session)) return upload;
+    }
+    while (take(marker.session));
+    return upload;
+  }
+
+  /** Deletes the segments of an upload that was not committed (by the time of this check). */
+  private async dropUncommitted(path: string, generation: string, opts: OpOptions): Promise<void> {
+    if (!(await this.isCommitted(path, generation, opts))) await this.largeObjects.deleteGeneration(path, generation, opts);
   }
 
   /** A whole small content in one PUT; the version it replaces loses its segments afterwards. */
@@ -127,19 +176,70 @@ export class SegmentedUploads {
     await this.largeObjects.releaseReplaced(path, replaced, undefined, opts);
   }
 
-  /** Commit of an upload: one PUT of its SLO manifest (a plain PUT when it has no segment), then clean-up. */
-  async commitSegments(path: string, marker: UploadMarker, segments: StoredSegment[], opts: OpOptions): Promise<void> {
+  /**
+   * Commit of an upload its writer holds: one PUT of its SLO manifest (of `content` as a plain
+   * object when no segment went out), then clean-up: the marker, segments of fenced writers that
+   * the manifest does not name (only a generation `inherited` from earlier sessions can hold
+   * any), the replaced version's segments.
+   */
+  async commit(marker: UploadMarker, content: StoredSegment[] | Buffer, inherited: boolean, opts: OpOptions): Promise<void> {
+    const { path, generation } = marker;
+    await this.checkHeld(marker, 'commit', opts);
     const name = this.layout.objectName(path);
     const replaced = await this.container.head(name, opts);
-    if (segments.length === 0) await this.container.put(name, Buffer.alloc(0), opts);
-    else await this.largeObjects.writeManifest(name, path, marker.generation, segments, opts);
+    const plain = Buffer.isBuffer(content);
+    if (plain) await this.container.put(name, content, opts);
+    else if (content.length === 0) await this.container.put(name, Buffer.alloc(0), opts);
+    else await this.largeObjects.writeManifest(name, path, generation, content, opts);
     // Committed: from here on a failure leaves only garbage, never a torn file.
-    await this.container.delete(this.layout.uploadMarker(path), opts);
-    await this.largeObjects.releaseReplaced(path, replaced, marker.generation, opts);
+    await this.releaseMarker(marker, opts);
+    if (inherited) {
+      const kept = new Set(plain ? [] : content.map((s) => s.name));
+      const strays = (await this.largeObjects.listGeneration(path, generation, opts)).filter((s) => !kept.has(s.name));
+      if (strays.length) await this.container.deleteMany(strays.map((s) => s.name), opts);
+    }
+    await this.largeObjects.releaseReplaced(path, replaced, plain ? undefined : generation, opts);
+  }
+
+  /** cancel() of the writer holding the upload: its segments (earlier sessions' included), then the marker. */
+  async cancel(marker: UploadMarker, opts: OpOptions): Promise<void> {
+    await this.checkHeld(marker, 'cancel', opts);
+    await this.largeObjects.deleteGeneration(marker.path, marker.generation, opts);
+    await this.releaseMarker(marker, opts);
+  }
+
+  /**
+   * After `marker`'s writer was fenced: deletes those of `own` (segments its session stored) that
+   * the upload does not use, i.e. that neither the marker holding the generation now nor the
+   * manifest committed from it names. Everything else belongs to the newer writer.
+   */
+  async dropFencedSegments(marker: UploadMarker, own: StoredSegment[], opts: OpOptions): Promise<void> {
+    if (own.length === 0) return;
+    const used = new Set<string>();
+    const current = await this.readMarker(marker.path, opts).catch(() => undefined);
+    if (current?.generation === marker.generation) {
+      for (const segment of await this.resumableSegments(current, opts)) used.add(segment.name);
+    } else {
+      const committed = await this.committedGeneration(marker.path, opts);
+      if (committed.generation === marker.generation) committed.used.forEach((name) => used.add(name));
+    }
+    const unused = own.filter((s) => !used.has(s.name)).map((s) => s.name);
+    if (unused.length) await this.container.deleteMany(unused, opts);
+  }
+
+  /** The generation of `path`'s committed manifest, with the segment names it uses. */
+  private async committedGeneration(path: string, opts: OpOptions): Promise<{ generation?: string; used: Set<string> }> {
+    const name = this.layout.objectName(path);
+    const head = await this.container.head(name, opts);
+    const used = new Set<string>();
+    if (!head?.generation) return { used };
+    const prefix = `/${this.container.name}/`;
+    for (const { source } of await this.largeObjects.sourcesOf(name, head, opts)) used.add(source.startsWith(prefix) ? source.slice(prefix.length) : source);
+    return { generation: head.generation, used };
   }
 
   /** Removes an upload: its segments first, then the marker (so a failure half-way stays findable). */
-  async discard(marker: UploadMarker, opts: OpOptions): Promise<void> {
+  private async discard(marker: UploadMarker, opts: OpOptions): Promise<void> {
     await this.largeObjects.deleteGeneration(marker.path, marker.generation, opts);
     await this.container.delete(this.layout.uploadMarker(marker.path), opts);
   }
@@ -156,7 +256,7 @@ export class SegmentedUploads {
       if (path === undefined) continue;
       let marker: UploadMarker | undefined;
       try {
-        marker = await this.liveMarker(path, opts);
+        marker = await this.readMarker(path, opts);
       } catch (err) {
         // A marker nobody can read cannot be resumed either: past the cutoff it goes.
         if (!(err instanceof UnreadableMarkerError)) throw err;
@@ -164,6 +264,10 @@ export class SegmentedUploads {
         continue;
       }
       if (!marker) continue;
+      if (await this.isCommitted(path, marker.generation, opts)) {
+        await this.container.delete(listed.name, opts);
+        continue;
+      }
       // A session still writing keeps the upload alive even though the marker is old.
       const newest = await this.newestSegmentTime(path, marker.generation, opts);
       if (newest !== undefined && newest >= olderThan) continue;
@@ -183,7 +287,8 @@ export class SegmentedUploads {
 
   /**
    * What the driver keeps for `path` and below that the API does not show: unfinished uploads'
-   * markers and segments, and any segment generation no committed manifest owns.
+   * markers and segments, any segment generation no committed manifest owns, and segments in a
+   * committed generation that its manifest does not name (a fenced writer's).
    */
   async leftovers(path: string, opts: OpOptions = {}): Promise<string[]> {
     const found: string[] = [];
@@ -191,7 +296,7 @@ export class SegmentedUploads {
     for await (const object of this.container.listAll(marker, opts)) {
       if (object.name === marker || object.name.startsWith(`${marker}/`)) found.push(object.name);
     }
-    const owners = new Map<string, string | undefined>();
+    const owners = new Map<string, { generation?: string; used: Set<string> }>();
     for (const prefix of [this.layout.generationsPrefix(path), this.layout.segmentsBelow(path)]) {
       for await (const object of this.container.listAll(prefix, opts)) {
         const segment = this.layout.parseSegment(object.name);
@@ -199,8 +304,9 @@ export class SegmentedUploads {
           found.push(object.name);
           continue;
         }
-        if (!owners.has(segment.path)) owners.set(segment.path, (await this.container.head(this.layout.objectName(segment.path), opts))?.generation);
-        if (owners.get(segment.path) !== segment.generation) found.push(object.name);
+        if (!owners.has(segment.path)) owners.set(segment.path, await this.committedGeneration(segment.path, opts));
+        const owner = owners.get(segment.path)!;
+        if (owner.generation !== segment.generation || (segment.index !== undefined && !owner.used.has(object.name))) found.push(object.name);
       }
     }
     return found.sort();
@@ -212,6 +318,38 @@ class UnreadableMarkerError extends StorageDriverError {
   constructor(driverName: string, markerName: string, path: string) {
     super(driverName, new Error(`upload marker ${markerName} is unreadable`), { operation: 'writer', path });
   }
+}
+
+function newMarker(path: string): UploadMarker {
+  return { version: 2, path, generation: newGeneration(), session: newGeneration(), resumed: [], startedAt: new Date().toISOString() };
+}
+
+/**
+ * The marker in `raw`, or undefined if it is not one of `path`. A version 1 marker (before
+ * sessions) reads as held by session '', whose segments have bare-index names.
+ */
+function parseMarker(raw: Buffer, path: string): UploadMarker | undefined {
+  try {
+    const parsed = JSON.parse(raw.toString('utf8')) as Omit<Partial<UploadMarker>, 'version'> & { version?: number };
+    if (parsed.path !== path || typeof parsed.generation !== 'string' || !parsed.generation) return undefined;
+    if (parsed.version === 1) return { version: 2, path, generation: parsed.generation, session: '', resumed: [], startedAt: String(parsed.startedAt) };
+    const runsOk = Array.isArray(parsed.resumed) && parsed.resumed.every((r) => typeof r?.session === 'string' && Number.isInteger(r.segments) && r.segments > 0);
+    if (parsed.version === 2 && typeof parsed.session === 'string' && parsed.session && runsOk) return parsed as UploadMarker;
+  } catch {
+    // fall through: not JSON
+  }
+  return undefined;
+}
+
+/** `segments`' sessions as runs, in order: the `resumed` of a session that continues them. */
+function sessionRuns(segments: StoredSegment[]): UploadMarker['resumed'] {
+  const runs: UploadMarker['resumed'] = [];
+  for (const { session } of segments) {
+    const last = runs.at(-1);
+    if (last?.session === session) last.segments++;
+    else runs.push({ session, segments: 1 });
+  }
+  return runs;
 }
 
 const sizeOf = (segments: StoredSegment[]): number => segments.reduce((sum, s) => sum + s.size, 0);

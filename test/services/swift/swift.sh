@@ -220,6 +220,10 @@ use = egg:swift#proxy_logging
 [filter:cache]
 use = egg:swift#memcache
 memcache_servers = $HOST:$MEMCACHED_PORT
+# The proxy is one process (workers = 0) serving every test's requests; with the default pool of
+# 2 connections, a loaded machine made it time out on memcached, stop using it for 60 s and
+# answer every auth request 503.
+memcache_max_connections = 16
 
 [filter:listing_formats]
 use = egg:swift#listing_formats

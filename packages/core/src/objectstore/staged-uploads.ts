@@ -150,7 +150,7 @@ export class StagedUploads {
   /**
    * Records a multipart upload this session just created in its state, so purgeUploads can find
    * (and abort) it even if the process dies now. If the session was fenced meanwhile, the upload
-   * is aborted again (nobody else knows it) and UploadFencedError is thrown.
+   * is aborted at once (nobody else knows it) and UploadFencedError is thrown.
    */
   async recordUploadId(state: UploadState, uploadId: string, operation: string, opts: OpOptions): Promise<void> {
     try {

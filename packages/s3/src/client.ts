@@ -3,8 +3,9 @@
  * S3 clones (MinIO, Ceph RGW, Cloudflare R2, Swift's s3api).
  */
 import { createHash } from 'node:crypto';
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
+import { Agent as HttpAgent, type ClientRequestArgs } from 'node:http';
+import { Agent as HttpsAgent, type RequestOptions as HttpsRequestOptions } from 'node:https';
+import type { Duplex } from 'node:stream';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { S3DriverOptions } from './options';
@@ -26,8 +27,8 @@ export function buildS3Client(options: S3DriverOptions): S3Client {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     requestHandler: new NodeHttpHandler({
-      httpAgent: new HttpAgent({ keepAlive: true, maxSockets: MAX_SOCKETS }),
-      httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: MAX_SOCKETS, rejectUnauthorized: !options.skipVerify }),
+      httpAgent: new GuardedHttpAgent({ keepAlive: true, maxSockets: MAX_SOCKETS }),
+      httpsAgent: new GuardedHttpsAgent({ keepAlive: true, maxSockets: MAX_SOCKETS, rejectUnauthorized: !options.skipVerify }),
     }),
   };
   if (options.regionEndpoint) config.endpoint = withScheme(options.regionEndpoint, secure);
@@ -40,6 +41,30 @@ export function buildS3Client(options: S3DriverOptions): S3Client {
   const client = new S3Client(config);
   addContentMd5ToDeleteObjects(client);
   return client;
+}
+
+/**
+ * A server may answer a request before reading its body and close the connection: UploadPart to a
+ * multipart upload that was aborted (by a newer writer, see core's StagedUploads) gets 404
+ * NoSuchUpload at once. The request settles with that answer, but the body's write then fails
+ * with EPIPE on a socket no request listens to any more, and an unhandled socket 'error' would
+ * end the process. Errors of a socket in use still reach its request, which listens too.
+ */
+function ignoreDetachedSocketErrors(socket: Duplex | null | undefined): Duplex | null | undefined {
+  socket?.on('error', () => undefined);
+  return socket;
+}
+
+class GuardedHttpAgent extends HttpAgent {
+  override createConnection(options: ClientRequestArgs, callback?: (err: Error | null, stream: Duplex) => void): Duplex | null | undefined {
+    return ignoreDetachedSocketErrors(super.createConnection(options, callback));
+  }
+}
+
+class GuardedHttpsAgent extends HttpsAgent {
+  override createConnection(options: HttpsRequestOptions, callback?: (err: Error | null, stream: Duplex) => void): Duplex | null | undefined {
+    return ignoreDetachedSocketErrors(super.createConnection(options, callback));
+  }
 }
 
 /** distribution accepts `regionendpoint` with or without a scheme. */

@@ -8,12 +8,20 @@
  *
  * Parts are all exactly `partSize` but the last (Cloudflare R2 rejects anything else). Nothing
  * appears at the path before commit: commit is one PutObject when everything fits in one part,
- * else CompleteMultipartUpload. The state is written whenever a multipart upload is created and on
- * close(), so a crash never leaves an upload that purgeUploads cannot find.
+ * else CompleteMultipartUpload. The state is written at every writer open, whenever a multipart
+ * upload is created and on close(), so a crash never leaves an upload that purgeUploads cannot find.
+ *
+ * One live writer per upload: every open writes the state with a new random `session`, which
+ * fences every earlier writer. A writer reads the state back and compares the session before each
+ * part goes out, before close writes the state, before commit publishes and before cancel or commit
+ * remove anything; a writer that finds another session there is fenced and only removes what it
+ * alone created. The stores we target cannot make UploadPart or CompleteMultipartUpload
+ * conditional on another object (and Swift's s3api answers 501 to conditional PUTs), so the check
+ * and the request it guards are two requests: see the S3 and OSS READMEs for the window that leaves.
  */
 import { randomBytes } from 'node:crypto';
 import { BaseFileWriter, type FileWriterInit } from '../base/file-writer-base';
-import { InvalidArgumentError, PathNotFoundError, StorageDriverError } from '../errors';
+import { InvalidArgumentError, PathNotFoundError, StorageDriverError, UploadFencedError, isUploadFenced } from '../errors';
 import type { OpOptions } from '../types';
 import type { ObjectKeyLayout } from './key-layout';
 import { PartQueue } from './part-queue';
@@ -27,6 +35,8 @@ export interface StagedPart extends CompletedPart {
 export interface UploadState {
   version: 1;
   path: string;
+  /** The writer session that owns the upload: the last one opened. Older writers are fenced. */
+  session: string;
   partSize: number;
   uploadId?: string;
   /** Parts 1..n, all of `partSize` bytes. */
@@ -42,6 +52,14 @@ export interface StagedUploadsOptions {
   partSize: number;
   /** Parts one writer uploads in parallel. Memory is bounded by partSize x (concurrency + 1). */
   concurrency: number;
+}
+
+/** Opens retried when a writer closing at the same moment replaced the tail we were about to read. */
+const OPEN_ATTEMPTS = 3;
+
+/** A random id for one writer session. */
+function newSession(): string {
+  return randomBytes(12).toString('hex');
 }
 
 export class StagedUploads {
@@ -62,36 +80,46 @@ export class StagedUploads {
   /**
    * A writer for `path`: append=false discards any unfinished upload there; append=true resumes
    * it, or else continues from the committed content (PathNotFoundError if there is neither).
+   * Either way the state is written with a new session first, which fences every earlier writer.
    * `init(size)` is the driver base's `writerInit` for the starting size.
    */
   async open(path: string, append: boolean, opts: OpOptions, init: (size: number) => FileWriterInit): Promise<StagedMultipartWriter> {
-    const state = await this.readState(path, opts);
-    if (state && append) {
-      const tail = state.tail ? await this.store.get(state.tail.key, opts) : undefined;
-      if (state.tail && (tail === undefined || tail.length !== state.tail.size)) {
-        throw new StorageDriverError(this.driverName, new Error(`staged tail ${state.tail.key} is missing or torn`), { operation: 'writer', path });
+    for (let attempt = 1; ; attempt++) {
+      const previous = await this.readState(path, opts);
+      const session = newSession();
+      if (previous && append) {
+        const claimed: UploadState = { ...previous, session };
+        await this.writeState(claimed, opts);
+        const tail = previous.tail ? await this.store.get(previous.tail.key, opts) : undefined;
+        if (previous.tail && (tail === undefined || tail.length !== previous.tail.size)) {
+          // A writer closing right now replaced (or a commit removed) the tail after we read the state.
+          if (attempt < OPEN_ATTEMPTS) continue;
+          throw new StorageDriverError(this.driverName, new Error(`staged tail ${previous.tail.key} is missing or torn`), { operation: 'writer', path });
+        }
+        return new StagedMultipartWriter(this, init(claimed.size), claimed, tail);
       }
-      return new StagedMultipartWriter(this, init(state.size), state, tail, true);
+      const committed = append ? await this.store.head(this.layout.key(path), opts) : undefined;
+      if (append && !committed) throw new PathNotFoundError(this.driverName, path, { operation: 'writer' });
+      const fresh: UploadState = { version: 1, path, session, partSize: this.options.partSize, parts: [], size: 0, startedAt: new Date().toISOString() };
+      await this.writeState(fresh, opts);
+      // Fenced first, then dropped: a writer still sending parts to the old upload now fails.
+      if (previous) await this.abandon(previous, opts);
+      if (!committed) return new StagedMultipartWriter(this, init(0), fresh, undefined);
+      return this.openOnCommitted(committed, fresh, opts, init);
     }
-    if (state) await this.discard(state, opts);
-    const fresh: UploadState = { version: 1, path, partSize: this.options.partSize, parts: [], size: 0, startedAt: new Date().toISOString() };
-    if (!append) return new StagedMultipartWriter(this, init(0), fresh, undefined, false);
-    return this.openOnCommitted(path, fresh, opts, init);
   }
 
   /** An append to committed content: whole parts are copied server-side, the rest is read back. */
-  private async openOnCommitted(path: string, state: UploadState, opts: OpOptions, init: (size: number) => FileWriterInit): Promise<StagedMultipartWriter> {
-    const key = this.layout.key(path);
-    const committed = await this.store.head(key, opts);
-    if (!committed) throw new PathNotFoundError(this.driverName, path, { operation: 'writer' });
-    const { partSize } = state;
+  private async openOnCommitted(committed: StoredObject, state: UploadState, opts: OpOptions, init: (size: number) => FileWriterInit): Promise<StagedMultipartWriter> {
+    const { key } = committed;
+    const { path, partSize } = state;
     const wholeParts = Math.floor(committed.size / partSize);
     if (wholeParts > 0) {
-      state.uploadId = await this.store.createMultipartUpload(key, opts);
-      await this.writeState(state, opts);
+      const uploadId = await this.store.createMultipartUpload(key, opts);
+      await this.recordUploadId(state, uploadId, 'writer', opts);
       state.parts = await copyIntoParts(
         this.store,
-        { destKey: key, uploadId: state.uploadId, sourceKey: key },
+        { destKey: key, uploadId, sourceKey: key },
         wholeParts * partSize,
         partSize,
         this.options.concurrency,
@@ -105,7 +133,42 @@ export class StagedUploads {
       throw new StorageDriverError(this.driverName, new Error('the committed content changed while the append was opened'), { operation: 'writer', path });
     }
     state.size = committed.size;
-    return new StagedMultipartWriter(this, init(state.size), state, tail, state.uploadId !== undefined);
+    return new StagedMultipartWriter(this, init(state.size), state, tail);
+  }
+
+  /** Whether `state`'s session still owns its upload (no newer writer opened, nobody removed it). */
+  async owns(state: UploadState, opts: OpOptions): Promise<boolean> {
+    const current = await this.readState(state.path, opts);
+    return current?.session === state.session;
+  }
+
+  /** Throws UploadFencedError unless `state`'s session still owns its upload. */
+  async requireOwner(state: UploadState, operation: string, opts: OpOptions): Promise<void> {
+    if (!(await this.owns(state, opts))) throw new UploadFencedError(this.driverName, state.path, operation);
+  }
+
+  /**
+   * Records a multipart upload this session just created in its state, so purgeUploads can find
+   * (and abort) it even if the process dies now. If the session was fenced meanwhile, the upload
+   * is aborted at once (nobody else knows it) and UploadFencedError is thrown.
+   */
+  async recordUploadId(state: UploadState, uploadId: string, operation: string, opts: OpOptions): Promise<void> {
+    try {
+      await this.requireOwner(state, operation, opts);
+    } catch (err) {
+      if (isUploadFenced(err)) await this.store.abortMultipartUpload(this.layout.key(state.path), uploadId, {}).catch(() => undefined);
+      throw err;
+    }
+    state.uploadId = uploadId;
+    await this.writeState(state, opts);
+  }
+
+  /** Removes the state and tail of a session (and aborts `abortUploadId`) only if it still owns the upload. */
+  async removeOwnState(state: UploadState, opts: OpOptions, abortUploadId?: string): Promise<boolean> {
+    if (!(await this.owns(state, opts))) return false;
+    if (abortUploadId !== undefined) await this.store.abortMultipartUpload(this.layout.key(state.path), abortUploadId, opts);
+    await this.removeState(state, opts);
+    return true;
   }
 
   async readState(path: string, opts: OpOptions): Promise<UploadState | undefined> {
@@ -119,8 +182,18 @@ export class StagedUploads {
 
   /** Aborts the multipart upload and removes the state and the tail (and `extraKeys`). */
   async discard(state: UploadState, opts: OpOptions, extraKeys: string[] = []): Promise<void> {
-    if (state.uploadId) await this.store.abortMultipartUpload(this.layout.key(state.path), state.uploadId, opts);
+    await this.abortUpload(state, opts);
     await this.removeState(state, opts, extraKeys);
+  }
+
+  /** Aborts the multipart upload and deletes the tail of a superseded state (its key now holds a newer one). */
+  private async abandon(state: UploadState, opts: OpOptions): Promise<void> {
+    await this.abortUpload(state, opts);
+    if (state.tail) await this.store.deleteKeys([state.tail.key], opts);
+  }
+
+  private async abortUpload(state: UploadState, opts: OpOptions): Promise<void> {
+    if (state.uploadId) await this.store.abortMultipartUpload(this.layout.key(state.path), state.uploadId, opts);
   }
 
   /** Deletes the state object and the tail, once each (purge also passes the keys it listed). */
@@ -194,34 +267,34 @@ export class StagedUploads {
     const valid =
       state?.version === 1 && state.path === path && Number.isSafeInteger(state.partSize) && Array.isArray(state.parts) && Number.isSafeInteger(state.size);
     if (!valid) throw new StorageDriverError(this.driverName, new Error('unrecognised upload state'), { operation: 'writer', path });
+    // A state written before sessions existed is owned by no writer alive now.
+    if (typeof state.session !== 'string') state.session = '';
     return state;
   }
 }
 
 /**
  * The writer over StagedUploads: a PartQueue sends full parts as UploadPart; content of at most
- * one part commits as a single PutObject.
+ * one part commits as a single PutObject. Its session owns the upload until a newer writer opens;
+ * every step that stores or removes something checks that first (see the module comment).
  */
 export class StagedMultipartWriter extends BaseFileWriter {
   private readonly key: string;
   private readonly partSize: number;
   private readonly parts = new Map<number, StagedPart>();
   private readonly partQueue: PartQueue;
-  /** Whether anything of this upload exists in the bucket (state, tail or multipart upload). */
-  private staged: boolean;
 
   constructor(
     private readonly uploads: StagedUploads,
     init: FileWriterInit,
+    /** The state as last stored (by the open, a new multipart upload), with this writer's session. */
     private readonly upload: UploadState,
     tail: Buffer | undefined,
-    staged: boolean,
   ) {
     super(init);
     this.key = uploads.layout.key(upload.path);
     this.partSize = upload.partSize;
     for (const part of upload.parts) this.parts.set(part.partNumber, part);
-    this.staged = staged;
     this.partQueue = new PartQueue(
       this.partSize,
       uploads.options.concurrency,
@@ -248,7 +321,11 @@ export class StagedMultipartWriter extends BaseFileWriter {
   private readonly cleanupOpts: OpOptions = {};
 
   protected async _write(chunk: Buffer): Promise<void> {
-    await this.partQueue.write(chunk);
+    try {
+      await this.partQueue.write(chunk);
+    } catch (err) {
+      throw await this.fencedOr(err, 'write');
+    }
   }
 
   protected async _close(): Promise<void> {
@@ -263,39 +340,52 @@ export class StagedMultipartWriter extends BaseFileWriter {
       tail = { key: this.uploads.layout.tailKey(this.path, randomBytes(8).toString('hex')), size: fill };
       await this.store.put(tail.key, this.partQueue.buffered(), this.cleanupOpts);
     }
+    this.partQueue.release();
+    // Checked after the tail is stored, right before the state: the narrowest window there is.
+    if (!(await this.uploads.owns(this.upload, this.cleanupOpts))) {
+      if (tail) await this.store.deleteKeys([tail.key], this.cleanupOpts);
+      throw new UploadFencedError(this.driverName, this.path, 'close');
+    }
     const state: UploadState = { ...this.upload, parts, size: parts.length * this.partSize + (tail?.size ?? 0) };
     if (tail) state.tail = tail;
     else delete state.tail;
     await this.uploads.writeState(state, this.cleanupOpts);
     if (previousTail && previousTail.key !== tail?.key) await this.store.deleteKeys([previousTail.key], this.cleanupOpts);
-    this.partQueue.release();
   }
 
   protected async _commit(): Promise<void> {
-    await this.partQueue.settle();
-    this.partQueue.throwIfFailed();
-    if (this.upload.uploadId !== undefined && this.parts.size === 0) {
-      // A multipart upload with no stored part (left by a failure): the rest fits in one PutObject.
-      await this.store.abortMultipartUpload(this.key, this.upload.uploadId, this.opts);
-      this.upload.uploadId = undefined;
-    }
-    if (this.upload.uploadId === undefined) {
-      // Everything fits in one part: a single PutObject.
-      await this.store.put(this.key, this.partQueue.buffered(), this.opts);
-    } else {
-      await this.partQueue.flush();
-      await this.partQueue.settle();
-      this.partQueue.throwIfFailed();
-      await this.store.completeMultipartUpload(this.key, this.upload.uploadId, this.confirmedParts(), this.opts);
+    await this.settleParts('commit');
+    // A multipart upload with no stored part (created, or left by a failure) is not needed: the rest
+    // fits in one PutObject. It is aborted only once this session is known to still own it.
+    const unusedUploadId = this.parts.size === 0 ? this.upload.uploadId : undefined;
+    try {
+      if (this.upload.uploadId === undefined || unusedUploadId !== undefined) {
+        await this.uploads.requireOwner(this.upload, 'commit', this.opts);
+        await this.store.put(this.key, this.partQueue.buffered(), this.opts);
+      } else {
+        await this.partQueue.flush();
+        await this.settleParts('commit');
+        await this.uploads.requireOwner(this.upload, 'commit', this.opts);
+        // CompleteMultipartUpload checks every part's ETag: a part a fenced writer overwrote fails it.
+        await this.store.completeMultipartUpload(this.key, this.upload.uploadId, this.confirmedParts(), this.opts);
+      }
+    } catch (err) {
+      throw await this.fencedOr(err, 'commit');
     }
     this.partQueue.release();
-    if (this.staged) await this.uploads.removeState(this.upload, this.opts);
+    // Published. A writer that opened since then owns the state (and the tail it resumed): leave them.
+    await this.uploads.removeOwnState(this.upload, this.opts, unusedUploadId);
   }
 
   protected async _cancel(): Promise<void> {
     await this.partQueue.settle();
     this.partQueue.release();
-    if (this.staged) await this.uploads.discard(this.upload, this.cleanupOpts);
+    await this.uploads.requireOwner(this.upload, 'cancel', this.cleanupOpts);
+    await this.uploads.discard(this.upload, this.cleanupOpts);
+  }
+
+  protected override async _release(): Promise<void> {
+    this.partQueue.release();
   }
 
   /** Before a part goes out: within the store's part limit, and the multipart upload exists (and is recorded). */
@@ -307,16 +397,36 @@ export class StagedMultipartWriter extends BaseFileWriter {
       });
     }
     if (this.upload.uploadId === undefined) {
-      this.upload.uploadId = await this.store.createMultipartUpload(this.key, this.opts);
-      this.staged = true;
-      // Recorded at once, so purgeUploads can find (and abort) it even if this process dies now.
-      await this.uploads.writeState({ ...this.upload, parts: [], size: 0 }, this.opts);
+      const uploadId = await this.store.createMultipartUpload(this.key, this.opts);
+      await this.uploads.recordUploadId(this.upload, uploadId, 'write', this.opts);
     }
   }
 
+  /** Sends one part, once this session is known to still own the upload (the part number may be a newer writer's too). */
   private async sendPart(partNumber: number, body: Buffer): Promise<void> {
+    await this.uploads.requireOwner(this.upload, 'write', this.opts);
     const etag = await this.store.uploadPart(this.key, this.upload.uploadId!, partNumber, body, this.opts);
     this.parts.set(partNumber, { partNumber, etag, size: body.length });
+  }
+
+  /** Waits for the parts in flight; a failed part fails `operation` (as fenced if a newer writer took over). */
+  private async settleParts(operation: string): Promise<void> {
+    await this.partQueue.settle();
+    try {
+      this.partQueue.throwIfFailed();
+    } catch (err) {
+      throw await this.fencedOr(err, operation);
+    }
+  }
+
+  /**
+   * `err` as it is, or UploadFencedError if this session no longer owns the upload: a newer writer
+   * that aborted the multipart upload makes our parts fail with NoSuchUpload, say.
+   */
+  private async fencedOr(err: unknown, operation: string): Promise<unknown> {
+    if (isUploadFenced(err)) return err;
+    const owner = await this.uploads.owns(this.upload, this.cleanupOpts).catch(() => true);
+    return owner ? err : new UploadFencedError(this.driverName, this.path, operation, err);
   }
 
   /** Parts 1..n that are known to be stored, without gaps. */

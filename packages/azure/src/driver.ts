@@ -116,7 +116,7 @@ export class AzureDriver extends BaseStorageDriver {
       blockSize: this.blockSize,
       uploadConcurrency: this.uploadConcurrency,
       stageBlock: (blobName, id, body, signal) => this.stageBlock(blobName, id, body, signal),
-      readBlocks: (blobName, signal) => this.blockListing(this.clients.container.getBlockBlobClient(blobName), signal),
+      readBlocks: (blobName, lists, signal) => this.blockListing(this.clients.container.getBlockBlobClient(blobName), signal, undefined, lists),
       commitUpload: (blobName, path, ids, seen, recheck, signal) => this.commitUpload(blobName, path, ids, seen, recheck, signal),
       discardUpload: async (blobName, seen) => {
         await this.discardStaged(this.clients.container.getBlockBlobClient(blobName), seen);
@@ -664,10 +664,13 @@ export class AzureDriver extends BaseStorageDriver {
     return this.clients.container.getBlockBlobClient(this.layout.blobName(path));
   }
 
-  /** Get Block List; undefined when there is no blob at all (no content, no blocks), empty lists for a non-block blob. */
-  private async blockListing(blob: BlockBlobClient, signal?: AbortSignal, path?: string): Promise<BlockListing | undefined> {
+  /**
+   * Get Block List (`lists`: both, or the uncommitted one only); undefined when there is no blob
+   * at all (no content, no blocks), empty lists for a non-block blob.
+   */
+  private async blockListing(blob: BlockBlobClient, signal?: AbortSignal, path?: string, lists: 'all' | 'uncommitted' = 'all'): Promise<BlockListing | undefined> {
     try {
-      const list = await blob.getBlockList('all', { abortSignal: signal });
+      const list = await blob.getBlockList(lists, { abortSignal: signal });
       return {
         committed: (list.committedBlocks ?? []).map(listed),
         uncommitted: (list.uncommittedBlocks ?? []).map(listed),

@@ -27,8 +27,8 @@ export interface WriterHost {
   readonly blockSize: number;
   readonly uploadConcurrency: number;
   stageBlock(blobName: string, id: string, body: Buffer, signal?: AbortSignal): Promise<void>;
-  /** Get Block List (uncommitted and committed); undefined when the blob has neither. */
-  readBlocks(blobName: string, signal?: AbortSignal): Promise<BlockListing | undefined>;
+  /** Get Block List, both lists or (`committed` then empty) the uncommitted one; undefined when the blob has neither. */
+  readBlocks(blobName: string, lists: 'all' | 'uncommitted', signal?: AbortSignal): Promise<BlockListing | undefined>;
   /**
    * Put Block List conditional on the blob being as `seen` showed it. Fails with
    * UploadFencedError when it was committed, replaced or deleted since, or the blocks are gone.
@@ -196,7 +196,7 @@ export class AzureFileWriter extends BaseFileWriter {
     this.stager = new BlockStager(
       async (id, body, signal) => {
         // Preloaded blocks go out before the marker, while the writer is not yet live.
-        if (this.opened) await this.requireLive('write', signal);
+        if (this.opened) await this.requireLive('write', 'uncommitted', signal);
         await host.stageBlock(blobName, id, body, signal);
       },
       (seq) => dataBlockId(plan.upload, seq, plan.session),
@@ -242,27 +242,31 @@ export class AzureFileWriter extends BaseFileWriter {
     // is checked before it goes out; with no tail, the check is made here.
     const tail = this.stager.buffered.length > 0;
     await this.stager.flush();
-    if (!tail) await this.requireLive('close');
+    if (!tail) await this.requireLive('close', 'uncommitted');
   }
 
   protected async _commit(): Promise<void> {
     await this.stager.flush(this.signal);
-    const seen = await this.requireLive('commit', this.signal);
-    await this.host.commitUpload(this.blobName, this.path, [...this.plan.base, ...this.stager.ids], seen, () => this.requireLive('commit', this.signal), this.signal);
+    const seen = await this.requireLive('commit', 'all', this.signal);
+    await this.host.commitUpload(this.blobName, this.path, [...this.plan.base, ...this.stager.ids], seen, () => this.requireLive('commit', 'all', this.signal), this.signal);
   }
 
   protected async _cancel(): Promise<void> {
     await this.stager.settle();
-    await this.host.discardUpload(this.blobName, await this.requireLive('cancel'));
+    await this.host.discardUpload(this.blobName, await this.requireLive('cancel', 'all'));
   }
 
   protected override async _release(): Promise<void> {
     this.stager.drop();
   }
 
-  /** The block list, when this writer is still the live one; UploadFencedError when it is not. */
-  private async requireLive(operation: string, signal?: AbortSignal): Promise<BlockListing> {
-    const listing = await this.host.readBlocks(this.blobName, signal);
+  /**
+   * The block list, when this writer is still the live one; UploadFencedError when it is not.
+   * Only commit (for its condition) and cancel (to keep the content) need the committed list,
+   * which can be long; the checks before each block read the uncommitted one.
+   */
+  private async requireLive(operation: string, lists: 'all' | 'uncommitted', signal?: AbortSignal): Promise<BlockListing> {
+    const listing = await this.host.readBlocks(this.blobName, lists, signal);
     const state = liveness(listing?.uncommitted ?? [], this.markerId, this.plan.session);
     if (listing && state === 'live') return listing;
     const why = state === 'superseded' ? 'a newer writer opened this upload' : "this writer's staged blocks were discarded (another writer committed, or the path was rewritten, deleted or purged)";

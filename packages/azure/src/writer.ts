@@ -179,6 +179,10 @@ export class AzureFileWriter extends BaseFileWriter {
   private readonly plan: UploadPlan;
   private readonly markerId: string;
   private opened = false;
+  /** The check started when the last block went out; the next block waits for it. */
+  private lastCheck: Promise<void> | undefined;
+  /** Close and commit: the tail block waits for a check of its own. */
+  private finishing = false;
 
   constructor(
     init: FileWriterInit,
@@ -194,11 +198,7 @@ export class AzureFileWriter extends BaseFileWriter {
     this.plan = plan;
     this.markerId = openMarkerId(plan.upload, plan.nextSeq, plan.session, plan.pred);
     this.stager = new BlockStager(
-      async (id, body, signal) => {
-        // Preloaded blocks go out before the marker, while the writer is not yet live.
-        if (this.opened) await this.requireLive('write', 'uncommitted', signal);
-        await host.stageBlock(blobName, id, body, signal);
-      },
+      (id, body, signal) => this.stageChecked(id, body, signal),
       (seq) => dataBlockId(plan.upload, seq, plan.session),
       host.blockSize,
       host.uploadConcurrency,
@@ -241,11 +241,13 @@ export class AzureFileWriter extends BaseFileWriter {
     // Closing persists what was written even after an abort: no signal here. The buffered tail
     // is checked before it goes out; with no tail, the check is made here.
     const tail = this.stager.buffered.length > 0;
+    this.finishing = true;
     await this.stager.flush();
     if (!tail) await this.requireLive('close', 'uncommitted');
   }
 
   protected async _commit(): Promise<void> {
+    this.finishing = true;
     await this.stager.flush(this.signal);
     const seen = await this.requireLive('commit', 'all', this.signal);
     await this.host.commitUpload(this.blobName, this.path, [...this.plan.base, ...this.stager.ids], seen, () => this.requireLive('commit', 'all', this.signal), this.signal);
@@ -258,6 +260,25 @@ export class AzureFileWriter extends BaseFileWriter {
 
   protected override async _release(): Promise<void> {
     this.stager.drop();
+  }
+
+  /**
+   * Stages one block once a check has found this writer still live. While writing, that is the
+   * check started when the block before went out (it has long answered by the time a block has
+   * filled, so it costs no waiting, and a fenced writer sends at most the blocks already in
+   * flight); the first block, and the tail that close or commit stages, wait for a check of their
+   * own. Preloaded blocks go out before the marker, while the writer is not yet live, and unchecked.
+   */
+  private async stageChecked(id: string, body: Buffer, signal?: AbortSignal): Promise<void> {
+    if (this.opened) {
+      const previous = this.lastCheck;
+      const check = this.requireLive('write', 'uncommitted', signal).then(() => undefined);
+      this.lastCheck = check;
+      check.catch(() => undefined); // read by the next block, close or commit (which check again anyway)
+      await previous;
+      if (this.finishing || previous === undefined) await check;
+    }
+    await this.host.stageBlock(this.blobName, id, body, signal);
   }
 
   /**

@@ -8,6 +8,13 @@
 import { BaseFileWriter, StorageDriverError, UploadFencedError, type FileWriterInit } from '@stowage/core';
 import { MAX_GEN, MAX_SEQ, dataBlockId, liveness, openMarkerId, type ListedBlock, type SessionId, type UploadId } from './blocks';
 
+/**
+ * How old a check may be that lets a block go out while writing (ms). A check before every
+ * block cost a fifth of the write throughput against Azurite (a Get Block List per 4 MiB); this
+ * way a fast writer makes a few checks a second, and a fenced one stops within this time.
+ */
+export const CHECK_REUSE_MS = 250;
+
 /** Azure's limit of committed blocks per blob. */
 export const MAX_COMMITTED_BLOCKS = 50_000;
 
@@ -179,8 +186,8 @@ export class AzureFileWriter extends BaseFileWriter {
   private readonly plan: UploadPlan;
   private readonly markerId: string;
   private opened = false;
-  /** The check started when the last block went out; the next block waits for it. */
-  private lastCheck: Promise<void> | undefined;
+  /** The last check made for a block: when it started, and its outcome. */
+  private lastCheck: { started: number; outcome: Promise<void> } | undefined;
   /** Close and commit: the tail block waits for a check of its own. */
   private finishing = false;
 
@@ -263,20 +270,19 @@ export class AzureFileWriter extends BaseFileWriter {
   }
 
   /**
-   * Stages one block once a check has found this writer still live. While writing, that is the
-   * check started when the block before went out (it has long answered by the time a block has
-   * filled, so it costs no waiting, and a fenced writer sends at most the blocks already in
-   * flight); the first block, and the tail that close or commit stages, wait for a check of their
-   * own. Preloaded blocks go out before the marker, while the writer is not yet live, and unchecked.
+   * Stages one block once a check has found this writer still live: while writing, a check that
+   * started less than CHECK_REUSE_MS ago (blocks in flight together share it); the tail that
+   * close or commit stages waits for a check of its own. Preloaded blocks go out before the
+   * marker, while the writer is not yet live, and unchecked.
    */
   private async stageChecked(id: string, body: Buffer, signal?: AbortSignal): Promise<void> {
     if (this.opened) {
-      const previous = this.lastCheck;
-      const check = this.requireLive('write', 'uncommitted', signal).then(() => undefined);
-      this.lastCheck = check;
-      check.catch(() => undefined); // read by the next block, close or commit (which check again anyway)
-      await previous;
-      if (this.finishing || previous === undefined) await check;
+      if (this.finishing || !this.lastCheck || Date.now() - this.lastCheck.started >= CHECK_REUSE_MS) {
+        const outcome = this.requireLive('write', 'uncommitted', signal).then(() => undefined);
+        outcome.catch(() => undefined); // awaited below, and by the blocks that share it
+        this.lastCheck = { started: Date.now(), outcome };
+      }
+      await this.lastCheck.outcome;
     }
     await this.host.stageBlock(this.blobName, id, body, signal);
   }

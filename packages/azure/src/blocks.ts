@@ -2,49 +2,59 @@
  * Unfinished uploads are uncommitted blocks of the target blob itself: Azure keeps them next to
  * the blob (up to 100,000), never shows them through Get Blob, Get Blob Properties or a default
  * listing, and drops them all when the blob is next committed, replaced or deleted (or 7 days
- * after the last block was staged). Everything a new process needs to resume an upload is in the
- * ids of those blocks. Each id is 40 ASCII characters before base64 (Azure wants the ids of one
- * blob to be of equal length), fixed-width fields in this order:
+ * after the last block was staged). Uncommitted blocks cannot be read back, so everything a new
+ * process needs, to resume an upload and to know which writer owns it, is in the ids of those
+ * blocks. Each id is 40 ASCII characters before base64 (Azure wants the ids of one blob to be of
+ * equal length), fixed-width fields in this order:
  *
- *   stw1 | mode 1 | created 9 | nonce 6 | kind 1 | seq 6 | session 4 | stamp 9
+ *   stw2 | mode 1 | upload 5 | kind 1 | seq 6 | gen 4 | session 5 | pred 5 | stamp 9
  *
  * - `mode`: `n`, the upload's blocks are the whole content; `a`, they follow the blob's committed
  *   block list (an append to content this driver committed in blocks).
- * - `created` + `nonce`: the upload. writer(P, false) starts a new one; the newest upload on a
- *   blob is its unfinished upload, older ones are leftovers that the next commit drops.
- * - `kind`: `d` data, or `m` a marker that only says the upload exists (an upload closed before
- *   it had any bytes).
- * - `seq`: the block's place in the upload; `session`: which writer session staged it (a resumed
- *   writer uses one more than any seen). For each seq the block of the latest session counts, and
- *   the upload is the run of seqs from 0 whose sessions never decrease: blocks a failed session
- *   staged past a gap can never be mistaken for content.
+ * - `upload`: a random name of the upload; writer(P, false) starts a new one.
+ * - `kind`: `d` data, or `o` the open marker every writer session stages when it opens. Its `seq`
+ *   is where the session starts (the length of the chain it resumed) and its `pred` names the
+ *   session it resumed (whose gen is one less); a fresh upload's first session has no pred.
+ * - `gen` + `session`: the writer session. `gen` is one more than any gen on the blob when it
+ *   opened, `session` random: sessions order by gen, then session, and the newest open marker on
+ *   the blob is the one live writer. Every earlier writer is fenced.
  * - `stamp`: when the block was staged (ms), so purgeUploads knows an upload's last write.
  *
- * Numbers are base 36, zero-padded, so ids of one upload sort by seq.
+ * Numbers are base 36, zero-padded. Committed blocks of the earlier format `stw1` (also 40
+ * characters) can still be built on; its uncommitted blocks count as another tool's.
  */
 
-const FORMAT = 'stw1';
+const FORMAT = 'stw2';
 const ID_LENGTH = 40;
-const WIDTH = { created: 9, nonce: 6, seq: 6, session: 4, stamp: 9 } as const;
+const WIDTH = { upload: 5, seq: 6, gen: 4, session: 5, stamp: 9 } as const;
+/** The pred field of a session that resumed nothing. */
+const NO_PRED = '0'.repeat(WIDTH.session);
 
 export type UploadMode = 'n' | 'a';
-export type BlockKind = 'd' | 'm';
+export type BlockKind = 'd' | 'o';
 
-/** Largest seq and session the id has room for. */
+/** Largest seq and gen the id has room for. */
 export const MAX_SEQ = 36 ** WIDTH.seq - 1;
-export const MAX_SESSION = 36 ** WIDTH.session - 1;
+export const MAX_GEN = 36 ** WIDTH.gen - 1;
 
 export interface UploadId {
   mode: UploadMode;
-  /** When the upload started (ms since the epoch, the writer's clock). */
-  created: number;
   nonce: string;
 }
 
-export interface ParsedBlockId extends UploadId {
+/** One writer session: newer sessions have a higher gen, ties are broken by the random nonce. */
+export interface SessionId {
+  gen: number;
+  nonce: string;
+}
+
+export interface ParsedBlockId {
+  upload: UploadId;
   kind: BlockKind;
   seq: number;
-  session: number;
+  session: SessionId;
+  /** Open markers only: the nonce of the session this one resumed (its gen is one less). */
+  pred?: string;
   stamp: number;
 }
 
@@ -60,77 +70,93 @@ function pad36(value: number, width: number): string {
   return value.toString(36).padStart(width, '0');
 }
 
-function randomNonce(): string {
-  let nonce = '';
-  for (let i = 0; i < WIDTH.nonce; i++) nonce += Math.floor(Math.random() * 36).toString(36);
-  return nonce;
+function randomNonce(width: number): string {
+  for (;;) {
+    let nonce = '';
+    for (let i = 0; i < width; i++) nonce += Math.floor(Math.random() * 36).toString(36);
+    if (nonce !== NO_PRED) return nonce;
+  }
 }
 
-export function newUploadId(mode: UploadMode, now = Date.now()): UploadId {
-  return { mode, created: now, nonce: randomNonce() };
+export function newUploadId(mode: UploadMode): UploadId {
+  return { mode, nonce: randomNonce(WIDTH.upload) };
+}
+
+export function newSession(gen: number): SessionId {
+  return { gen, nonce: randomNonce(WIDTH.session) };
 }
 
 /** A stable text key of an upload, equal for all of its blocks. */
 export function uploadKey(upload: UploadId): string {
-  return `${upload.mode}${pad36(upload.created, WIDTH.created)}${upload.nonce}`;
+  return `${upload.mode}${upload.nonce}`;
 }
 
-/** Newer uploads first: by start time, then nonce (ties between processes are broken arbitrarily but alike everywhere). */
-export function compareUploadsNewestFirst(a: UploadId, b: UploadId): number {
-  if (a.created !== b.created) return b.created - a.created;
-  if (a.nonce !== b.nonce) return a.nonce < b.nonce ? 1 : -1;
-  return a.mode === b.mode ? 0 : a.mode < b.mode ? 1 : -1;
+function sessionKey(session: SessionId): string {
+  return `${session.gen}:${session.nonce}`;
 }
 
-export function sameUpload(a: UploadId, b: UploadId): boolean {
-  return a.mode === b.mode && a.created === b.created && a.nonce === b.nonce;
+/** Older sessions first. */
+export function compareSessions(a: SessionId, b: SessionId): number {
+  if (a.gen !== b.gen) return a.gen - b.gen;
+  return a.nonce < b.nonce ? -1 : a.nonce > b.nonce ? 1 : 0;
 }
 
-export function blockId(upload: UploadId, kind: BlockKind, seq: number, session: number, stamp = Date.now()): string {
-  const text = `${FORMAT}${uploadKey(upload)}${kind}${pad36(seq, WIDTH.seq)}${pad36(session, WIDTH.session)}${pad36(stamp, WIDTH.stamp)}`;
+/** The id of data block `seq` staged by `session`. */
+export function dataBlockId(upload: UploadId, seq: number, session: SessionId, stamp = Date.now()): string {
+  return encode(upload, 'd', seq, session, NO_PRED, stamp);
+}
+
+/** The id of the open marker of `session`, which starts at `start` after resuming `pred`. */
+export function openMarkerId(upload: UploadId, start: number, session: SessionId, pred?: SessionId, stamp = Date.now()): string {
+  if (pred && pred.gen !== session.gen - 1) throw new RangeError(`a session of gen ${session.gen} resumes one of gen ${session.gen - 1}, not ${pred.gen}`);
+  return encode(upload, 'o', start, session, pred?.nonce ?? NO_PRED, stamp);
+}
+
+function encode(upload: UploadId, kind: BlockKind, seq: number, session: SessionId, pred: string, stamp: number): string {
+  const text = `${FORMAT}${uploadKey(upload)}${kind}${pad36(seq, WIDTH.seq)}${pad36(session.gen, WIDTH.gen)}${session.nonce}${pred}${pad36(stamp, WIDTH.stamp)}`;
+  if (text.length !== ID_LENGTH) throw new RangeError(`block id of ${text.length} characters`);
   return Buffer.from(text, 'latin1').toString('base64');
 }
 
-const ID_PATTERN = /^stw1([na])([0-9a-z]{9})([0-9a-z]{6})([dm])([0-9a-z]{6})([0-9a-z]{4})([0-9a-z]{9})$/;
+const ID_PATTERN = /^stw2([na])([0-9a-z]{5})([do])([0-9a-z]{6})([0-9a-z]{4})([0-9a-z]{5})([0-9a-z]{5})([0-9a-z]{9})$/;
+const EARLIER_FORMAT = /^stw1[na][0-9a-z]{35}$/;
+
+function decode(id: string): string | undefined {
+  const text = Buffer.from(id, 'base64').toString('latin1');
+  return text.length === ID_LENGTH ? text : undefined;
+}
 
 /** The fields of one of our block ids, or undefined for any other id. */
 export function parseBlockId(id: string): ParsedBlockId | undefined {
-  let text: string;
-  try {
-    text = Buffer.from(id, 'base64').toString('latin1');
-  } catch {
-    return undefined;
-  }
-  if (text.length !== ID_LENGTH) return undefined;
-  const m = ID_PATTERN.exec(text);
+  const m = ID_PATTERN.exec(decode(id) ?? '');
   if (!m) return undefined;
+  const kind = m[3] as BlockKind;
   return {
-    mode: m[1] as UploadMode,
-    created: parseInt(m[2]!, 36),
-    nonce: m[3]!,
-    kind: m[4] as BlockKind,
-    seq: parseInt(m[5]!, 36),
-    session: parseInt(m[6]!, 36),
-    stamp: parseInt(m[7]!, 36),
+    upload: { mode: m[1] as UploadMode, nonce: m[2]! },
+    kind,
+    seq: parseInt(m[4]!, 36),
+    session: { gen: parseInt(m[5]!, 36), nonce: m[6]! },
+    ...(kind === 'o' && m[7] !== NO_PRED ? { pred: m[7]! } : {}),
+    stamp: parseInt(m[8]!, 36),
   };
 }
 
-/** True when every id is one of ours (so new blocks of ours can join them in one block list). */
+/** True when every committed id is one of ours, of either format (so new blocks of ours can join them in one block list). */
 export function allOurs(blocks: readonly ListedBlock[]): boolean {
-  return blocks.every((b) => parseBlockId(b.name) !== undefined);
+  return blocks.every((b) => parseBlockId(b.name) !== undefined || EARLIER_FORMAT.test(decode(b.name) ?? ''));
 }
 
 /** What the uncommitted blocks say about one upload. */
 export interface StagedUpload {
   upload: UploadId;
-  /** The upload's content blocks, in order (base64 ids). */
+  /** Its newest writer session (undefined for blocks staged without one: putContent, a cancel's re-commit). */
+  head?: SessionId;
+  /** The upload's content blocks as its newest session has them, in order (base64 ids). */
   chain: string[];
   /** Bytes in `chain`. */
   chainSize: number;
   /** The seq the next block gets. */
   nextSeq: number;
-  /** The session number a writer resuming this upload uses. */
-  nextSession: number;
   /** The latest stamp of any of its blocks (ms). */
   lastWrite: number;
   /** How many uncommitted blocks it has, content or not. */
@@ -138,55 +164,98 @@ export interface StagedUpload {
 }
 
 export interface StagedUploads {
-  /** The newest upload, the one writer(P, true) resumes; undefined when the blob has none of ours. */
+  /** The upload of the newest writer session, the one writer(P, true) resumes; undefined when no writer opened one. */
   current?: StagedUpload;
-  /** Every upload found, newest first. */
+  /** Every upload found, newest first (uploads without a writer session last). */
   all: StagedUpload[];
+  /** The highest gen of any of our blocks (0 when there is none): a new session takes one more. */
+  maxGen: number;
   /** Uncommitted blocks whose ids are not ours (another tool's); the next commit drops them. */
   foreignBlocks: number;
 }
 
+type Block = ParsedBlockId & ListedBlock;
+
 /** Groups a blob's uncommitted blocks by upload and works out each upload's content. */
 export function analyseUncommitted(uncommitted: readonly ListedBlock[]): StagedUploads {
-  const groups = new Map<string, { upload: UploadId; blocks: Array<ParsedBlockId & { name: string; size: number }> }>();
+  const groups = new Map<string, { upload: UploadId; blocks: Block[] }>();
   let foreignBlocks = 0;
+  let maxGen = 0;
   for (const block of uncommitted) {
     const parsed = parseBlockId(block.name);
     if (!parsed) {
       foreignBlocks++;
       continue;
     }
-    const key = uploadKey(parsed);
+    maxGen = Math.max(maxGen, parsed.session.gen);
+    const key = uploadKey(parsed.upload);
     let group = groups.get(key);
-    if (!group) groups.set(key, (group = { upload: { mode: parsed.mode, created: parsed.created, nonce: parsed.nonce }, blocks: [] }));
-    group.blocks.push({ ...parsed, name: block.name, size: block.size });
+    if (!group) groups.set(key, (group = { upload: parsed.upload, blocks: [] }));
+    group.blocks.push({ ...parsed, ...block });
   }
-  const all = [...groups.values()].map(({ upload, blocks }) => summarise(upload, blocks)).sort((a, b) => compareUploadsNewestFirst(a.upload, b.upload));
-  return { current: all[0], all, foreignBlocks };
+  const all = [...groups.values()].map(({ upload, blocks }) => summarise(upload, blocks));
+  all.sort((a, b) => (a.head && b.head ? compareSessions(b.head, a.head) : a.head ? -1 : b.head ? 1 : 0));
+  return { current: all[0]?.head ? all[0] : undefined, all, maxGen, foreignBlocks };
 }
 
-function summarise(upload: UploadId, blocks: Array<ParsedBlockId & { name: string; size: number }>): StagedUpload {
-  // For each seq, the block of the latest session.
-  const bySeq = new Map<number, ParsedBlockId & { name: string; size: number }>();
-  let maxSession = 0;
+/**
+ * Whether `session`, with the open marker `markerId`, is still the one live writer of the blob:
+ * `superseded` when a newer session opened (on any upload), `gone` when its marker is no longer
+ * there (the blob was committed, replaced or deleted, or the upload purged or cancelled).
+ */
+export function liveness(uncommitted: readonly ListedBlock[], markerId: string, session: SessionId): 'live' | 'superseded' | 'gone' {
+  let present = false;
+  for (const block of uncommitted) {
+    if (block.name === markerId) present = true;
+    const parsed = parseBlockId(block.name);
+    if (parsed?.kind === 'o' && compareSessions(parsed.session, session) > 0) return 'superseded';
+  }
+  return present ? 'live' : 'gone';
+}
+
+/**
+ * An upload's content as its newest session has it: the chain of the session it resumed, cut at
+ * where it started, then its own blocks from there while their seqs run on. Blocks a fenced
+ * session staged after a newer one started never count, whatever their seq.
+ */
+function summarise(upload: UploadId, blocks: Block[]): StagedUpload {
+  const markers = new Map<string, Block>();
+  const data = new Map<string, Map<number, Block>>();
+  let head: Block | undefined;
   let lastWrite = 0;
   for (const block of blocks) {
-    maxSession = Math.max(maxSession, block.session);
     lastWrite = Math.max(lastWrite, block.stamp);
-    if (block.kind !== 'd') continue;
-    const seen = bySeq.get(block.seq);
-    if (!seen || block.session > seen.session) bySeq.set(block.seq, block);
+    const key = sessionKey(block.session);
+    if (block.kind === 'o') {
+      markers.set(key, block);
+      if (!head || compareSessions(block.session, head.session) > 0) head = block;
+      continue;
+    }
+    let own = data.get(key);
+    if (!own) data.set(key, (own = new Map()));
+    own.set(block.seq, block);
   }
-  const chain: string[] = [];
-  let chainSize = 0;
-  let session = 0;
-  for (let seq = 0; ; seq++) {
-    const block = bySeq.get(seq);
-    // A gap, or a block from a session older than its predecessor's, ends the content.
-    if (!block || block.session < session) break;
-    session = block.session;
-    chain.push(block.name);
-    chainSize += block.size;
+  // The sessions from the upload's first to its newest, each resuming the one before.
+  const lineage: Block[] = [];
+  for (let session = head; session; ) {
+    lineage.unshift(session);
+    session = session.pred === undefined ? undefined : markers.get(sessionKey({ gen: session.session.gen - 1, nonce: session.pred }));
   }
-  return { upload, chain, chainSize, nextSeq: chain.length, nextSession: maxSession + 1, lastWrite, blockCount: blocks.length };
+  let chain: Block[] = [];
+  for (const session of lineage) {
+    // A session starts at the end of what it resumed; fewer blocks there cannot happen while blocks only go as a whole.
+    if (chain.length < session.seq) break;
+    chain = chain.slice(0, session.seq);
+    const own = data.get(sessionKey(session.session));
+    for (let block = own?.get(chain.length); block; block = own!.get(chain.length)) chain.push(block);
+  }
+  return {
+    upload,
+    ...(head ? { head: head.session } : {}),
+    chain: chain.map((b) => b.name),
+    chainSize: chain.reduce((sum, b) => sum + b.size, 0),
+    nextSeq: chain.length,
+    lastWrite,
+    blockCount: blocks.length,
+  };
 }

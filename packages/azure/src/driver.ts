@@ -10,6 +10,7 @@ import {
   Semaphore,
   StorageDriverError,
   UnsupportedMethodError,
+  UploadFencedError,
   compareNames,
   isSameOrBelow,
   throwIfAborted,
@@ -22,12 +23,13 @@ import {
   type WalkFn,
   type WalkOptions,
 } from '@stowage/core';
-import { allOurs, analyseUncommitted, blockId, compareUploadsNewestFirst, newUploadId, sameUpload, type ListedBlock, type UploadId } from './blocks';
+import { allOurs, analyseUncommitted, dataBlockId, newSession, newUploadId, type ListedBlock } from './blocks';
 import { createClients, type AzureClients } from './client';
 import { waitForCopy, type CopyProgress } from './copy';
 import {
   azureCodeOf,
   isBatchUnsupported,
+  isBlobAlreadyExists,
   isConditionFailed,
   isContainerNotFound,
   isInvalidBlobType,
@@ -52,7 +54,7 @@ import {
   PUT_BLOB_LIMIT,
   type AzureDriverOptions,
 } from './options';
-import { AzureFileWriter, BlockStager, MAX_COMMITTED_BLOCKS, tooManyBlocks, type UploadPlan, type WriterHost } from './writer';
+import { AzureFileWriter, BlockStager, MAX_COMMITTED_BLOCKS, tooManyBlocks, type BlockListing, type UploadPlan, type WriterHost } from './writer';
 
 /** Names per List Blobs page (Azure's maximum). */
 const LIST_PAGE_SIZE = 5000;
@@ -66,13 +68,6 @@ const PARALLEL_REQUESTS = 16;
 const READ_RETRIES = 5;
 /** Attempts at an operation whose precondition raced with another writer. */
 const RACE_ATTEMPTS = 3;
-
-interface BlockListing {
-  committed: ListedBlock[];
-  uncommitted: ListedBlock[];
-  /** Length of the committed content (0 when there is none). */
-  contentLength: number;
-}
 
 /**
  * The Stowage driver for Azure Blob Storage: distribution's `azure` driver's parameters and blob
@@ -121,9 +116,11 @@ export class AzureDriver extends BaseStorageDriver {
       blockSize: this.blockSize,
       uploadConcurrency: this.uploadConcurrency,
       stageBlock: (blobName, id, body, signal) => this.stageBlock(blobName, id, body, signal),
-      commitBlocks: (blobName, ids, signal) => this.writeBlob(blobName, signal, (blob) => blob.commitBlockList(ids, { abortSignal: signal })),
-      putBlob: (blobName, body, signal) => this.writeBlob(blobName, signal, (blob) => blob.upload(body, body.length, { abortSignal: signal })),
-      discardUpload: (blobName, upload) => this.discardUpload(blobName, upload),
+      readBlocks: (blobName, lists, signal) => this.blockListing(this.clients.container.getBlockBlobClient(blobName), signal, undefined, lists),
+      commitUpload: (blobName, path, ids, seen, recheck, signal) => this.commitUpload(blobName, path, ids, seen, recheck, signal),
+      discardUpload: async (blobName, seen) => {
+        await this.discardStaged(this.clients.container.getBlockBlobClient(blobName), seen);
+      },
     };
   }
 
@@ -213,13 +210,15 @@ export class AzureDriver extends BaseStorageDriver {
   protected override async _putContent(path: string, content: Buffer, opts: OpOptions): Promise<void> {
     const blobName = this.layout.blobName(path);
     if (content.length <= this.maxSinglePutSize) {
-      await this.host.putBlob(blobName, content, opts.signal);
+      await this.writeBlob(blobName, opts.signal, (blob) => blob.upload(content, content.length, { abortSignal: opts.signal }));
       return;
     }
+    // Blocks without a writer session: this is no upload a writer could resume or be fenced by.
     const upload = newUploadId('n');
+    const session = newSession(0);
     const stager = new BlockStager(
       (id, body, signal) => this.stageBlock(blobName, id, body, signal),
-      (seq) => blockId(upload, 'd', seq, 0),
+      (seq) => dataBlockId(upload, seq, session),
       this.blockSize,
       this.uploadConcurrency,
       0,
@@ -230,10 +229,10 @@ export class AzureDriver extends BaseStorageDriver {
     try {
       await stager.push(content, opts.signal);
       await stager.flush(opts.signal);
-      await this.host.commitBlocks(blobName, stager.ids, opts.signal);
+      await this.writeBlob(blobName, opts.signal, (blob) => blob.commitBlockList(stager.ids, { abortSignal: opts.signal }));
     } catch (err) {
       await stager.settle();
-      await this.discardUpload(blobName, upload).catch(() => undefined);
+      await this.discardUnlessWriting(blobName).catch(() => undefined);
       throw err;
     }
   }
@@ -241,8 +240,11 @@ export class AzureDriver extends BaseStorageDriver {
   protected async _writer(path: string, append: boolean, opts: OpOptions): Promise<FileWriter> {
     const blobName = this.layout.blobName(path);
     if (!append) {
-      const plan: UploadPlan = { upload: newUploadId('n'), base: [], chain: [], nextSeq: 0, session: 0, staged: false };
-      return new AzureFileWriter(this.writerInit(path, 0, opts), this.host, blobName, plan);
+      // A new upload; its session still needs the highest gen on the blob to be the newest.
+      const listing = await this.blockListing(this.clients.container.getBlockBlobClient(blobName), opts.signal);
+      const { maxGen } = analyseUncommitted(listing?.uncommitted ?? []);
+      const plan: UploadPlan = { upload: newUploadId('n'), base: [], chain: [], nextSeq: 0, session: newSession(maxGen + 1) };
+      return this.openWriter(path, blobName, 0, plan, opts);
     }
     for (let attempt = 1; ; attempt++) {
       try {
@@ -259,24 +261,25 @@ export class AzureDriver extends BaseStorageDriver {
     const blob = this.clients.container.getBlockBlobClient(blobName);
     const listing = await this.blockListing(blob, opts.signal, path);
     if (listing === undefined) throw new PathNotFoundError(this.name, path, { operation: 'writer' });
-    const { current } = analyseUncommitted(listing.uncommitted);
-    if (current) {
+    const { current, maxGen } = analyseUncommitted(listing.uncommitted);
+    const session = newSession(maxGen + 1);
+    if (current?.head) {
       const base = current.upload.mode === 'a' ? listing.committed : [];
       const plan: UploadPlan = {
         upload: current.upload,
         base: base.map((b) => b.name),
         chain: current.chain,
         nextSeq: current.nextSeq,
-        session: current.nextSession,
-        staged: true,
+        session,
+        pred: current.head,
       };
-      return new AzureFileWriter(this.writerInit(path, sizeOf(base) + current.chainSize, opts), this.host, blobName, plan);
+      return this.openWriter(path, blobName, sizeOf(base) + current.chainSize, plan, opts);
     }
     // No upload: continue the committed content, by its block list when that list is ours and
     // makes up the whole blob ("commit the old list plus new blocks").
     if (listing.committed.length > 0 && allOurs(listing.committed) && sizeOf(listing.committed) === listing.contentLength) {
-      const plan: UploadPlan = { upload: newUploadId('a'), base: listing.committed.map((b) => b.name), chain: [], nextSeq: 0, session: 0, staged: false };
-      return new AzureFileWriter(this.writerInit(path, listing.contentLength, opts), this.host, blobName, plan);
+      const plan: UploadPlan = { upload: newUploadId('a'), base: listing.committed.map((b) => b.name), chain: [], nextSeq: 0, session };
+      return this.openWriter(path, blobName, listing.contentLength, plan, opts);
     }
     let props: BlobGetPropertiesResponse;
     try {
@@ -287,14 +290,16 @@ export class AzureDriver extends BaseStorageDriver {
     }
     const size = props.contentLength ?? 0;
     if (size === 0) {
-      const plan: UploadPlan = { upload: newUploadId('a'), base: [], chain: [], nextSeq: 0, session: 0, staged: false };
-      return new AzureFileWriter(this.writerInit(path, 0, opts), this.host, blobName, plan);
+      const plan: UploadPlan = { upload: newUploadId('a'), base: [], chain: [], nextSeq: 0, session };
+      return this.openWriter(path, blobName, 0, plan, opts);
     }
     // Content put in one piece (Put Blob, or by another tool) has no block list to build on: the
     // new upload starts with a copy of it, read through this process (pinned to its ETag) and
     // staged as the upload's first blocks. Put Block From URL would copy it inside Azure, but
     // Azurite does not implement it.
-    const plan: UploadPlan = { upload: newUploadId('n'), base: [], chain: [], nextSeq: 0, session: 0, staged: false };
+    const plan: UploadPlan = { upload: newUploadId('n'), base: [], chain: [], nextSeq: 0, session };
+    // The copy is staged in full before the open marker: an upload that exists (has a marker)
+    // always holds the whole copy, so a writer that resumes it never continues a part of it.
     const writer = new AzureFileWriter(this.writerInit(path, size, opts), this.host, blobName, plan);
     try {
       const response = await blob.download(0, undefined, { abortSignal: opts.signal, maxRetryRequests: READ_RETRIES, conditions: { ifMatch: props.etag } });
@@ -304,10 +309,19 @@ export class AzureDriver extends BaseStorageDriver {
         await writer.preload(chunk as Buffer);
       }
       if (copied !== size) throw new StorageDriverError(this.name, new Error(`read ${copied} of ${size} committed bytes`), { operation: 'writer', path });
+      await writer.open(opts.signal);
     } catch (err) {
-      await writer.cancel().catch(() => undefined);
+      await writer.abandon();
+      await this.discardUnlessWriting(blobName).catch(() => undefined);
       throw err;
     }
+    return writer;
+  }
+
+  /** A writer session that has staged its open marker, so it is the upload's live writer. */
+  private async openWriter(path: string, blobName: string, size: number, plan: UploadPlan, opts: OpOptions): Promise<AzureFileWriter> {
+    const writer = new AzureFileWriter(this.writerInit(path, size, opts), this.host, blobName, plan);
+    await writer.open(opts.signal);
     return writer;
   }
 
@@ -520,13 +534,49 @@ export class AzureDriver extends BaseStorageDriver {
     if (failure !== undefined) throw failure;
   }
 
-  /** Cancel: drop the blob's staged blocks unless an upload newer than `upload` owns them. */
-  private async discardUpload(blobName: string, upload: UploadId): Promise<void> {
+  /**
+   * A writer's commit: Put Block List naming exactly its blocks, on the condition that the blob
+   * is as its last check saw it (that ETag, or no blob), so a commit by anyone in between makes
+   * this one fail rather than replace it. A blob committed empty looks like no blob in Get Block
+   * List: when If-None-Match finds one, it is committed over on its own ETag after one more
+   * check that this writer is still live.
+   */
+  private async commitUpload(blobName: string, path: string, ids: string[], seen: BlockListing, recheck: () => Promise<unknown>, signal?: AbortSignal): Promise<void> {
+    const blob = this.clients.container.getBlockBlobClient(blobName);
+    const hasContent = seen.committed.length > 0 || seen.contentLength > 0;
+    let conditions: { ifMatch?: string; ifNoneMatch?: string } = hasContent ? { ifMatch: seen.etag } : { ifNoneMatch: '*' };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.writeBlob(blobName, signal, (b) => b.commitBlockList(ids, { conditions, abortSignal: signal }));
+        return;
+      } catch (err) {
+        if (isBlobAlreadyExists(err) && attempt === 1) {
+          let etag: string | undefined;
+          try {
+            etag = (await blob.getProperties({ abortSignal: signal })).etag;
+          } catch (inner) {
+            if (!isNotFound(inner)) throw inner;
+          }
+          await recheck();
+          if (etag !== undefined) {
+            conditions = { ifMatch: etag };
+            continue;
+          }
+        }
+        // Committed, replaced or deleted since the check (which drops this writer's blocks too).
+        if (isConditionFailed(err) || isBlobAlreadyExists(err) || isInvalidBlockList(err)) {
+          throw new UploadFencedError(this.name, path, 'commit', new Error(`the blob changed between the last check and the commit: ${azureCodeOf(err)} ${statusOf(err) ?? ''}`));
+        }
+        throw err;
+      }
+    }
+  }
+
+  /** After a failed putContent: drop its blocks, unless a writer's upload is staged on the blob too. */
+  private async discardUnlessWriting(blobName: string): Promise<void> {
     const blob = this.clients.container.getBlockBlobClient(blobName);
     const listing = await this.blockListing(blob);
-    if (!listing || listing.uncommitted.length === 0) return;
-    const { current } = analyseUncommitted(listing.uncommitted);
-    if (current && !sameUpload(current.upload, upload) && compareUploadsNewestFirst(current.upload, upload) < 0) return;
+    if (!listing || listing.uncommitted.length === 0 || analyseUncommitted(listing.uncommitted).current) return;
     await this.discardStaged(blob, listing);
   }
 
@@ -595,9 +645,10 @@ export class AzureDriver extends BaseStorageDriver {
       return;
     }
     const upload = newUploadId('n');
+    const session = newSession(0);
     const stager = new BlockStager(
       (id, body) => blob.stageBlock(id, body, body.length).then(() => undefined),
-      (seq) => blockId(upload, 'd', seq, 0),
+      (seq) => dataBlockId(upload, seq, session),
       this.blockSize,
       this.uploadConcurrency,
     );
@@ -613,14 +664,18 @@ export class AzureDriver extends BaseStorageDriver {
     return this.clients.container.getBlockBlobClient(this.layout.blobName(path));
   }
 
-  /** Get Block List; undefined when there is no blob at all (no content, no blocks), empty lists for a non-block blob. */
-  private async blockListing(blob: BlockBlobClient, signal?: AbortSignal, path?: string): Promise<BlockListing | undefined> {
+  /**
+   * Get Block List (`lists`: both, or the uncommitted one only); undefined when there is no blob
+   * at all (no content, no blocks), empty lists for a non-block blob.
+   */
+  private async blockListing(blob: BlockBlobClient, signal?: AbortSignal, path?: string, lists: 'all' | 'uncommitted' = 'all'): Promise<BlockListing | undefined> {
     try {
-      const list = await blob.getBlockList('all', { abortSignal: signal });
+      const list = await blob.getBlockList(lists, { abortSignal: signal });
       return {
         committed: (list.committedBlocks ?? []).map(listed),
         uncommitted: (list.uncommittedBlocks ?? []).map(listed),
         contentLength: list.blobContentLength ?? 0,
+        etag: list.etag,
       };
     } catch (err) {
       if (isNotFound(err)) return undefined;

@@ -48,6 +48,11 @@ export function isInvalidBlobType(err: unknown): boolean {
   return azureCodeOf(err) === 'InvalidBlobType';
 }
 
+/** If-None-Match: * found the blob (Azure answers 409 here, not 412). */
+export function isBlobAlreadyExists(err: unknown): boolean {
+  return azureCodeOf(err) === 'BlobAlreadyExists';
+}
+
 /** Put Block List named blocks the blob no longer has. */
 export function isInvalidBlockList(err: unknown): boolean {
   return azureCodeOf(err) === 'InvalidBlockList';

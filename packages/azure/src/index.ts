@@ -5,11 +5,15 @@ export { BlobLayout } from './layout';
 // The pieces below are exported for tests and tooling (inspecting what a container holds).
 export {
   analyseUncommitted,
-  blockId,
+  dataBlockId,
+  liveness,
+  newSession,
   newUploadId,
+  openMarkerId,
   parseBlockId,
   type ListedBlock,
   type ParsedBlockId,
+  type SessionId,
   type StagedUpload,
   type StagedUploads,
   type UploadId,

@@ -5,7 +5,23 @@
 import assert from 'node:assert/strict';
 import { RestError } from '@azure/storage-blob';
 import { ErrorCode, hasErrorCode } from '@stowage/core';
-import { BlobLayout, BlockStager, analyseUncommitted, blockId, mapAzureError, newUploadId, parseBlockId, waitForCopy, type CopyProgress, type ListedBlock, type UploadId } from '@stowage/azure';
+import {
+  BlobLayout,
+  BlockStager,
+  analyseUncommitted,
+  dataBlockId,
+  liveness,
+  mapAzureError,
+  newSession,
+  newUploadId,
+  openMarkerId,
+  parseBlockId,
+  waitForCopy,
+  type CopyProgress,
+  type ListedBlock,
+  type SessionId,
+  type UploadId,
+} from '@stowage/azure';
 
 describe('azure: blob names', () => {
   it("maps paths exactly as distribution's azure driver does (TrimLeft(TrimRight(root, '/') + path, '/'))", () => {
@@ -44,68 +60,100 @@ describe('azure: blob names', () => {
   });
 });
 
-function block(upload: UploadId, kind: 'd' | 'm', seq: number, session: number, size: number, stamp = 1_700_000_000_000): ListedBlock {
-  return { name: blockId(upload, kind, seq, session, stamp), size };
+const STAMP = 1_700_000_000_000;
+
+/** A data block of `session` as Get Block List lists it. */
+function data(upload: UploadId, seq: number, session: SessionId, size: number, stamp = STAMP): ListedBlock {
+  return { name: dataBlockId(upload, seq, session, stamp), size };
+}
+
+/** The open marker of `session`, starting at `start` after resuming `pred`. */
+function opened(upload: UploadId, start: number, session: SessionId, pred?: SessionId, stamp = STAMP): ListedBlock {
+  return { name: openMarkerId(upload, start, session, pred, stamp), size: 1 };
 }
 
 describe('azure: block ids and staged uploads', () => {
   it('block ids are base64 of 40 characters, round-trip, and ignore ids of other tools', () => {
-    const upload = newUploadId('n', 1_700_000_000_123);
-    const id = blockId(upload, 'd', 41, 3, 1_700_000_000_999);
+    const upload = newUploadId('n');
+    const session = { gen: 3, nonce: 'abcde' };
+    const id = dataBlockId(upload, 41, session, 1_700_000_000_999);
     assert.equal(Buffer.from(id, 'base64').length, 40);
-    assert.deepEqual(parseBlockId(id), { ...upload, kind: 'd', seq: 41, session: 3, stamp: 1_700_000_000_999 });
+    assert.deepEqual(parseBlockId(id), { upload, kind: 'd', seq: 41, session, stamp: 1_700_000_000_999 });
+    const marker = openMarkerId(upload, 7, { gen: 4, nonce: 'zzzzz' }, session, 5);
+    assert.deepEqual(parseBlockId(marker), { upload, kind: 'o', seq: 7, session: { gen: 4, nonce: 'zzzzz' }, pred: 'abcde', stamp: 5 });
+    assert.throws(() => openMarkerId(upload, 7, { gen: 5, nonce: 'zzzzz' }, session), RangeError, 'a session resumes one of the gen before');
     for (const other of [Buffer.from('block-000001').toString('base64'), 'not base64 at all!', Buffer.alloc(40, 'x').toString('base64')]) {
       assert.equal(parseBlockId(other), undefined, other);
     }
     // Equal length for every id: Azure requires it of the blocks of one blob.
-    const lengths = new Set([blockId(upload, 'm', 0, 0), blockId(newUploadId('a'), 'd', 2_000_000, 1_000_000, 0)].map((i) => i.length));
+    const lengths = new Set([openMarkerId(upload, 0, newSession(1)), dataBlockId(newUploadId('a'), 2_000_000, newSession(1_000_000), 0)].map((i) => i.length));
     assert.equal(lengths.size, 1);
   });
 
-  it('ids of one upload sort by sequence', () => {
-    const upload = newUploadId('n');
-    const ids = [0, 1, 9, 10, 35, 36, 1295, 1296].map((seq) => Buffer.from(blockId(upload, 'd', seq, 0), 'base64').toString('latin1'));
-    assert.deepEqual([...ids].sort(), ids);
-  });
-
-  it('the newest upload is the current one; its content is the run of sequences from 0', () => {
-    const old = newUploadId('n', 1000);
-    const current = newUploadId('n', 2000);
+  it('the upload of the newest session is the current one, whatever the clocks say; its content is the run of sequences from where each session started', () => {
+    const old = newUploadId('n');
+    const current = newUploadId('n');
+    const first = { gen: 1, nonce: 'aaaaa' };
+    const newer = { gen: 2, nonce: '00001' };
     const staged = analyseUncommitted([
-      block(current, 'd', 1, 0, 20),
-      block(old, 'd', 0, 0, 99),
-      block(current, 'd', 0, 0, 10),
+      data(current, 1, newer, 20, STAMP - 5000),
+      opened(old, 0, first, undefined, STAMP + 5000),
+      data(old, 0, first, 99, STAMP + 5000),
+      data(current, 0, newer, 10, STAMP - 5000),
+      opened(current, 0, newer, undefined, STAMP - 5000),
       { name: Buffer.from('foreign-block').toString('base64'), size: 5 },
     ]);
     assert.equal(staged.all.length, 2);
     assert.equal(staged.foreignBlocks, 1);
+    assert.equal(staged.maxGen, 2);
     assert.deepEqual(staged.current?.upload, current);
-    assert.deepEqual(staged.current?.chain, [blockId(current, 'd', 0, 0, 1_700_000_000_000), blockId(current, 'd', 1, 0, 1_700_000_000_000)]);
+    assert.deepEqual(staged.current?.head, newer);
+    assert.deepEqual(staged.current?.chain, [dataBlockId(current, 0, newer, STAMP - 5000), dataBlockId(current, 1, newer, STAMP - 5000)]);
     assert.equal(staged.current?.chainSize, 30);
     assert.equal(staged.current?.nextSeq, 2);
-    assert.equal(staged.current?.nextSession, 1);
   });
 
-  it('a gap ends the content, and blocks a failed session left past it never count', () => {
-    const upload = newUploadId('n', 1000);
-    // Session 0 staged 0, 1 and 3 (2 failed); session 1 resumed at 2 and staged 2 only.
-    const staged = analyseUncommitted([block(upload, 'd', 0, 0, 4), block(upload, 'd', 1, 0, 4), block(upload, 'd', 3, 0, 4), block(upload, 'd', 2, 1, 2)]);
-    assert.equal(staged.current?.chain.length, 3, 'seq 3 of session 0 follows seq 2 of session 1: not content');
+  it('a gap ends the content, and blocks a fenced or failed session staged after the next one started never count', () => {
+    const upload = newUploadId('n');
+    const s1 = { gen: 1, nonce: 'aaaaa' };
+    const s2 = { gen: 2, nonce: 'bbbbb' };
+    // s1 staged 0, 1 and 3 (2 was in flight when s2 opened and landed later); s2 resumed at 2 and staged 2 only.
+    const blocks = [opened(upload, 0, s1), data(upload, 0, s1, 4), data(upload, 1, s1, 4), data(upload, 3, s1, 4), opened(upload, 2, s2, s1), data(upload, 2, s2, 2), data(upload, 2, s1, 4)];
+    const staged = analyseUncommitted(blocks);
+    assert.deepEqual(staged.current?.chain, [dataBlockId(upload, 0, s1, STAMP), dataBlockId(upload, 1, s1, STAMP), dataBlockId(upload, 2, s2, STAMP)]);
     assert.equal(staged.current?.chainSize, 10);
-    assert.equal(staged.current?.nextSeq, 3);
-    assert.equal(staged.current?.nextSession, 2);
-    // A later session overwriting a seq wins over the earlier block at that seq.
-    const rewritten = analyseUncommitted([block(upload, 'd', 0, 0, 4), block(upload, 'd', 1, 0, 4), block(upload, 'd', 1, 1, 7)]);
-    assert.equal(rewritten.current?.chainSize, 11);
+    // s2 opened and staged nothing; the fenced s1 went on staging 2 and 3: its strays are not content.
+    const idle = analyseUncommitted([opened(upload, 0, s1), data(upload, 0, s1, 4), data(upload, 1, s1, 4), opened(upload, 2, s2, s1), data(upload, 2, s1, 4), data(upload, 3, s1, 4)]);
+    assert.equal(idle.current?.nextSeq, 2);
+    assert.equal(idle.current?.chainSize, 8);
   });
 
-  it('a marker makes an empty upload exist; the last write is the latest stamp', () => {
-    const upload = newUploadId('n', 1000);
-    const staged = analyseUncommitted([block(upload, 'm', 0, 0, 1, 5000), block(upload, 'm', 0, 1, 1, 9000)]);
+  it('two sessions opened at once on one chain: the higher nonce is live and only its blocks follow the shared prefix', () => {
+    const upload = newUploadId('n');
+    const s1 = { gen: 1, nonce: 'aaaaa' };
+    const low = { gen: 2, nonce: 'bbbbb' };
+    const high = { gen: 2, nonce: 'ccccc' };
+    const blocks = [opened(upload, 0, s1), data(upload, 0, s1, 4), opened(upload, 1, low, s1), opened(upload, 1, high, s1), data(upload, 1, low, 5), data(upload, 2, low, 5), data(upload, 1, high, 6)];
+    const staged = analyseUncommitted(blocks);
+    assert.deepEqual(staged.current?.chain, [dataBlockId(upload, 0, s1, STAMP), dataBlockId(upload, 1, high, STAMP)]);
+    const lowMarker = openMarkerId(upload, 1, low, s1, STAMP);
+    const highMarker = openMarkerId(upload, 1, high, s1, STAMP);
+    assert.equal(liveness(blocks, highMarker, high), 'live');
+    assert.equal(liveness(blocks, lowMarker, low), 'superseded');
+    assert.equal(liveness([data(upload, 0, s1, 4)], highMarker, high), 'gone', 'the marker was dropped (a commit, rewrite or delete)');
+  });
+
+  it('an open marker makes an empty upload exist; the last write is the latest stamp; blocks without a session are no upload to resume', () => {
+    const upload = newUploadId('n');
+    const s1 = { gen: 1, nonce: 'aaaaa' };
+    const s2 = { gen: 2, nonce: 'bbbbb' };
+    const staged = analyseUncommitted([opened(upload, 0, s1, undefined, 5000), opened(upload, 0, s2, s1, 9000)]);
     assert.equal(staged.current?.chainSize, 0);
     assert.equal(staged.current?.lastWrite, 9000);
-    assert.equal(staged.current?.nextSession, 2);
     assert.equal(analyseUncommitted([]).current, undefined);
+    const put = analyseUncommitted([data(newUploadId('n'), 0, newSession(0), 10)]);
+    assert.equal(put.current, undefined);
+    assert.equal(put.all.length, 1);
   });
 });
 

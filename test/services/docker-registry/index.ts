@@ -1,0 +1,131 @@
+/**
+ * Debian's docker-registry (distribution 2.8.2) as a local test server: the reference registry this
+ * project's example registry must be byte-compatible with. startDockerRegistry() installs the package
+ * on first use (see apt.ts), writes a config.yml for a filesystem storage in a given directory, starts
+ * `docker-registry serve` on 127.0.0.1 and a free port, waits until `GET /v2/` answers, and returns a
+ * handle whose stop() ends it by PID. It is also killed when this process exits.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensureDebianPackage, ServiceUnavailableError } from './apt';
+
+export { ServiceUnavailableError } from './apt';
+
+export const DOCKER_REGISTRY_BINARY = '/usr/bin/docker-registry';
+const READY_TIMEOUT_MS = 30_000;
+
+/** Options of startDockerRegistry. */
+export interface DockerRegistryOptions {
+  /** The filesystem driver's rootdirectory (it must exist; it is left in place on stop). */
+  rootDirectory: string;
+  /** storage.delete.enabled (default true). */
+  deleteEnabled?: boolean;
+  /** log.level (default 'error', so that test output stays quiet). */
+  logLevel?: 'error' | 'warn' | 'info' | 'debug';
+}
+
+/** A running docker-registry. */
+export interface DockerRegistryInstance {
+  /** `http://127.0.0.1:PORT` */
+  url: string;
+  /** `127.0.0.1:PORT`, the host part of a skopeo `docker://` reference. */
+  host: string;
+  port: number;
+  pid: number;
+  rootDirectory: string;
+  /** Everything the server wrote to stdout and stderr so far (for failure messages). */
+  output(): string;
+  /** Stops the server by PID and removes its config; resolves once it has exited. */
+  stop(): Promise<void>;
+}
+
+/** Installs Debian's docker-registry if it is missing (as root), or throws ServiceUnavailableError. */
+export function ensureDockerRegistry(): Promise<void> {
+  return ensureDebianPackage('docker-registry', DOCKER_REGISTRY_BINARY);
+}
+
+/** A TCP port that was free a moment ago on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** Starts docker-registry serving a filesystem storage rooted at options.rootDirectory. */
+export async function startDockerRegistry(options: DockerRegistryOptions): Promise<DockerRegistryInstance> {
+  await ensureDockerRegistry();
+  const configDir = await mkdtemp(join(tmpdir(), 'stowage-docker-registry-'));
+  try {
+    return await launch(options, configDir);
+  } catch (err) {
+    await rm(configDir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+function configYaml(options: DockerRegistryOptions, port: number): string {
+  // JSON is YAML: no quoting questions for the directory name.
+  return JSON.stringify({
+    version: 0.1,
+    log: { level: options.logLevel ?? 'error', accesslog: { disabled: true } },
+    storage: {
+      filesystem: { rootdirectory: options.rootDirectory },
+      delete: { enabled: options.deleteEnabled ?? true },
+      redirect: { disable: true },
+      maintenance: { uploadpurging: { enabled: false } },
+    },
+    http: { addr: `127.0.0.1:${port}` },
+  });
+}
+
+async function launch(options: DockerRegistryOptions, configDir: string): Promise<DockerRegistryInstance> {
+  const port = await freePort();
+  const configPath = join(configDir, 'config.yml');
+  await writeFile(configPath, configYaml(options, port));
+  const child = spawn(DOCKER_REGISTRY_BINARY, ['serve', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.setEncoding('utf8').on('data', (text: string) => (output += text));
+  child.stderr!.setEncoding('utf8').on('data', (text: string) => (output += text));
+  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  const killOnExit = () => child.kill('SIGKILL');
+  process.on('exit', killOnExit);
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    process.removeListener('exit', killOnExit);
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+    await rm(configDir, { recursive: true, force: true });
+  };
+  try {
+    await waitUntilReady(url, child, () => output);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { url, host: `127.0.0.1:${port}`, port, pid: child.pid!, rootDirectory: options.rootDirectory, output: () => output, stop };
+}
+
+async function waitUntilReady(url: string, child: ChildProcess, output: () => string): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new ServiceUnavailableError(`docker-registry exited (${child.exitCode ?? child.signalCode}) before it answered:\n${output().trim().slice(-2000)}`);
+    }
+    try {
+      const response = await fetch(`${url}/v2/`);
+      if (response.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new ServiceUnavailableError(`docker-registry did not answer GET ${url}/v2/ within ${READY_TIMEOUT_MS / 1000}s:\n${output().trim().slice(-2000)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

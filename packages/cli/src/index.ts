@@ -6,5 +6,5 @@ export { runCli, type CliIO, type CommandContext } from './program';
 export { resolveDriverSpec, loadDriverModules, buildDriver, type DriverOptions, type DriverSpec } from './driver-source';
 export { readStorageSection, type StorageSection } from './config-file';
 export { verifyRegistry, manifestReferences, type Problem, type ProblemKind, type VerifySummary, type VerifyHooks } from './verify/registry-check';
-export { benchHtml } from './bench/html-report';
+export { benchHtml, DRIVER_COLOUR, BASELINE_COLOUR } from './bench/html-report';
 export { ExitCode, UsageError } from './errors';

@@ -31,8 +31,14 @@ function barChart(title: string, entries: readonly BenchmarkEntry[], series: rea
   const height = top + entries.length * groupHeight + 8;
   const width = LABEL_WIDTH + BAR_AREA + VALUE_WIDTH;
   const scale = (v: number) => (Math.max(0, v) / max) * BAR_AREA;
+  // Legend entries side by side, each as wide as its label (about 7 px a character at 12 px).
+  let legendX = LABEL_WIDTH;
   const legend = series
-    .map((s, i) => `<rect x="${LABEL_WIDTH + i * 130}" y="6" width="12" height="12" fill="${s.colour}"/><text x="${LABEL_WIDTH + i * 130 + 18}" y="16">${escapeHtml(s.label)}</text>`)
+    .map((s) => {
+      const x = legendX;
+      legendX += 18 + s.label.length * 7 + 24;
+      return `<rect x="${x}" y="6" width="12" height="12" fill="${s.colour}"/><text x="${x + 18}" y="16">${escapeHtml(s.label)}</text>`;
+    })
     .join('');
   const groups = entries
     .map((entry, row) => {

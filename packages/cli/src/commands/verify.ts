@@ -41,7 +41,12 @@ export async function verify(ctx: CommandContext): Promise<void> {
     );
     if (summary.problems.length > 0) {
       output.line();
-      output.table(['problem', 'path', 'detail'], summary.problems.map((p) => [p.kind, p.path, p.detail]));
+      output.line('Problems:');
+      const width = Math.max(...summary.problems.map((p) => p.kind.length));
+      for (const problem of summary.problems) {
+        output.line(`  ${problem.kind.padEnd(width)}  ${problem.path}`);
+        output.line(`  ${' '.repeat(width)}  ${problem.detail}`);
+      }
     }
     output.line();
     output.line(summary.problems.length === 0 ? `verify: ${summary.root} is consistent` : `verify: ${summary.problems.length} problem${summary.problems.length === 1 ? '' : 's'} in ${summary.root}`);

@@ -62,7 +62,7 @@ export class Output {
   /** Replaces the status line on a TTY (one line, cut to the terminal width); does nothing elsewhere. */
   status(text: string): void {
     if (!this.interactive) return;
-    const width = Math.max(20, (this.streams.stderr.columns ?? 80) - 1);
+    const width = Math.max(20, (this.streams.stderr.columns || 80) - 1);
     const shown = this.redactor(text);
     this.streams.stderr.write(`\r\x1b[2K${shown.length > width ? `${shown.slice(0, width - 1)}…` : shown}`);
     this.statusShown = true;

@@ -18,7 +18,7 @@ export function attachProgress(runner: Mocha.Runner, output: Output): void {
   let ticker: NodeJS.Timeout | undefined;
 
   const counter = () => `[${String(done).padStart(width)}/${total}]`;
-  const showStatus = () => output.status(`${counter()} ${formatElapsed(Date.now() - started)}  ${current}`);
+  const showStatus = () => output.status(`${counter()} ${formatElapsed(Date.now() - started)}  running: ${current}`);
   const finished = (test: Mocha.Runnable, state: keyof typeof MARK) => {
     // A failed hook is not one of the counted tests.
     if ((test as Mocha.Runnable & { type?: string }).type === 'test') done++;
@@ -32,7 +32,7 @@ export function attachProgress(runner: Mocha.Runner, output: Output): void {
     if (output.interactive) ticker = setInterval(showStatus, 1000).unref();
   });
   runner.on(EVENT_TEST_BEGIN, (test) => {
-    current = test.fullTitle();
+    current = test.title;
     showStatus();
   });
   runner.on(EVENT_TEST_PASS, (test) => finished(test, 'passed'));

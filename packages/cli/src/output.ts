@@ -41,6 +41,12 @@ export class Output {
     this.streams.stdout.write(`${this.redactor(text)}\n`);
   }
 
+  /** Text on stdout as it is (no newline added), for output that streams piece by piece. */
+  write(text: string): void {
+    this.clearStatus();
+    this.streams.stdout.write(this.redactor(text));
+  }
+
   /** A message on stderr (progress notes, warnings, errors). */
   note(text: string): void {
     this.clearStatus();

@@ -92,6 +92,7 @@ export async function conformance(ctx: CommandContext): Promise<void> {
     for (const instance of instances) releaseDriver(instance);
   }
 
+  if (result.total === 0) throw new UsageError(`--grep ${options.grep}: matches no test`);
   const report: ConformanceReport = {
     driver: spec.driver,
     profile: label,

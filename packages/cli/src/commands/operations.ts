@@ -70,7 +70,13 @@ export async function statCommand(driver: StorageDriver, path: string, output: O
 /** `cat PATH [--offset N]`: the content, streamed to stdout. */
 export async function catCommand(driver: StorageDriver, path: string, offset: number, output: Output): Promise<void> {
   const reader = await driver.reader(path, offset);
-  await pipeline(reader, output.streams.stdout, { end: false });
+  try {
+    await pipeline(reader, output.streams.stdout, { end: false });
+  } catch (err) {
+    // The reader went away (`stowage cat ... | head`): not a failure of the command.
+    if ((err as NodeJS.ErrnoException).code !== 'EPIPE') throw err;
+    reader.destroy();
+  }
 }
 
 /** Counts the bytes going through, for the progress bar and the summary. */
@@ -173,12 +179,12 @@ export async function diskUsageCommand(driver: StorageDriver, path: string, outp
 export async function walkCommand(driver: StorageDriver, path: string, startAfter: string | undefined, output: Output): Promise<void> {
   // JSON: one array, written entry by entry so a large tree streams instead of piling up.
   let first = true;
-  if (output.json) output.streams.stdout.write('[');
+  if (output.json) output.write('[');
   await driver.walk(
     path,
     (info) => {
       if (output.json) {
-        output.streams.stdout.write(`${first ? '\n  ' : ',\n  '}${JSON.stringify(infoJson(info))}`);
+        output.write(`${first ? '\n  ' : ',\n  '}${JSON.stringify(infoJson(info))}`);
         first = false;
       } else {
         output.line(infoRow(info).join('\t'));
@@ -186,7 +192,7 @@ export async function walkCommand(driver: StorageDriver, path: string, startAfte
     },
     startAfter !== undefined ? { startAfterHint: startAfter } : {},
   );
-  if (output.json) output.streams.stdout.write(first ? ']\n' : '\n]\n');
+  if (output.json) output.write(first ? ']\n' : '\n]\n');
 }
 
 /** `7d`, `12h`, `30m`, `90s`, `1h30m` -> milliseconds. */

@@ -1,17 +1,12 @@
 /**
  * Where a command's driver comes from, in this order: `--config FILE` (a distribution config.yml),
  * `--driver NAME --param key=value ...`, or STOWAGE_DRIVER with STOWAGE_PARAM_<KEY> variables.
- * First-party drivers register themselves on import; `--require MODULE` loads others that do.
+ * First-party drivers register themselves on import (each is loaded when first named: the cloud
+ * SDKs take most of a second to load); `--require MODULE` loads others that do.
  */
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
-import { createDriver, type StorageDriver } from '@stowage/core';
-import '@stowage/azure';
-import '@stowage/filesystem';
-import '@stowage/inmemory';
-import '@stowage/oss';
-import '@stowage/s3';
-import '@stowage/swift';
+import { createDriver, registeredDrivers, type StorageDriver } from '@stowage/core';
 import { readStorageSection } from './config-file';
 import { UsageError } from './errors';
 
@@ -87,8 +82,32 @@ export function loadDriverModules(modules: readonly string[], cwd: string = proc
   }
 }
 
-/** Builds the driver; parameter mistakes surface as InvalidParameterError, unknown names as UnknownDriverError. */
+/** The first-party driver packages by the names they register. */
+const FIRST_PARTY: Record<string, () => unknown> = {
+  filesystem: () => require('@stowage/filesystem'),
+  inmemory: () => require('@stowage/inmemory'),
+  s3: () => require('@stowage/s3'),
+  's3-aws': () => require('@stowage/s3'),
+  azure: () => require('@stowage/azure'),
+  oss: () => require('@stowage/oss'),
+  swift: () => require('@stowage/swift'),
+};
+
+/** Loads every first-party driver, so that all of them are registered (for listings). */
+export function loadFirstPartyDrivers(): void {
+  for (const load of Object.values(FIRST_PARTY)) load();
+}
+
+/**
+ * Builds the driver; parameter mistakes surface as InvalidParameterError, unknown names as
+ * UnknownDriverError (listing every driver there is).
+ */
 export function buildDriver(spec: DriverSpec): StorageDriver {
+  if (!registeredDrivers().includes(spec.driver)) {
+    const load = Object.prototype.hasOwnProperty.call(FIRST_PARTY, spec.driver) ? FIRST_PARTY[spec.driver] : undefined;
+    if (load) load();
+    else loadFirstPartyDrivers();
+  }
   return createDriver(spec.driver, spec.parameters);
 }
 

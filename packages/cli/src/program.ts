@@ -19,7 +19,7 @@ import {
   walkCommand,
 } from './commands/operations';
 import { verify } from './commands/verify';
-import { buildDriver, loadDriverModules, releaseDriver, resolveDriverSpec, type DriverOptions, type DriverSpec } from './driver-source';
+import { buildDriver, loadDriverModules, loadFirstPartyDrivers, releaseDriver, resolveDriverSpec, type DriverOptions, type DriverSpec } from './driver-source';
 import { describeError, ExitCode, exitCodeFor, ReportedFailure } from './errors';
 import { Output, type OutputStreams } from './output';
 import { createRedactor, secretValues } from './secrets';
@@ -155,6 +155,7 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     .description('list the registered drivers (first-party, and those loaded with --require)')
     .option('-r, --require <module>', 'load a module that registers a third-party driver (repeatable)', collect, [])
     .action((options: { require: string[] }) => {
+      loadFirstPartyDrivers();
       loadDriverModules(options.require, io.cwd);
       for (const name of registeredDrivers()) io.stdout.write(`${name}\n`);
     });

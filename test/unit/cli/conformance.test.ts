@@ -156,6 +156,11 @@ registerDriver('example-broken', (params) => new BrokenDriver(rootOf('example-br
       assert.equal(counts.passed + counts.failed + counts.skipped, [...run.stderr.matchAll(/^\[\s*\d+\/\d+\] /gm)].length);
       assert.match(run.stdout, /^Failures:$/m);
       assert.match(run.stdout, /^ {2}1\) .*StatCall/m);
+      const json = await runStowage(['conformance', '--require', pkg, '--driver', 'example-broken', '--param', `rootdirectory=${join(work.path, 'broken-json')}`, '--profile', 'quick', '--grep', 'StatCall', '--json']);
+      assert.equal(json.code, 1, describeRun(json));
+      const report = JSON.parse(json.stdout) as JsonReport;
+      assert.equal(report.driver, 'example-broken');
+      assert.ok(report.tests.some((t) => t.state === 'failed' && t.title.startsWith('StatCall') && /size/i.test(t.error ?? '')), JSON.stringify(report.tests, null, 2));
     });
 
     it('an unknown module or driver is a usage error (exit 2)', async () => {

@@ -91,8 +91,12 @@ export class FilesystemDriver extends BaseStorageDriver {
     this.maxThreads = maxthreads;
     this.syncOnCommit = syncOnCommit;
     this.limiter = new Semaphore(maxthreads);
+    const driver = this;
     this.uploads = new FilesystemUploads({
-      driverName: DRIVER_NAME,
+      // A getter: a subclass sets its own name after this constructor has run.
+      get driverName() {
+        return driver.name;
+      },
       layout: this.layout,
       limiter: this.limiter,
       checkStaging: () => this.checkStaging(),

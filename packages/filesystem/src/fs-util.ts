@@ -15,12 +15,6 @@ export function errnoCode(err: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
-/** ENOSPC and EDQUOT: no blocks, inodes or quota left. */
-export function isNoSpace(err: unknown): boolean {
-  const code = errnoCode(err);
-  return code === 'ENOSPC' || code === 'EDQUOT';
-}
-
 /**
  * Creates `dir` and whichever of its parents are missing, one level at a time, and
  * returns the directories it created, outermost first. Unlike `mkdir({ recursive: true })`, which

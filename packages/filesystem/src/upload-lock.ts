@@ -16,7 +16,8 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errnoCode } from './fs-util';
 
-export const LOCK_NAME = 'lock';
+const LOCK_NAME = 'lock';
+const BROKEN_MARKER = '-broken-';
 /** A lock not refreshed for this long is stale whoever holds it. */
 export const LOCK_STALE_MS = 30_000;
 const REFRESH_MS = 5_000;
@@ -92,7 +93,7 @@ async function breakIfStale(file: string): Promise<boolean> {
     judged = { ino: (await fsp.lstat(file)).ino, stale: true }; // not a symlink: not one of our locks
   }
   if (!judged.stale) return false;
-  const aside = `${file}-broken-${randomBytes(6).toString('hex')}`;
+  const aside = `${file}${BROKEN_MARKER}${randomBytes(6).toString('hex')}`;
   try {
     await fsp.rename(file, aside);
   } catch (err) {
@@ -116,6 +117,11 @@ function isStale(target: string, mtimeMs: number): boolean {
   const pid = Number(pidText);
   if (host !== HOST_TAG || !Number.isSafeInteger(pid) || pid <= 0) return false;
   return !isRunning(pid);
+}
+
+/** Whether `name` is an upload's lock, or one being broken (for purgeUploads). */
+export function isLockName(name: string): boolean {
+  return name === LOCK_NAME || name.startsWith(LOCK_NAME + BROKEN_MARKER);
 }
 
 /** Whether a process with this pid runs on this host. */

@@ -26,9 +26,9 @@ import { dirname } from 'node:path';
 import { PathNotFoundError, UploadFencedError, type Semaphore } from '@stowage/core';
 import { CREATE_ATTEMPTS, errnoCode, exists, makeDirs, removeDirs } from './fs-util';
 import type { Layout } from './layout';
-import { HOST_TAG, acquireUploadLock, isRunning, type UploadLock } from './upload-lock';
+import { HOST_TAG, acquireUploadLock, isLockName, isRunning, type UploadLock } from './upload-lock';
 
-export const RELEASED = 'data';
+const RELEASED = 'data';
 const HELD = 'held-';
 const FENCED = 'fenced-';
 const COPY = 'copy-';
@@ -435,6 +435,6 @@ export function uploadEntryKind(name: string): 'bytes' | 'note' | 'copy' | 'lock
   if (name === RELEASED || name.startsWith(HELD)) return 'bytes';
   if (name.startsWith(FENCED)) return 'note';
   if (name.startsWith(COPY)) return 'copy';
-  if (name === 'lock' || name.startsWith('lock-broken-')) return 'lock';
+  if (isLockName(name)) return 'lock';
   return undefined;
 }

@@ -29,8 +29,8 @@ export interface FileWriterInit {
  * and a later writer(path, true) resumes from whatever the backend actually holds.
  *
  * Fencing (one live writer per upload): a hook that finds its upload taken over by a newer writer
- * throws UploadFencedError; the writer is then `fenced` and every later call fails with that error
- * after `_release()` has dropped local resources. A commit hook that throws NotDurableError has
+ * throws UploadFencedError; the writer is then `fenced`, `_release()` drops its local resources
+ * once, and every later call fails with that error. A commit hook that throws NotDurableError has
  * published the content: the writer is `committed` all the same.
  */
 export abstract class BaseFileWriter implements FileWriter {
@@ -103,7 +103,7 @@ export abstract class BaseFileWriter implements FileWriter {
   close(): Promise<void> {
     return this.serialise('close', async () => {
       if (this.current === 'closed' || this.current === 'committed' || this.current === 'cancelled') return;
-      await this.throwIfFenced('close');
+      this.throwIfFenced('close');
       this.current = 'closed';
       await this.fenceOnError('close', () => this._close());
     });
@@ -115,7 +115,7 @@ export abstract class BaseFileWriter implements FileWriter {
       if (this.current === 'closed' || this.current === 'committed') {
         throw new WriterStateError(this.driverName, this.path, 'cancel', this.current);
       }
-      await this.throwIfFenced('cancel');
+      this.throwIfFenced('cancel');
       await this.fenceOnError('cancel', () => this._cancel());
       this.current = 'cancelled';
     });
@@ -135,7 +135,7 @@ export abstract class BaseFileWriter implements FileWriter {
   }
 
   private requireOpen(operation: string): void {
-    if (this.current === 'fenced') throw new UploadFencedError(this.driverName, this.path, operation, this.failure);
+    this.throwIfFenced(operation);
     if (this.current !== 'open') throw new WriterStateError(this.driverName, this.path, operation, this.current, this.failure);
     if (this.signal?.aborted) {
       throw new OperationAbortedError(this.driverName, { operation, path: this.path, cause: this.signal.reason });
@@ -168,10 +168,9 @@ export abstract class BaseFileWriter implements FileWriter {
     }
   }
 
-  private async throwIfFenced(operation: string): Promise<void> {
-    if (this.current !== 'fenced') return;
-    await this._release();
-    throw new UploadFencedError(this.driverName, this.path, operation, this.failure);
+  /** becomeFenced has released the writer's resources already: only the error is left to give. */
+  private throwIfFenced(operation: string): void {
+    if (this.current === 'fenced') throw new UploadFencedError(this.driverName, this.path, operation, this.failure);
   }
 
   private async becomeFenced(): Promise<void> {

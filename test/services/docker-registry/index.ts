@@ -17,10 +17,21 @@ export { ServiceUnavailableError } from './apt';
 export const DOCKER_REGISTRY_BINARY = '/usr/bin/docker-registry';
 const READY_TIMEOUT_MS = 30_000;
 
-/** Options of startDockerRegistry. */
+/** Options of startDockerRegistry: either a filesystem rootDirectory or a whole `storage` driver section. */
 export interface DockerRegistryOptions {
   /** The filesystem driver's rootdirectory (it must exist; it is left in place on stop). */
-  rootDirectory: string;
+  rootDirectory?: string;
+  /**
+   * Instead of rootDirectory: the driver's part of config.yml's `storage:` section, e.g.
+   * `{ s3: { bucket, regionendpoint, ... } }` or `{ swift: { authurl, ... } }`.
+   */
+  storage?: Record<string, unknown>;
+  /** Another build of distribution (e.g. one with the oss driver); default DOCKER_REGISTRY_BINARY. */
+  binary?: string;
+  /** The server's whole environment (default: this process's without AWS_* and REGISTRY_* variables). */
+  env?: NodeJS.ProcessEnv;
+  /** storage.redirect.disable (default true). */
+  redirectDisable?: boolean;
   /** storage.delete.enabled (default true). */
   deleteEnabled?: boolean;
   /** log.level (default 'error', so that test output stays quiet). */
@@ -35,7 +46,8 @@ export interface DockerRegistryInstance {
   host: string;
   port: number;
   pid: number;
-  rootDirectory: string;
+  /** The filesystem rootdirectory, when it serves one. */
+  rootDirectory: string | undefined;
   /** Everything the server wrote to stdout and stderr so far (for failure messages). */
   output(): string;
   /** Stops the server by PID and removes its config; resolves once it has exited. */
@@ -59,7 +71,7 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Starts docker-registry serving a filesystem storage rooted at options.rootDirectory. */
+/** Starts docker-registry serving options.storage, or a filesystem storage rooted at options.rootDirectory. */
 export async function startDockerRegistry(options: DockerRegistryOptions): Promise<DockerRegistryInstance> {
   await ensureDockerRegistry();
   const configDir = await mkdtemp(join(tmpdir(), 'stowage-docker-registry-'));
@@ -77,20 +89,34 @@ function configYaml(options: DockerRegistryOptions, port: number): string {
     version: 0.1,
     log: { level: options.logLevel ?? 'error', accesslog: { disabled: true } },
     storage: {
-      filesystem: { rootdirectory: options.rootDirectory },
+      ...storageSection(options),
       delete: { enabled: options.deleteEnabled ?? true },
-      redirect: { disable: true },
+      redirect: { disable: options.redirectDisable ?? true },
       maintenance: { uploadpurging: { enabled: false } },
     },
     http: { addr: `127.0.0.1:${port}` },
   });
 }
 
+function storageSection(options: DockerRegistryOptions): Record<string, unknown> {
+  if (options.storage) return options.storage;
+  if (options.rootDirectory === undefined) throw new TypeError('startDockerRegistry: give rootDirectory or storage');
+  return { filesystem: { rootdirectory: options.rootDirectory } };
+}
+
+/**
+ * 2.8.2 reads AWS_* (a CA-bundle variable makes its s3 driver panic) and REGISTRY_* (config
+ * overrides) from its environment; the tests' own settings must not leak into it.
+ */
+function cleanEnvironment(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(AWS_|REGISTRY_)/.test(name)));
+}
+
 async function launch(options: DockerRegistryOptions, configDir: string): Promise<DockerRegistryInstance> {
   const port = await freePort();
   const configPath = join(configDir, 'config.yml');
   await writeFile(configPath, configYaml(options, port));
-  const child = spawn(DOCKER_REGISTRY_BINARY, ['serve', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(options.binary ?? DOCKER_REGISTRY_BINARY, ['serve', configPath], { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? cleanEnvironment() });
   let output = '';
   child.stdout!.setEncoding('utf8').on('data', (text: string) => (output += text));
   child.stderr!.setEncoding('utf8').on('data', (text: string) => (output += text));

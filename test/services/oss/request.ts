@@ -53,6 +53,37 @@ export function resolveTarget(host: string | undefined, rawPath: string): Target
   return { style: 'path', bucket, key: key === '' ? undefined : key };
 }
 
+/** A request-target split into the authority it names (absolute-form only), its path and its raw query. */
+export interface RequestTarget {
+  /** `host[:port]` of an absolute-form target (userinfo dropped); undefined for origin-form. */
+  authority?: string;
+  /** The raw (still percent-encoded) path; `/` when an absolute-form target has none. */
+  path: string;
+  /** The raw query after `?` ('' when there is none). */
+  query: string;
+}
+
+const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/([^/?#]*)([^?#]*)(?:\?([^#]*))?/;
+
+/**
+ * Splits the request-target of the request line. Clients send origin-form (`/key?query`) to servers and
+ * absolute-form (`http://host:port/key?query`) to proxies, but a server must accept both (RFC 9112
+ * §3.2.2), and some clients send absolute-form to servers too (aliyungo, the Go OSS client of
+ * distribution's oss driver, does on every request). The target URI is then the absolute-form target
+ * itself (RFC 9112 §3.3): its authority, not the Host header, names the host — and so the bucket of a
+ * virtual-hosted request — and only its path names the key.
+ */
+export function parseRequestTarget(target: string): RequestTarget {
+  const absolute = ABSOLUTE_FORM.exec(target);
+  if (absolute) {
+    const authority = absolute[1]!;
+    const at = authority.lastIndexOf('@');
+    return { authority: at < 0 ? authority : authority.slice(at + 1), path: absolute[2] || '/', query: absolute[3] ?? '' };
+  }
+  const q = target.indexOf('?');
+  return { path: q < 0 ? target : target.slice(0, q), query: q < 0 ? '' : target.slice(q + 1) };
+}
+
 let requestCounter = 0;
 const processTag = randomBytes(8).toString('hex').toUpperCase();
 
@@ -68,6 +99,8 @@ export class RequestContext {
   readonly rawPath: string;
   readonly query: QueryParam[];
   readonly target: Target;
+  /** The host the request is addressed to: an absolute-form target's authority, else the Host header. */
+  readonly host: string | undefined;
   private answered = false;
 
   constructor(
@@ -75,11 +108,11 @@ export class RequestContext {
     readonly res: ServerResponse,
   ) {
     this.method = (req.method ?? 'GET').toUpperCase();
-    const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    this.rawPath = q < 0 ? url : url.slice(0, q);
-    this.query = parseQuery(q < 0 ? '' : url.slice(q + 1));
-    this.target = resolveTarget(req.headers.host, this.rawPath);
+    const requestTarget = parseRequestTarget(req.url ?? '/');
+    this.rawPath = requestTarget.path;
+    this.query = parseQuery(requestTarget.query);
+    this.host = requestTarget.authority ?? req.headers.host;
+    this.target = resolveTarget(this.host, this.rawPath);
   }
 
   get headers(): IncomingMessage['headers'] {
@@ -108,7 +141,7 @@ export class RequestContext {
   }
 
   get hostId(): string {
-    return this.header('host') ?? 'localhost';
+    return this.host ?? 'localhost';
   }
 
   get isAnswered(): boolean {

@@ -31,6 +31,17 @@ export interface OssServerOptions {
   uploadIdSeed?: string;
   /** Buckets to create at start. */
   buckets?: string[];
+  /** Called once per answered request (tests use it to see what a client really sent). */
+  onRequest?: (request: ObservedRequest) => void;
+}
+
+/** What onRequest reports of one request. */
+export interface ObservedRequest {
+  method: string;
+  /** The request-target as sent: `/key?query` (origin-form) or `http://host/key?query` (absolute-form). */
+  target: string;
+  host: string | undefined;
+  status: number;
 }
 
 export interface OssServerHandle {
@@ -158,6 +169,10 @@ export async function startOssServer(options: OssServerOptions = {}): Promise<Os
 
   const server: Server = createServer((req, res) => {
     const ctx = new RequestContext(req, res);
+    const observe = options.onRequest;
+    if (observe) {
+      res.once('finish', () => observe({ method: ctx.method, target: req.url ?? '', host: req.headers.host, status: res.statusCode }));
+    }
     const run = async () => {
       authenticate(ctx, auth);
       await route(ctx, env);

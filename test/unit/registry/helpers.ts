@@ -58,8 +58,8 @@ export interface TestRegistryOptions {
   redirectDisable?: boolean;
   /** Use this driver instead of a new one (it must match `driverName`). */
   driver?: StorageDriver;
-  /** For a cloud driver: the bucket/container to serve (startTestStorage); required for them. */
-  storage?: TestStorage;
+  /** For a cloud driver: the bucket/container to serve (startTestStorage, or any config.yml section); required for them. */
+  storage?: Pick<TestStorage, 'driverName' | 'parameters'>;
   /** log.level (default error); `info` logs one access line per request. */
   logLevel?: LogLevel;
 }
@@ -129,7 +129,7 @@ export async function startTestRegistry(driverName: RegistryDriverName | CloudDr
 }
 
 /** The driver's part of config.yml's `storage:` section (a cloud driver's parameters as a JSON flow mapping, which is YAML). */
-function storageYaml(driverName: RegistryDriverName | CloudDriverName, root: string | undefined, storage: TestStorage | undefined): string {
+function storageYaml(driverName: RegistryDriverName | CloudDriverName, root: string | undefined, storage: TestRegistryOptions['storage']): string {
   if (driverName === 'filesystem') return `  filesystem:\n    rootdirectory: ${JSON.stringify(root)}`;
   if (driverName === 'inmemory') return '  inmemory:';
   if (storage?.driverName !== driverName) throw new TypeError(`startTestRegistry(${driverName}) needs options.storage for ${driverName} (startTestStorage)`);

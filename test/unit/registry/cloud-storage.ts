@@ -43,6 +43,8 @@ export interface TestStorage {
 export interface TestStorageOptions {
   /** Route the driver (and its redirect URLs) through a recording pass-through. */
   recordingProxy?: boolean;
+  /** Parameters added to (or replacing) the driver's section, e.g. `{ chunksize: 5242880 }`. */
+  parameters?: Record<string, unknown>;
 }
 
 function randomId(): string {
@@ -51,6 +53,11 @@ function randomId(): string {
 
 /** A fresh bucket/container on `driverName`'s local server (or the suite skips, saying why). */
 export async function startTestStorage(context: Mocha.Context, driverName: CloudDriverName, options: TestStorageOptions = {}): Promise<TestStorage> {
+  const storage = await start(context, driverName, options);
+  return { ...storage, parameters: { ...storage.parameters, ...options.parameters } };
+}
+
+function start(context: Mocha.Context, driverName: CloudDriverName, options: TestStorageOptions): Promise<TestStorage> {
   switch (driverName) {
     case 's3':
       return s3Storage(context, options);

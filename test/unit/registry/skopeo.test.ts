@@ -86,7 +86,7 @@ describe('registry with skopeo', function () {
   // served and to whom (a signed URL without credentials is skopeo following a redirect; the
   // driver's own requests carry credentials).
   for (const driverName of CLOUD_DRIVERS) {
-    describe(`${driverName} on its local server, config.yml parameters, redirects on`, function () {
+    describe(`${driverName} on its local server (config.yml parameters, through a recording pass-through)`, function () {
       let storage: TestStorage | undefined;
       let registry: TestRegistry | undefined;
       let proxy: RecordingProxy;

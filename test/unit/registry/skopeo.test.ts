@@ -23,7 +23,7 @@ function hexOf(blob: Descriptor): string {
 }
 
 function describeRequests(requests: ProxiedRequest[]): string {
-  return requests.map((r) => `${r.method} ${r.url.split('?')[0]} ${r.status} ${r.responseBytes}${isSignedUrlGet(r) ? ' (signed URL)' : ''}`).join('\n');
+  return requests.map((r) => `${r.method} ${r.url.split('?')[0]} ${r.status} ${r.responseBytes}${isSignedUrlGet(r) ? ` (signed URL, ${r.headers['user-agent']})` : ''}`).join('\n');
 }
 
 describe('registry with skopeo', function () {
@@ -116,7 +116,8 @@ describe('registry with skopeo', function () {
         assert.deepEqual(new Set(blobGets.map((e) => e.status)), new Set([307]), 'the registry answered every blob GET with a redirect');
         const seen = proxy.requests.slice(proxyMark);
         for (const blob of blobs) {
-          const served = seen.filter((r) => isSignedUrlGet(r) && blobDataHex(r) === hexOf(blob));
+          // skopeo's user agent (skopeo/VERSION): skopeo followed the redirect itself.
+          const served = seen.filter((r) => isSignedUrlGet(r) && blobDataHex(r) === hexOf(blob) && /^skopeo\//.test(r.headers['user-agent'] ?? ''));
           assert.ok(
             served.some((r) => r.status === 200 && r.responseBytes === blob.size),
             `the storage served the ${blob.size}-byte blob ${blob.digest} whole to a signed-URL GET; requests seen:\n${describeRequests(seen)}`,

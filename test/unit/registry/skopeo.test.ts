@@ -136,7 +136,7 @@ describe('registry with skopeo', function () {
         await assertRedirectedPull('skopeo/random', logMark, proxyMark);
       });
 
-      it('skopeo copies the image to another repository (mounting its blobs) and pulls it by digest through redirects', async () => {
+      it('skopeo copies the image to another repository of the registry and pulls it by digest through redirects', async () => {
         await skopeoCopy(dockerReference(registry!.host, 'skopeo/random', image.tag), dockerReference(registry!.host, 'skopeo/copy', 'v2'));
         assert.deepEqual((await call(registry!, 'GET', '/v2/skopeo/copy/tags/list')).json().tags, ['v2']);
         const [logMark, proxyMark] = [registry!.accessLog().length, proxy.requests.length];

@@ -1,7 +1,8 @@
 /**
  * Registry tests' shared parts: a registry started in-process on 127.0.0.1 and a free port over a
- * filesystem (temp dir) or in-memory driver, HTTP helpers, and a snapshot of everything committed
- * in storage (to prove that bad input changed nothing).
+ * filesystem (temp dir) or in-memory driver, or over a cloud driver on its local server
+ * (cloud-storage.ts), its log captured; HTTP helpers, and a snapshot of everything committed in
+ * storage (to prove that bad input changed nothing).
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -12,7 +13,10 @@ import { join } from 'node:path';
 import { createDriver, type StorageDriver } from '@stowage/core';
 import '@stowage/filesystem';
 import '@stowage/inmemory';
-import { parseConfig, startRegistry, type RunningRegistry } from '@stowage/example-registry';
+import { createLogger, type LogLevel, parseConfig, startRegistry, type RunningRegistry } from '@stowage/example-registry';
+import type { CloudDriverName, TestStorage } from './cloud-storage';
+
+export { CLOUD_DRIVERS, type CloudDriverName, startTestStorage, type TestStorage } from './cloud-storage';
 
 export const REGISTRY_DRIVERS = ['filesystem', 'inmemory'] as const;
 export type RegistryDriverName = (typeof REGISTRY_DRIVERS)[number];
@@ -23,10 +27,26 @@ export interface TestRegistry {
   /** `127.0.0.1:PORT` */
   host: string;
   driver: StorageDriver;
-  /** The filesystem driver's rootdirectory (undefined for in-memory). */
+  /** The filesystem driver's rootdirectory (undefined for the others). */
   root: string | undefined;
   running: RunningRegistry;
+  /** Every line the registry logged so far (at options.logLevel). */
+  log: string[];
+  /** The access log: one entry per request answered so far. */
+  accessLog(): AccessLogEntry[];
+  /** Resolves once the access log holds an entry for which `predicate` holds (rejects after 10 s saying what it holds). */
+  waitForAccess(predicate: (entry: AccessLogEntry) => boolean, what: string): Promise<void>;
   close(): Promise<void>;
+}
+
+/** One `request` line of the registry's log. */
+export interface AccessLogEntry {
+  method: string;
+  path: string;
+  /** The status sent, or 'aborted'. */
+  status: number | 'aborted';
+  /** Bytes written to the connection for this response, headers included. */
+  bytes: number;
 }
 
 export interface TestRegistryOptions {
@@ -38,19 +58,22 @@ export interface TestRegistryOptions {
   redirectDisable?: boolean;
   /** Use this driver instead of a new one (it must match `driverName`). */
   driver?: StorageDriver;
+  /** For a cloud driver: the bucket/container to serve (startTestStorage, or any config.yml section); required for them. */
+  storage?: Pick<TestStorage, 'driverName' | 'parameters'>;
+  /** log.level (default error); `info` logs one access line per request. */
+  logLevel?: LogLevel;
 }
 
 /** Starts the registry through its config.yml parser, as `stowage-registry serve` would. */
-export async function startTestRegistry(driverName: RegistryDriverName, options: TestRegistryOptions = {}): Promise<TestRegistry> {
+export async function startTestRegistry(driverName: RegistryDriverName | CloudDriverName, options: TestRegistryOptions = {}): Promise<TestRegistry> {
   const ownRoot = driverName === 'filesystem' && options.root === undefined ? await mkdtemp(join(tmpdir(), 'stowage-registry-test-')) : undefined;
   const root = options.root ?? ownRoot;
-  const storage = driverName === 'filesystem' ? `  filesystem:\n    rootdirectory: ${JSON.stringify(root)}\n` : '  inmemory:\n';
   const yaml = [
     'version: 0.1',
     'log:',
-    '  level: error',
+    `  level: ${options.logLevel ?? 'error'}`,
     'storage:',
-    storage.trimEnd(),
+    storageYaml(driverName, root, options.storage),
     '  delete:',
     `    enabled: ${options.deleteEnabled ?? true}`,
     '  redirect:',
@@ -60,19 +83,67 @@ export async function startTestRegistry(driverName: RegistryDriverName, options:
     options.extraYaml ?? '',
   ].join('\n');
   const config = parseConfig(yaml, 'test config');
-  const driver = options.driver ?? createDriver(config.storage.driver, config.storage.parameters);
-  const running = await startRegistry(config, { driver });
+  const local = driverName === 'filesystem' || driverName === 'inmemory';
+  // A cloud driver is built by the registry itself, from config.yml's parameters.
+  const driver = options.driver ?? (local ? createDriver(config.storage.driver, config.storage.parameters) : undefined);
+  const log: string[] = [];
+  const listeners = new Set<() => void>();
+  const logger = createLogger(config.log.level, (line) => {
+    log.push(line);
+    if (/^\S+ error /.test(line)) process.stderr.write(`${line}\n`);
+    for (const listener of listeners) listener();
+  });
+  const running = await startRegistry(config, { ...(driver ? { driver } : {}), logger });
+  const accessLog = () => log.map(parseAccessLine).filter((entry): entry is AccessLogEntry => entry !== undefined);
   return {
     url: running.url,
     host: running.url.slice('http://'.length),
-    driver,
+    driver: running.driver,
     root,
     running,
+    log,
+    accessLog,
+    waitForAccess(predicate, what) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          if (!accessLog().some(predicate)) return;
+          listeners.delete(check);
+          clearTimeout(timer);
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          listeners.delete(check);
+          reject(new Error(`the registry logged no ${what} within 10 s; its access log:\n${accessLog().map((e) => `${e.method} ${e.path} ${e.status} ${e.bytes}`).join('\n')}`));
+        }, 10_000);
+        listeners.add(check);
+        check();
+      });
+    },
     async close() {
       await running.close();
+      // A driver the registry built holds connections (SDK clients); a given one is the caller's.
+      if (!driver) await (running.driver as { destroy?: () => unknown }).destroy?.();
       if (ownRoot) await rm(ownRoot, { recursive: true, force: true });
     },
   };
+}
+
+/** The driver's part of config.yml's `storage:` section (a cloud driver's parameters as a JSON flow mapping, which is YAML). */
+function storageYaml(driverName: RegistryDriverName | CloudDriverName, root: string | undefined, storage: TestRegistryOptions['storage']): string {
+  if (driverName === 'filesystem') return `  filesystem:\n    rootdirectory: ${JSON.stringify(root)}`;
+  if (driverName === 'inmemory') return '  inmemory:';
+  if (storage?.driverName !== driverName) throw new TypeError(`startTestRegistry(${driverName}) needs options.storage for ${driverName} (startTestStorage)`);
+  return `  ${driverName}: ${JSON.stringify(storage.parameters)}`;
+}
+
+/** `TIME info request method=GET path=/v2/... status=307 bytes=123 received=0 ms=1` */
+function parseAccessLine(line: string): AccessLogEntry | undefined {
+  const match = /^\S+ info request (.*)$/.exec(line);
+  if (!match) return undefined;
+  const fields = new Map<string, string>();
+  for (const pair of match[1]!.matchAll(/(\w+)=("(?:[^"\\]|\\.)*"|\S+)/g)) fields.set(pair[1]!, pair[2]!.startsWith('"') ? (JSON.parse(pair[2]!) as string) : pair[2]!);
+  const status = fields.get('status')!;
+  return { method: fields.get('method')!, path: fields.get('path')!, status: status === 'aborted' ? 'aborted' : Number(status), bytes: Number(fields.get('bytes')) };
 }
 
 export function sha256Digest(data: Uint8Array): string {

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { inspect, type InspectOptions } from 'node:util';
 import {
   InvalidArgumentError,
   InvalidOffsetError,
@@ -11,6 +12,7 @@ import {
 import { ROOT, assertValidPath } from '../paths';
 import { throwIfAborted } from '../util/abort';
 import { asBuffer } from '../util/bytes';
+import { redactEntry } from '../util/redact';
 import { walkFallback } from '../walk/walk-fallback';
 import { mapReadableErrors, readAll } from './readable';
 import type { FileWriterInit } from './file-writer-base';
@@ -37,6 +39,30 @@ class WalkCallbackFailure {
  */
 export abstract class BaseStorageDriver implements StorageDriver {
   abstract readonly name: string;
+
+  // ---- how a driver shows itself: never its credentials ----
+
+  /**
+   * What util.inspect and JSON.stringify show of this driver: its name and its own plain settings,
+   * with secret-named values redacted and clients, stores and other objects shown by class name.
+   * A driver whose credentials live under other names overrides it.
+   */
+  protected describe(): Record<string, unknown> {
+    const shown: Record<string, unknown> = { name: this.name };
+    for (const [field, value] of Object.entries(this)) {
+      if (field === 'name') continue;
+      shown[field] = redactEntry(field, value);
+    }
+    return shown;
+  }
+
+  [inspect.custom](_depth: number, options: InspectOptions): string {
+    return `${this.constructor.name} ${inspect(this.describe(), { ...options, depth: 5 })}`;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return this.describe();
+  }
 
   // ---- hooks a driver implements ----
   protected abstract _reader(path: string, offset: number, opts: OpOptions): Promise<Readable>;

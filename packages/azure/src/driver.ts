@@ -17,7 +17,9 @@ import {
   listByPrefix,
   statByPrefix,
   walkFlat,
+  type DriverCapabilities,
   type ErrorContext,
+  type LeftoverInspector,
   type FileInfo,
   type FileWriter,
   type OpOptions,
@@ -37,8 +39,10 @@ import { resolveSettings } from './settings';
 import { StagedBlocks } from './staged-blocks';
 import { BlockUploads } from './uploads';
 
-export class AzureDriver extends BaseStorageDriver {
+export class AzureDriver extends BaseStorageDriver implements LeftoverInspector {
   readonly name = DRIVER_NAME;
+  /** SAS URLs, unless the driver authenticates with a SAS connection string (no key to sign with). */
+  override readonly supports: DriverCapabilities;
   readonly containerName: string;
   readonly rootDirectory: string;
   readonly blockSize: number;
@@ -72,6 +76,7 @@ export class AzureDriver extends BaseStorageDriver {
     this.clients = createClients(options);
     this.containerName = options.container;
     this.authentication = this.clients.authentication;
+    this.supports = { redirect: this.clients.signer !== undefined };
     this.layout = new BlobLayout(settings.rootDirectory);
     this.store = new BlobStore(DRIVER_NAME, this.clients.container, this.layout);
     this.staged = new StagedBlocks(this.store, this.blockSize, this.uploadConcurrency);

@@ -103,6 +103,28 @@ export interface FileWriter {
 }
 
 /**
+ * What a driver can do beyond the contract every driver keeps, declared rather than probed (as
+ * abstract-level's `supports` manifest): callers and the conformance suite read it before use.
+ */
+export interface DriverCapabilities {
+  /**
+   * redirectURL returns URLs a client can fetch the content from (presigned, SAS, TempURL, signed).
+   * It may still return null for a method the driver does not sign.
+   */
+  readonly redirect: boolean;
+}
+
+/**
+ * A driver that can list the hidden state it keeps for paths at or below `prefix` (staged uploads,
+ * segments, uncommitted blocks, temp files): empty when every upload was committed or cancelled.
+ * The conformance suite checks it after every test; operators can use it to find what a crash left.
+ * Test for it with `hasLeftovers(driver)`.
+ */
+export interface LeftoverInspector {
+  leftovers(prefix?: string): Promise<string[]>;
+}
+
+/**
  * A storage backend for large immutable blobs, as distribution's `storagedriver.StorageDriver`.
  *
  * Paths match `^(/[A-Za-z0-9._-]+)+$` with no `.` or `..` component, so no path leaves the
@@ -116,6 +138,8 @@ export interface FileWriter {
 export interface StorageDriver {
   /** The name the driver is registered under (`filesystem`, `s3`, ...); errors start with it. */
   readonly name: string;
+  /** What this driver can do beyond the baseline contract. */
+  readonly supports: DriverCapabilities;
   /**
    * The whole committed content at `path`.
    * @throws PathNotFoundError when nothing is committed there (also for a directory).

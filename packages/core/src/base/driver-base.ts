@@ -16,7 +16,14 @@ import { redactEntry } from '../util/redact';
 import { walkFallback } from '../walk/walk-fallback';
 import { mapReadableErrors, readAll } from './readable';
 import type { FileWriterInit } from './file-writer-base';
-import type { FileInfo, FileWriter, OpOptions, RedirectOptions, StorageDriver, WalkFn, WalkOptions } from '../types';
+import type { DriverCapabilities, FileInfo, FileWriter, LeftoverInspector, OpOptions, RedirectOptions, StorageDriver, WalkFn, WalkOptions } from '../types';
+
+const NO_CAPABILITIES: DriverCapabilities = Object.freeze({ redirect: false });
+
+/** True when the driver can list the hidden state it keeps (see LeftoverInspector). */
+export function hasLeftovers(driver: StorageDriver): driver is StorageDriver & LeftoverInspector {
+  return typeof (driver as Partial<LeftoverInspector>).leftovers === 'function';
+}
 
 /** Where an error happened, for drivers mapping their backend's errors. */
 export interface ErrorContext {
@@ -39,6 +46,8 @@ class WalkCallbackFailure {
  */
 export abstract class BaseStorageDriver implements StorageDriver {
   abstract readonly name: string;
+  /** Nothing beyond the baseline; a driver that gives redirect URLs overrides it. */
+  readonly supports: DriverCapabilities = NO_CAPABILITIES;
 
   // ---- how a driver shows itself: never its credentials ----
 

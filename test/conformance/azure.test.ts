@@ -43,10 +43,8 @@ describe(`azure (${real ? 'real Azure account' : 'Azurite'})`, function () {
 
   describeConformance('azure', () => new AzureDriver(options!), {
     profile: 'standard',
-    capabilities: { redirect: true },
     // A new process would build its own driver (and SDK client) from the same parameters.
     newInstance: (driver) => new AzureDriver((driver as AzureDriver).options),
-    leftovers: (driver, prefix) => (driver as AzureDriver).leftovers(prefix),
     // Last-Modified has one-second resolution.
     modTimeResolutionMs: 1000,
   });

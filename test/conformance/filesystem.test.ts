@@ -25,7 +25,6 @@ describeConformance(
       const original = driver as FilesystemDriver;
       return new FilesystemDriver({ rootdirectory: original.rootDirectory, maxthreads: original.maxThreads, syncOnCommit: original.syncOnCommit });
     },
-    leftovers: (driver, prefix) => (driver as FilesystemDriver).leftovers(prefix),
     // ext4/xfs timestamps have nanosecond fields but follow the kernel's coarse clock (a few ms).
     modTimeResolutionMs: 20,
   },

@@ -6,6 +6,5 @@ import { InMemoryDriver } from '@stowage/inmemory';
 describeConformance('inmemory', () => new InMemoryDriver(), {
   profile: 'standard',
   newInstance: (driver) => new InMemoryDriver({ store: (driver as InMemoryDriver).store }),
-  leftovers: async (driver, prefix) => (driver as InMemoryDriver).leftovers(prefix),
   modTimeResolutionMs: 5,
 });

@@ -50,9 +50,7 @@ if (parameters.bucket === undefined) {
     },
     {
       profile: 'standard',
-      capabilities: { redirect: true },
       newInstance: () => newDriver(),
-      leftovers: (driver, prefix) => (driver as S3Driver).leftovers(prefix),
       modTimeResolutionMs: 1000,
     },
   );

@@ -35,9 +35,7 @@ describe('s3 on Swift s3api', function () {
   // proves nothing the 512 MiB stream and the multipart tests do not.
   describeConformance('s3', async () => newDriver(), {
     profile: 'standard',
-    capabilities: { redirect: true },
     newInstance: () => newDriver(),
-    leftovers: (driver, prefix) => (driver as S3Driver).leftovers(prefix),
     // S3 LastModified has one-second resolution.
     modTimeResolutionMs: 1000,
   });

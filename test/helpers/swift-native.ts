@@ -63,9 +63,7 @@ export function describeSwiftConformance(title: string, make: () => SwiftDriver)
   // 'standard' profile, as for the other network drivers: a 256 MiB large stream.
   describeConformance(title, async () => newDriver(), {
     profile: 'standard',
-    capabilities: { redirect: true },
     newInstance: () => newDriver(),
-    leftovers: (driver, prefix) => (driver as SwiftDriver).leftovers(prefix),
     // X-Timestamp is exact, but listings and Last-Modified go by the second.
     modTimeResolutionMs: 1000,
   });

@@ -4,6 +4,9 @@
  * a copy that has not finished by then (or with maxRetry -1, at once) is an error, never a
  * silent success.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { BlockBlobClient } from '@azure/storage-blob';
+import { StorageDriverError } from '@stowage/core';
 
 export type CopyStatus = 'pending' | 'success' | 'aborted' | 'failed';
 
@@ -48,4 +51,41 @@ export async function waitForCopy(
     }
     progress = { ...next, copyId: next.copyId ?? started.copyId };
   }
+}
+
+/** What copyBlob needs of the driver. */
+export interface CopyContext {
+  driverName: string;
+  polling: CopyPolling;
+}
+
+/**
+ * Server-side copy of `source` (as it was at `etag`) to `dest`, with distribution's polling. An
+ * unfinished copy is aborted, and a copy that did not succeed leaves no destination blob behind:
+ * an empty one must not look like the file. Throws StorageDriverError saying why.
+ */
+export async function copyBlob(context: CopyContext, source: BlockBlobClient, dest: BlockBlobClient, etag: string | undefined, what: string, signal?: AbortSignal): Promise<void> {
+  const poller = await dest.beginCopyFromURL(source.url, { sourceConditions: { ifMatch: etag }, abortSignal: signal });
+  // The poller's state carries the copy id (BlobBeginCopyFromUrlPollState), its public type does not.
+  const state = poller.getOperationState() as { isCompleted?: boolean; copyId?: string };
+  const started: CopyProgress = { status: state.isCompleted ? 'success' : 'pending', copyId: state.copyId };
+  const outcome = await waitForCopy(
+    started,
+    async () => {
+      const props = await dest.getProperties({ abortSignal: signal });
+      return { status: props.copyStatus, copyId: props.copyId, description: props.copyStatusDescription };
+    },
+    context.polling,
+    (ms) => sleep(ms, undefined, { signal }),
+  );
+  if (outcome.kind === 'success') return;
+  let reason: string;
+  if (outcome.kind === 'unfinished') {
+    reason = `the server-side copy did not finish after ${outcome.polls} status polls (copy_status_poll_max_retry ${context.polling.maxRetry}); it was aborted`;
+    if (outcome.copyId) await dest.abortCopyFromURL(outcome.copyId).catch(() => undefined);
+  } else {
+    reason = outcome.reason;
+  }
+  await dest.delete().catch(() => undefined);
+  throw new StorageDriverError(context.driverName, new Error(reason), { operation: 'move', path: what });
 }

@@ -63,3 +63,4 @@ export interface AzureDriverOptions {
   /** Authenticate with this token credential (any @azure/identity credential) instead of the above. */
   tokenCredential?: TokenCredential;
 }
+

@@ -1,6 +1,9 @@
 import type { StorageDriver } from '@stowage/core';
 
-/** What a driver can do beyond the baseline contract; the suite tests a capability only when declared. */
+/**
+ * What a driver can do beyond the baseline contract; the suite tests a capability only when it is
+ * on. Each defaults to the driver's own declaration (`driver.supports`); set one here to override it.
+ */
 export interface ConformanceCapabilities {
   /** redirectURL returns URLs (not null); the suite fetches them with plain fetch and compares. */
   redirect?: boolean;
@@ -36,6 +39,7 @@ export interface ConformanceOptions {
   /**
    * Anything the driver keeps for paths at or below `prefix` that the public API does not show
    * (staged uploads, temp files). The suite checks it is empty after cancel and after every test.
+   * Default: the driver's own `leftovers(prefix)` when it has one (see core's LeftoverInspector).
    */
   leftovers?: (driver: StorageDriver, prefix: string) => Promise<string[]>;
   /** The coarsest modTime step the backend records (1000 for S3's Last-Modified); default 1000. */

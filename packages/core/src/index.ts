@@ -1,7 +1,7 @@
 export * from './types';
 export * from './errors';
 export * from './paths';
-export { BaseStorageDriver, type ErrorContext } from './base/driver-base';
+export { BaseStorageDriver, hasLeftovers, type ErrorContext } from './base/driver-base';
 export { BaseFileWriter, type FileWriterInit, type WriterState } from './base/file-writer-base';
 export { mapReadableErrors, readAll } from './base/readable';
 export { registerDriver, createDriver, registeredDrivers } from './factory/registry';

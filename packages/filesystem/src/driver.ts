@@ -23,6 +23,7 @@ import {
   type ErrorContext,
   type FileInfo,
   type FileWriter,
+  type LeftoverInspector,
   type OpOptions,
   type WalkFn,
   type WalkOptions,
@@ -61,7 +62,7 @@ const READ_CHUNK = MiB;
 /** How many stats a walk keeps in flight ahead of the callback. */
 const WALK_STAT_WINDOW = 16;
 
-export class FilesystemDriver extends BaseStorageDriver {
+export class FilesystemDriver extends BaseStorageDriver implements LeftoverInspector {
   readonly name = DRIVER_NAME;
   readonly rootDirectory: string;
   readonly maxThreads: number;

@@ -15,6 +15,7 @@ import {
   registerDriver,
   type FileInfo,
   type FileWriter,
+  type LeftoverInspector,
   type FileWriterInit,
   type OpOptions,
 } from '@stowage/core';
@@ -28,7 +29,7 @@ export interface InMemoryDriverOptions {
 }
 
 /** The reference driver: plain in-memory semantics, used to pin down the conformance suite. */
-export class InMemoryDriver extends BaseStorageDriver {
+export class InMemoryDriver extends BaseStorageDriver implements LeftoverInspector {
   readonly name = DRIVER_NAME;
   readonly store: MemoryStore;
 
@@ -38,7 +39,7 @@ export class InMemoryDriver extends BaseStorageDriver {
   }
 
   /** Paths of staged uploads at or below `prefix` (for the conformance suite's leftovers check). */
-  leftovers(prefix: string): string[] {
+  async leftovers(prefix: string = ROOT): Promise<string[]> {
     return [...this.store.uploads.keys()].filter((path) => isSameOrBelow(path, prefix)).sort();
   }
 

@@ -5,6 +5,7 @@ import {
   ObjectKeyLayout,
   ObjectStoreDriver,
   integerOption,
+  type DriverCapabilities,
   type ErrorContext,
   type OpOptions,
   type RedirectOptions,
@@ -36,6 +37,8 @@ import { OssStore } from './store';
  */
 export class OssDriver extends ObjectStoreDriver {
   readonly name = DRIVER_NAME;
+  /** Every URL is signed with the driver's credentials. */
+  override readonly supports: DriverCapabilities = Object.freeze({ redirect: true });
   declare readonly store: OssStore;
   readonly bucket: string;
   readonly client: OssClient;

@@ -7,6 +7,7 @@ import {
   ObjectStoreDriver,
   integerOption,
   readAll,
+  type DriverCapabilities,
   type ErrorContext,
   type OpOptions,
   type RedirectOptions,
@@ -35,6 +36,8 @@ import { S3Store, type ObjectCreationParams } from './store';
  */
 export class S3Driver extends ObjectStoreDriver {
   readonly name = DRIVER_NAME;
+  /** Every URL is presigned with the driver's credentials. */
+  override readonly supports: DriverCapabilities = Object.freeze({ redirect: true });
   declare readonly store: S3Store;
   readonly client: S3Client;
   readonly bucket: string;

@@ -3,6 +3,7 @@ import {
   BaseStorageDriver,
   InvalidParameterError,
   PathNotFoundError,
+  ROOT,
   Semaphore,
   StorageDriverError,
   integerOption,
@@ -10,7 +11,9 @@ import {
   raceAbort,
   statByPrefix,
   walkFlat,
+  type DriverCapabilities,
   type ErrorContext,
+  type LeftoverInspector,
   type FileInfo,
   type FileWriter,
   type FlatListingSource,
@@ -46,8 +49,10 @@ import { SegmentedUploads } from './uploads';
  * (`<prefix>/files<path>`, segments under `<prefix>/segments/`), so either reads what the other
  * wrote; large files are Static Large Objects whose segments belong to exactly one manifest.
  */
-export class SwiftDriver extends BaseStorageDriver {
+export class SwiftDriver extends BaseStorageDriver implements LeftoverInspector {
   readonly name = DRIVER_NAME;
+  /** TempURLs, for the methods in tempurlmethods, signed with secretkey or the account's or container's TempURL key. */
+  override readonly supports: DriverCapabilities;
   readonly layout: SwiftLayout;
   readonly client: SwiftClient;
   readonly container: SwiftContainer;
@@ -67,6 +72,7 @@ export class SwiftDriver extends BaseStorageDriver {
     this.chunkSize = settings.chunkSize;
     this.segmentConcurrency = settings.segmentConcurrency;
     this.tempUrlMethods = new Set((options.tempUrlMethods ?? ['GET', 'HEAD']).map((m) => m.toUpperCase()));
+    this.supports = { redirect: this.tempUrlMethods.size > 0 };
     this.agent = newAgent(options.insecureSkipVerify ?? false);
     this.client = new SwiftClient(new AuthSession(authenticator(options, this.agent)), this.agent, settings.maxAttempts);
     this.container = new SwiftContainer(this.client, options.container);
@@ -81,8 +87,8 @@ export class SwiftDriver extends BaseStorageDriver {
   }
 
   /** Segments and markers of `path` and below that the API does not show (for tests and audits). */
-  leftovers(path: string): Promise<string[]> {
-    return this.uploads.leftovers(path);
+  leftovers(prefix: string = ROOT): Promise<string[]> {
+    return this.uploads.leftovers(prefix);
   }
 
   /** The container is created on first use, as distribution creates it at start-up. */

@@ -28,17 +28,14 @@ async function redirectCapability(driver: StorageDriver, mode: string): Promise<
   if (mode === 'on') return true;
   if (mode === 'off') return false;
   if (mode !== 'auto') throw new UsageError(`--redirect ${mode}: expected auto, on or off`);
+  // What the driver declares; a driver built against an older core declares nothing and is asked.
+  const declared = (driver as Partial<StorageDriver>).supports?.redirect;
+  if (declared !== undefined) return declared;
   try {
     return typeof (await driver.redirectURL(REDIRECT_PROBE)) === 'string';
   } catch {
     return false; // a driver that checks the path first; the suite's redirect test will say more
   }
-}
-
-/** The driver's own `leftovers(prefix)` (filesystem, s3, oss, azure, swift, inmemory have one). */
-function leftoversOf(driver: StorageDriver): ((d: StorageDriver, prefix: string) => Promise<string[]>) | undefined {
-  if (typeof (driver as { leftovers?: unknown }).leftovers !== 'function') return undefined;
-  return async (d, prefix) => (d as unknown as { leftovers(prefix: string): Promise<string[]> | string[] }).leftovers(prefix);
 }
 
 function compileGrep(pattern: string | undefined): RegExp | undefined {
@@ -79,7 +76,7 @@ export async function conformance(ctx: CommandContext): Promise<void> {
           instances.push(instance);
           return instance;
         },
-        ...(leftoversOf(driver) ? { leftovers: leftoversOf(driver)! } : {}),
+        // No leftovers hook: the suite asks the driver's own leftovers(prefix) when it has one.
       },
       ...(grep ? { grep } : {}),
       bail: options.bail === true,

@@ -8,7 +8,7 @@
  * only the offending test fails, and the prefix is then wiped so later tests start clean.
  */
 import assert from 'node:assert/strict';
-import { isPathNotFound, isValidPath, type FileInfo, type StorageDriver } from '@stowage/core';
+import { hasLeftovers, isPathNotFound, isValidPath, type FileInfo, type StorageDriver } from '@stowage/core';
 import { randomName } from '../data';
 import type { ConformanceCapabilities, ConformanceOptions, SizeProfile } from '../options';
 
@@ -59,8 +59,15 @@ export class Harness {
     return this.config.profile;
   }
 
+  /** The driver's declared capabilities, overridden by the options' (known once the driver is built). */
   get capabilities(): ConformanceCapabilities {
-    return this.config.options.capabilities ?? {};
+    return { ...this.driverInstance?.supports, ...this.config.options.capabilities };
+  }
+
+  /** The options' leftovers hook, else the driver's own leftovers(prefix), else none. */
+  private get leftoversHook(): ((driver: StorageDriver, prefix: string) => Promise<string[]>) | undefined {
+    if (this.config.options.leftovers) return this.config.options.leftovers;
+    return this.driverInstance && hasLeftovers(this.driverInstance) ? (driver, prefix) => (hasLeftovers(driver) ? driver.leftovers(prefix) : Promise.resolve([])) : undefined;
   }
 
   /** The reason resume-from-new-instance tests are skipped, or undefined when they can run. */
@@ -123,7 +130,7 @@ export class Harness {
           }
         });
       },
-      leftovers: async (at = prefix) => (options.leftovers ? options.leftovers(raw, at) : []),
+      leftovers: async (at = prefix) => (this.leftoversHook ? this.leftoversHook(raw, at) : []),
     };
 
     let failure: unknown;
@@ -143,7 +150,7 @@ export class Harness {
       await wipe(raw, prefix, uploads);
       throw failure;
     }
-    const problems = await findLeftovers(raw, prefix, uploads, options);
+    const problems = await findLeftovers(raw, prefix, uploads, this.leftoversHook);
     if (problems.length > 0) {
       await wipe(raw, prefix, uploads);
       assert.fail(`the test left things behind under ${prefix}:\n  ${problems.join('\n  ')}`);
@@ -167,7 +174,7 @@ function trackWriters(driver: StorageDriver, uploads: Set<string>): StorageDrive
   });
 }
 
-async function findLeftovers(driver: StorageDriver, prefix: string, uploads: Set<string>, options: ConformanceOptions): Promise<string[]> {
+async function findLeftovers(driver: StorageDriver, prefix: string, uploads: Set<string>, leftovers: ((driver: StorageDriver, prefix: string) => Promise<string[]>) | undefined): Promise<string[]> {
   const problems: string[] = [];
   try {
     const info = await driver.stat(prefix);
@@ -192,8 +199,8 @@ async function findLeftovers(driver: StorageDriver, prefix: string, uploads: Set
       if (!isPathNotFound(err)) problems.push(`writer(${path}, true) failed with ${describeError(err)} instead of PathNotFoundError`);
     }
   }
-  if (options.leftovers) {
-    const left = await options.leftovers(driver, prefix);
+  if (leftovers) {
+    const left = await leftovers(driver, prefix);
     if (left.length > 0) problems.push(`the driver's leftovers hook reports ${JSON.stringify(left)}`);
   }
   return problems;

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { inspect, type InspectOptions } from 'node:util';
 import {
   InvalidArgumentError,
   InvalidOffsetError,
@@ -11,10 +12,18 @@ import {
 import { ROOT, assertValidPath } from '../paths';
 import { throwIfAborted } from '../util/abort';
 import { asBuffer } from '../util/bytes';
+import { redactEntry } from '../util/redact';
 import { walkFallback } from '../walk/walk-fallback';
 import { mapReadableErrors, readAll } from './readable';
 import type { FileWriterInit } from './file-writer-base';
-import type { FileInfo, FileWriter, OpOptions, RedirectOptions, StorageDriver, WalkFn, WalkOptions } from '../types';
+import type { DriverCapabilities, FileInfo, FileWriter, LeftoverInspector, OpOptions, RedirectOptions, StorageDriver, WalkFn, WalkOptions } from '../types';
+
+const NO_CAPABILITIES: DriverCapabilities = Object.freeze({ redirect: false });
+
+/** True when the driver can list the hidden state it keeps (see LeftoverInspector). */
+export function hasLeftovers(driver: StorageDriver): driver is StorageDriver & LeftoverInspector {
+  return typeof (driver as Partial<LeftoverInspector>).leftovers === 'function';
+}
 
 /** Where an error happened, for drivers mapping their backend's errors. */
 export interface ErrorContext {
@@ -37,6 +46,32 @@ class WalkCallbackFailure {
  */
 export abstract class BaseStorageDriver implements StorageDriver {
   abstract readonly name: string;
+  /** Nothing beyond the baseline; a driver that gives redirect URLs overrides it. */
+  readonly supports: DriverCapabilities = NO_CAPABILITIES;
+
+  // ---- how a driver shows itself: never its credentials ----
+
+  /**
+   * What util.inspect and JSON.stringify show of this driver: its name and its own plain settings,
+   * with secret-named values redacted and clients, stores and other objects shown by class name.
+   * A driver whose credentials live under other names overrides it.
+   */
+  protected describe(): Record<string, unknown> {
+    const shown: Record<string, unknown> = { name: this.name };
+    for (const [field, value] of Object.entries(this)) {
+      if (field === 'name') continue;
+      shown[field] = redactEntry(field, value);
+    }
+    return shown;
+  }
+
+  [inspect.custom](_depth: number, options: InspectOptions): string {
+    return `${this.constructor.name} ${inspect(this.describe(), { ...options, depth: 5 })}`;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return this.describe();
+  }
 
   // ---- hooks a driver implements ----
   protected abstract _reader(path: string, offset: number, opts: OpOptions): Promise<Readable>;

@@ -7,7 +7,15 @@
 import { InvalidParameterError, UnknownDriverError } from '../errors';
 import type { DriverFactory, StorageDriver } from '../types';
 
-const factories = new Map<string, DriverFactory>();
+/**
+ * One registry per process, not per copy of this module: an app whose driver package pins another
+ * version of @stowage/core has two copies of this file loaded, and a driver registered through
+ * either must be found through both. The Map lives on globalThis under a registered symbol; the
+ * `@1` names the shape of what is stored there, so a future incompatible shape takes a new key.
+ */
+const REGISTRY_KEY = Symbol.for('@stowage/core/driver-registry@1');
+const factories: Map<string, DriverFactory> = ((globalThis as Record<symbol, unknown>)[REGISTRY_KEY] as Map<string, DriverFactory> | undefined) ?? new Map<string, DriverFactory>();
+(globalThis as Record<symbol, unknown>)[REGISTRY_KEY] = factories;
 
 /** Registers `factory` under `name`; registering a second factory under the same name is an error. */
 export function registerDriver(name: string, factory: DriverFactory): void {

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { FileInfo, FileWriter, OpOptions, RedirectOptions, StorageDriver, WalkFn, WalkOptions } from '../types';
+import type { DriverCapabilities, FileInfo, FileWriter, OpOptions, RedirectOptions, StorageDriver, WalkFn, WalkOptions } from '../types';
 
 /**
  * Storage middleware (distribution's `middleware/`): a decorator that wraps a driver and
@@ -11,6 +11,11 @@ export class DriverDecorator implements StorageDriver {
 
   get name(): string {
     return this.inner.name;
+  }
+
+  /** The inner driver's capabilities; a middleware that changes one (e.g. turns redirects off) overrides it. */
+  get supports(): DriverCapabilities {
+    return this.inner.supports;
   }
 
   getContent(path: string, opts?: OpOptions): Promise<Buffer> {

@@ -5,8 +5,9 @@
  */
 import { BaseStorageDriver } from '../base/driver-base';
 import { PathNotFoundError } from '../errors';
+import { ROOT } from '../paths';
 import { walkFlat, type FlatListingSource } from '../walk/walk-flat';
-import type { FileInfo, FileWriter, OpOptions, WalkFn, WalkOptions } from '../types';
+import type { FileInfo, FileWriter, LeftoverInspector, OpOptions, WalkFn, WalkOptions } from '../types';
 import type { ObjectKeyLayout } from './key-layout';
 import { copyIntoParts, type MultipartStore, type StoredObject } from './multipart-store';
 import { StagedUploads } from './staged-uploads';
@@ -46,7 +47,7 @@ export interface ObjectStoreDriverConfig {
   copyMaxConcurrency: number;
 }
 
-export abstract class ObjectStoreDriver extends BaseStorageDriver {
+export abstract class ObjectStoreDriver extends BaseStorageDriver implements LeftoverInspector {
   readonly store: ObjectStore;
   readonly layout: ObjectKeyLayout;
   readonly uploads: StagedUploads;
@@ -65,8 +66,8 @@ export abstract class ObjectStoreDriver extends BaseStorageDriver {
   }
 
   /** Staged-upload keys of `path` and the paths below it: what an interrupted or leaked upload leaves. */
-  leftovers(path: string): Promise<string[]> {
-    return this.uploads.leftovers(path);
+  leftovers(prefix: string = ROOT): Promise<string[]> {
+    return this.uploads.leftovers(prefix);
   }
 
   protected async _writer(path: string, append: boolean, opts: OpOptions): Promise<FileWriter> {

@@ -47,5 +47,6 @@ export async function listByPrefix(
     }
   }
   if (!anything && path !== ROOT) throw new PathNotFoundError(driverName, path, { operation: 'list' });
-  return children.sort(compareNames);
+  // A name can be both a file and a directory in an object store (keys `a` and `a/b`): listed once.
+  return [...new Set(children)].sort(compareNames);
 }

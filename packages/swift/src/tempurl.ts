@@ -11,10 +11,10 @@ export type TempUrlDigest = 'sha1' | 'sha256' | 'sha512';
 
 /**
  * The digest to sign with, from /info's `tempurl` section: SHA-256 when `allowed_digests` lists it
- * (else SHA-512, else SHA-1). A `tempurl` section without `allowed_digests` is a server from before
- * digests were configurable, which checks SHA-1 only (an old Swift; Ceph RGW 16, whose TempURLs are
- * HMAC-SHA1 only). Without a `tempurl` section (/info hidden) SHA-256, which Swift accepts
- * by default.
+ * (else SHA-512, else SHA-1). A `tempurl` section without `allowed_digests` means SHA-1 only, as
+ * Swift's tempurl documentation says of older clusters; Ceph RGW 16 answers that way, and its
+ * TempURLs are HMAC-SHA1 only. Without a `tempurl` section (/info hidden) SHA-256, which Swift
+ * accepts by default.
  */
 export function tempUrlDigest(tempurl: { allowed_digests?: string[] } | undefined): TempUrlDigest {
   if (!tempurl) return 'sha256';

@@ -104,9 +104,10 @@ export class LargeObjects {
    * The segments of an SLO this driver wrote, for servers that do not give manifests back (Ceph
    * RGW answers `GET ?multipart-manifest=get` with the manifest object's empty data): every
    * manifest the driver writes lists segments 1..n, in order, of the generation its
-   * X-Object-Meta-Stowage-Gen names. Where that generation holds more than one segment at an index
-   * (a fenced writer's, not yet cleaned up), the choice whose sizes add up to the object's and
-   * whose ETags give the SLO's ETag (the MD5 of its segments' ETags) is the manifest's.
+   * X-Object-Meta-Stowage-Gen names. Where that generation also holds a fenced writer's segments
+   * (a second one at some index, or ones past the manifest's last, not yet cleaned up), the choice
+   * whose sizes add up to the object's and whose ETags give the SLO's ETag (the MD5 of its
+   * segments' ETags) is the manifest's; none or more than one is an error.
    */
   private async generationSources(objectName: string, head: ObjectHead, opts: OpOptions): Promise<Array<{ source: string; size: number }>> {
     const target = `${this.container.name}/${objectName}`;
@@ -118,26 +119,25 @@ export class LargeObjects {
     for (const segment of await this.listGeneration(path, head.generation, opts)) {
       byIndex.set(segment.index, [...(byIndex.get(segment.index) ?? []), segment]);
     }
+    // The manifest lists 1..k for some k: a fenced writer may also have left segments past k.
     const candidates: StoredSegment[][] = [];
-    let choices = 1;
-    for (let index = 1; index <= byIndex.size; index++) {
-      const atIndex = byIndex.get(index);
-      if (!atIndex) throw new Error(`segment ${index} of ${target} (generation ${head.generation}) is missing`);
-      candidates.push(atIndex);
-      choices *= atIndex.length;
-    }
-    if (choices > MAX_SEGMENT_CHOICES) throw new Error(`generation ${head.generation} of ${target} holds too many stray segments to tell which ones its manifest lists`);
+    for (let index = 1; byIndex.has(index); index++) candidates.push(byIndex.get(index)!);
     const matches: StoredSegment[][] = [];
-    for (let choice = 0; choice < choices && matches.length < 2; choice++) {
-      const picked: StoredSegment[] = [];
-      let rest = choice;
-      for (const atIndex of candidates) {
-        picked.push(atIndex[rest % atIndex.length]!);
-        rest = Math.floor(rest / atIndex.length);
+    for (let k = candidates.length; k >= 1 && matches.length < 2; k--) {
+      const prefix = candidates.slice(0, k);
+      const choices = prefix.reduce((n, atIndex) => n * atIndex.length, 1);
+      if (choices > MAX_SEGMENT_CHOICES) throw new Error(`generation ${head.generation} of ${target} holds too many stray segments to tell which ones its manifest lists`);
+      for (let choice = 0; choice < choices && matches.length < 2; choice++) {
+        const picked: StoredSegment[] = [];
+        let rest = choice;
+        for (const atIndex of prefix) {
+          picked.push(atIndex[rest % atIndex.length]!);
+          rest = Math.floor(rest / atIndex.length);
+        }
+        if (picked.reduce((sum, s) => sum + s.size, 0) !== head.size) continue;
+        if (head.etag !== undefined && sloEtag(picked) !== head.etag.toLowerCase()) continue;
+        matches.push(picked);
       }
-      if (picked.reduce((sum, s) => sum + s.size, 0) !== head.size) continue;
-      if (head.etag !== undefined && sloEtag(picked) !== head.etag.toLowerCase()) continue;
-      matches.push(picked);
     }
     if (matches.length !== 1) {
       throw new Error(`the segments of generation ${head.generation} do not ${matches.length === 0 ? 'make up' : 'tell apart'} ${target} (${head.size} bytes, ETag ${head.etag ?? 'none'})`);

@@ -69,7 +69,7 @@ describe('swift: against Ceph RGW', function () {
     assert.deepEqual(await driver.leftovers('/'), []);
   });
 
-  it("a fenced writer's stray segment beside a committed generation: the SLO's ETag picks the manifest's segments for a move", async () => {
+  it("a fenced writer's stray segments in a committed generation (a second segment 2, a segment 4): sizes and the SLO's ETag pick the manifest's for a move", async () => {
     const data = pattern('rgw-stray', 0, 3 * MiB);
     const writer = await driver.writer('/t/a', false);
     await writer.write(data);
@@ -81,13 +81,16 @@ describe('swift: against Ceph RGW', function () {
     // Another session's segment 2, of the same size: only the ETag tells the two apart.
     const stray = driver.layout.segmentName('/t/a', head.generation, 2, 'zzstray');
     await driver.container.put(stray, Buffer.from(pattern('other', 0, MiB)), {});
-    assert.deepEqual(await driver.leftovers('/t'), [stray]);
+    // And one past the manifest's last segment.
+    const past = driver.layout.segmentName('/t/a', head.generation, 4, 'zzstray');
+    await driver.container.put(past, Buffer.from(pattern('other', MiB, MiB)), {});
+    assert.deepEqual(await driver.leftovers('/t'), [stray, past]);
 
     await driver.move('/t/a', '/t/b');
     assert.equal(sha256(await driver.getContent('/t/b')), sha256(data));
-    // The move took the manifest's segments with the source; the stray is still a leftover.
-    assert.deepEqual(await driver.leftovers('/t'), [stray]);
-    await driver.container.delete(stray, {});
+    // The move took the manifest's segments with the source; the strays are still leftovers.
+    assert.deepEqual(await driver.leftovers('/t'), [stray, past]);
+    await driver.container.deleteMany([stray, past], {});
     assert.deepEqual(await driver.leftovers('/t'), []);
   });
 

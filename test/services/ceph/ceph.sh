@@ -242,6 +242,15 @@ admin() {
   fi
 }
 
+# The state dir is wiped by start and reset: refuse unless it is empty (but for the lock) or
+# holds a cluster this script made (a STOWAGE_CEPH_DIR pointing at anything else is a mistake).
+ensure_ours() {
+  [ -d "$STATE" ] || return 0
+  if head -n 1 "$CONF" 2>/dev/null | grep -F '# Written by test/services/ceph/ceph.sh' >/dev/null; then return 0; fi
+  if [ -z "$(find "$STATE" -mindepth 1 -maxdepth 1 ! -name lock -print)" ]; then return 0; fi
+  fail "$STATE is not empty and holds no cluster of this script: not touching it (set STOWAGE_CEPH_DIR)"
+}
+
 cmd_start() {
   local started=$SECONDS rc=0
   health || rc=$?
@@ -262,6 +271,7 @@ cmd_start() {
   done
 
   # A new cluster every time (the OSD's data was in RAM): keep only the lock.
+  ensure_ours
   find "$STATE" -mindepth 1 -maxdepth 1 ! -name lock -exec rm -rf {} +
   mkdir -p "$RUN" "$LOG" "$STATE/mon" "$STATE/osd"
   write_config
@@ -341,6 +351,7 @@ case ${1:-} in
   stop) with_lock stop_all ;;
   status) cmd_status ;;
   reset)
+    ensure_ours
     with_lock stop_all
     rm -rf "$STATE"
     say "removed $STATE"

@@ -174,7 +174,9 @@ rgw gc processor period = 60
 rgw enable usage log = false
 
 [client.rgw]
-rgw frontends = beast endpoint=$HOST:$RGW_PORT
+# tcp_nodelay: without it every response with a body (a listing, a GET, an error) waits ~40 ms for
+# the client's delayed ACK before its body goes out (Nagle): 43 ms instead of 1 ms per request.
+rgw frontends = beast endpoint=$HOST:$RGW_PORT tcp_nodelay=1
 EOF
 }
 

@@ -68,6 +68,8 @@ async function launch(): Promise<CephService> {
   const { code, output } = await run(script, 'start');
   const state = /^STOWAGE_CEPH_STATE=(\S+)$/m.exec(output)?.[1];
   if (code !== 0 || !state) {
+    // Started, then failed (say, a later step of the script): stop what it started.
+    if (state === 'started') spawnSync('bash', [script, 'stop'], { stdio: 'ignore', timeout: 30_000 });
     const tail = output.trim().split('\n').slice(-40).join('\n');
     // As for the local Swift: skipped with this reason, or failed under STOWAGE_REQUIRE_SERVICES=1.
     throw new ServiceUnavailableError(`ceph: could not start the local Ceph cluster (ceph.sh start exited ${code}):\n${tail}`);

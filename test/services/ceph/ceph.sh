@@ -155,7 +155,7 @@ osd pool default pgp num = 8
 osd pool default pg autoscale mode = off
 mon max pg per osd = 1000
 osd crush chooseleaf type = 0
-# Map changes (the OSD booting, radosgw's pools) commit in 50 ms instead of 1 s: a ~2 s start, not ~13 s.
+# Map changes (the OSD booting, radosgw's pools) commit in 50 ms instead of 1 s: a ~3 s start, not ~13 s.
 paxos propose interval = 0.05
 
 [mon.a]
@@ -164,7 +164,8 @@ mon data = $STATE/mon
 [osd.0]
 osd data = $STATE/osd
 osd objectstore = memstore
-# memstore's reported capacity (it allocates only what is stored); the default 1 GiB would fill up.
+# memstore's reported capacity (it allocates only what is stored): the suites hold more than the
+# default 1 GiB at times (ConcurrentFileStreams writes 1 GiB at once), and a full OSD blocks writes.
 memstore device bytes = 34359738368
 
 [client]

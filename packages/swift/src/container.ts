@@ -27,6 +27,12 @@ export interface ListedObject {
   modTime: Date;
   hash: string;
   slo: boolean;
+  /**
+   * The listing's size and hash are not the content's: a non-empty entry with the MD5 of no bytes.
+   * Ceph RGW lists a Static Large Object that way (the size of its manifest, no `slo_etag`); only
+   * a HEAD tells what it is.
+   */
+  unverified: boolean;
 }
 
 export interface ListPage {
@@ -166,11 +172,19 @@ export class SwiftContainer {
 
   /**
    * An SLO manifest as Swift lists it: entries with `sub_slo` for nested manifests and `range` for
-   * partial segments (names are `/container/object`, unescaped).
+   * partial segments (names are `/container/object`, unescaped). Undefined when the server answers
+   * with an empty body: Ceph RGW (16) does not give manifests back, only the manifest object's
+   * own (empty) data.
    */
-  async readManifestListing(object: string, opts: OpOptions): Promise<ManifestListingEntry[]> {
+  async readManifestListing(object: string, opts: OpOptions): Promise<ManifestListingEntry[] | undefined> {
     const response = await this.request({ method: 'GET', object, query: { 'multipart-manifest': 'get' }, ok: [200], signal: opts.signal });
-    return (await response.body.json()) as ManifestListingEntry[];
+    const text = Buffer.from(await response.body.arrayBuffer()).toString('utf8');
+    if (text.trim() === '') return undefined;
+    try {
+      return JSON.parse(text) as ManifestListingEntry[];
+    } catch {
+      throw new SwiftHttpError(response.statusCode, 'GET', `${this.name}/${object}?multipart-manifest=get`, `unreadable manifest: ${text.slice(0, 200)}`);
+    }
   }
 
   /** Server-side copy of `source` (`/container/object`, unescaped) to `object`; returns the new ETag. */
@@ -282,13 +296,20 @@ interface RawEntry {
   slo_etag?: string;
 }
 
+/** MD5 of no bytes: a plain object's listing hash is the MD5 of its content. */
+const EMPTY_MD5 = 'd41d8cd98f00b204e9800998ecf8427e';
+
 function listedObject(entry: RawEntry): ListedObject {
+  const bytes = entry.bytes ?? 0;
+  const hash = entry.hash ?? '';
+  const slo = entry.slo_etag !== undefined;
   return {
     name: entry.name!,
-    bytes: entry.bytes ?? 0,
+    bytes,
     modTime: parseListingTime(entry.last_modified),
-    hash: entry.hash ?? '',
-    slo: entry.slo_etag !== undefined,
+    hash,
+    slo,
+    unverified: !slo && bytes > 0 && hash.toLowerCase() === EMPTY_MD5,
   };
 }
 

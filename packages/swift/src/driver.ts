@@ -41,7 +41,7 @@ import {
   MIN_CHUNK_SIZE,
   type SwiftDriverOptions,
 } from './options';
-import { tempUrl } from './tempurl';
+import { tempUrl, tempUrlDigest } from './tempurl';
 import { SegmentedUploads } from './uploads';
 
 /**
@@ -213,15 +213,19 @@ export class SwiftDriver extends BaseStorageDriver implements LeftoverInspector 
     if (!found) throw new PathNotFoundError(this.name, path, { operation: 'delete' });
   }
 
-  /** Plain objects in bulk; SLOs with their segments; 0-byte entries asked first, as they may be DLO manifests. */
+  /**
+   * Plain objects in bulk; SLOs with their segments; 0-byte entries asked first, as they may be DLO
+   * manifests, and so are entries whose listing does not describe their content (RGW's SLOs).
+   */
   private async deleteListed(objects: ListedObject[], opts: OpOptions): Promise<void> {
     const slots = new Semaphore(this.largeObjects.copyConcurrency);
-    const plain = objects.filter((o) => !o.slo && o.bytes > 0).map((o) => o.name);
+    const askFirst = (o: ListedObject) => !o.slo && (o.bytes === 0 || o.unverified);
+    const plain = objects.filter((o) => !o.slo && !askFirst(o)).map((o) => o.name);
     await Promise.all([
       this.container.deleteMany(plain, opts),
       ...objects.filter((o) => o.slo).map((o) => slots.run(() => this.container.deleteManifest(o.name, opts))),
       ...objects
-        .filter((o) => !o.slo && o.bytes === 0)
+        .filter(askFirst)
         .map((o) =>
           slots.run(async () => {
             const head = await this.container.head(o.name, opts);
@@ -244,6 +248,7 @@ export class SwiftDriver extends BaseStorageDriver implements LeftoverInspector 
     const expiresIn = opts.expiresIn ?? this.options.redirectExpirySeconds ?? DEFAULT_REDIRECT_EXPIRY_SECONDS;
     return tempUrl({
       storageUrl: await this.client.storageUrl(opts.signal),
+      digest: tempUrlDigest((await this.client.info(opts.signal)).tempurl),
       container: this.container.name,
       object: this.layout.objectName(path),
       method,
@@ -276,7 +281,10 @@ export class SwiftDriver extends BaseStorageDriver implements LeftoverInspector 
     return this.discoveredKey;
   }
 
-  /** Flat listings for walkFlat; DLO manifests (0 bytes in listings) are asked for their real size and time. */
+  /**
+   * Flat listings for walkFlat; DLO manifests (0 bytes in listings) and entries whose listing does
+   * not describe their content (RGW's SLOs) are asked for their real size and time.
+   */
   private flatListing(): FlatListingSource {
     const { layout, container } = this;
     return {
@@ -287,7 +295,7 @@ export class SwiftDriver extends BaseStorageDriver implements LeftoverInspector 
           const path = layout.pathOf(object.name);
           if (path === undefined) continue;
           let info: { size: number; modTime: Date } = { size: object.bytes, modTime: object.modTime };
-          if (object.bytes === 0 && !object.slo) info = (await container.head(object.name, opts).then(realSize)) ?? info;
+          if ((object.bytes === 0 && !object.slo) || object.unverified) info = (await container.head(object.name, opts).then(realSize)) ?? info;
           yield { path, size: info.size, modTime: info.modTime, isDir: false };
         }
       },
@@ -295,9 +303,9 @@ export class SwiftDriver extends BaseStorageDriver implements LeftoverInspector 
   }
 }
 
-/** A DLO's HEAD gives the size of its segments; anything else keeps the listing's figures. */
+/** A large object's HEAD gives the size of its segments; anything else keeps the listing's figures. */
 function realSize(head: ObjectHead | undefined): { size: number; modTime: Date } | undefined {
-  return head?.dloManifest !== undefined ? { size: head.size, modTime: head.modTime } : undefined;
+  return head && (head.dloManifest !== undefined || head.slo) ? { size: head.size, modTime: head.modTime } : undefined;
 }
 
 /** The options' sizes and limits, checked, with distribution's defaults. */

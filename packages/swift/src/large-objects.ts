@@ -5,7 +5,7 @@
  * and copying is the only way segments move, so no two manifests ever share a segment and
  * deleting one object can never take another's data (distribution issue #2878).
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { Semaphore, type OpOptions } from '@stowage/core';
 import { SwiftContainer, type ObjectHead, type SloSegment } from './container';
 import type { SwiftLayout } from './layout';
@@ -14,6 +14,8 @@ import type { SwiftLayout } from './layout';
 const MAX_NESTING = 10;
 /** Swift's default when /info does not say. */
 const DEFAULT_MAX_MANIFEST_SEGMENTS = 1000;
+/** Choices of segments tried against an SLO's ETag when a generation holds strays (see generationSources). */
+const MAX_SEGMENT_CHOICES = 256;
 
 export interface StoredSegment {
   index: number;
@@ -60,7 +62,7 @@ export class LargeObjects {
    * manifest entries, a DLO's listed segments, or the object itself when it is plain.
    */
   async sourcesOf(objectName: string, head: ObjectHead, opts: OpOptions): Promise<Array<{ source: string; size: number }>> {
-    if (head.slo) return this.sloSources(this.container, objectName, opts, 0);
+    if (head.slo) return (await this.sloSources(this.container, objectName, opts, 0)) ?? this.generationSources(objectName, head, opts);
     if (head.dloManifest !== undefined) {
       const { container, prefix } = splitManifest(head.dloManifest);
       const segmentContainer = container === this.container.name ? this.container : new SwiftContainer(this.container.client, container);
@@ -73,11 +75,19 @@ export class LargeObjects {
     return head.size > 0 ? [{ source: `/${this.container.name}/${objectName}`, size: head.size }] : [];
   }
 
-  /** The leaf segments of an SLO, nested manifests expanded (copying a nested one whole could pass the 5 GiB object limit). */
-  private async sloSources(container: SwiftContainer, objectName: string, opts: OpOptions, depth: number): Promise<Array<{ source: string; size: number }>> {
+  /**
+   * The leaf segments of an SLO, nested manifests expanded (copying a nested one whole could pass
+   * the 5 GiB object limit); undefined when the server does not give the manifest back.
+   */
+  private async sloSources(container: SwiftContainer, objectName: string, opts: OpOptions, depth: number): Promise<Array<{ source: string; size: number }> | undefined> {
     if (depth > MAX_NESTING) throw new Error(`SLO ${container.name}/${objectName} nests deeper than ${MAX_NESTING} levels`);
+    const listing = await container.readManifestListing(objectName, opts);
+    if (listing === undefined) {
+      if (depth === 0) return undefined;
+      throw new Error(`the server does not return the manifest of the nested SLO ${container.name}/${objectName}`);
+    }
     const sources: Array<{ source: string; size: number }> = [];
-    for (const entry of await container.readManifestListing(objectName, opts)) {
+    for (const entry of listing) {
       // A ranged entry uses part of an object; a server-side copy can only take it whole.
       if (entry.range !== undefined) throw new Error(`SLO ${container.name}/${objectName} has a ranged segment (${entry.name} bytes ${entry.range}); ranged segments cannot be copied`);
       if (!entry.sub_slo) {
@@ -85,9 +95,54 @@ export class LargeObjects {
         continue;
       }
       const { container: name, prefix: object } = splitManifest(entry.name.replace(/^\//, ''));
-      sources.push(...(await this.sloSources(this.containerNamed(name), object, opts, depth + 1)));
+      sources.push(...(await this.sloSources(this.containerNamed(name), object, opts, depth + 1))!);
     }
     return sources;
+  }
+
+  /**
+   * The segments of an SLO this driver wrote, for servers that do not give manifests back (Ceph
+   * RGW answers `GET ?multipart-manifest=get` with the manifest object's empty data): every
+   * manifest the driver writes lists segments 1..n, in order, of the generation its
+   * X-Object-Meta-Stowage-Gen names. Where that generation also holds a fenced writer's segments
+   * (a second one at some index, or ones past the manifest's last, not yet cleaned up), the choice
+   * whose sizes add up to the object's and whose ETags give the SLO's ETag (the MD5 of its
+   * segments' ETags) is the manifest's; none or more than one is an error.
+   */
+  private async generationSources(objectName: string, head: ObjectHead, opts: OpOptions): Promise<Array<{ source: string; size: number }>> {
+    const target = `${this.container.name}/${objectName}`;
+    const path = this.layout.pathOf(objectName);
+    if (path === undefined || !head.generation) {
+      throw new Error(`the server does not return SLO manifests (GET ?multipart-manifest=get is empty) and ${target} is not one this driver wrote: its segments are unknown`);
+    }
+    const byIndex = new Map<number, StoredSegment[]>();
+    for (const segment of await this.listGeneration(path, head.generation, opts)) {
+      byIndex.set(segment.index, [...(byIndex.get(segment.index) ?? []), segment]);
+    }
+    // The manifest lists 1..k for some k: a fenced writer may also have left segments past k.
+    const candidates: StoredSegment[][] = [];
+    for (let index = 1; byIndex.has(index); index++) candidates.push(byIndex.get(index)!);
+    const matches: StoredSegment[][] = [];
+    for (let k = candidates.length; k >= 1 && matches.length < 2; k--) {
+      const prefix = candidates.slice(0, k);
+      const choices = prefix.reduce((n, atIndex) => n * atIndex.length, 1);
+      if (choices > MAX_SEGMENT_CHOICES) throw new Error(`generation ${head.generation} of ${target} holds too many stray segments to tell which ones its manifest lists`);
+      for (let choice = 0; choice < choices && matches.length < 2; choice++) {
+        const picked: StoredSegment[] = [];
+        let rest = choice;
+        for (const atIndex of prefix) {
+          picked.push(atIndex[rest % atIndex.length]!);
+          rest = Math.floor(rest / atIndex.length);
+        }
+        if (picked.reduce((sum, s) => sum + s.size, 0) !== head.size) continue;
+        if (head.etag !== undefined && sloEtag(picked) !== head.etag.toLowerCase()) continue;
+        matches.push(picked);
+      }
+    }
+    if (matches.length !== 1) {
+      throw new Error(`the segments of generation ${head.generation} do not ${matches.length === 0 ? 'make up' : 'tell apart'} ${target} (${head.size} bytes, ETag ${head.etag ?? 'none'})`);
+    }
+    return matches[0]!.map((s) => ({ source: `/${this.container.name}/${s.name}`, size: s.size }));
   }
 
   private containerNamed(name: string): SwiftContainer {
@@ -176,6 +231,11 @@ export class LargeObjects {
     for await (const object of this.container.listAll(prefix, opts)) names.push(object.name);
     await this.container.deleteMany(names, opts);
   }
+}
+
+/** An SLO's ETag: the MD5 of its segments' ETags (hex), in order. */
+function sloEtag(segments: StoredSegment[]): string {
+  return createHash('md5').update(segments.map((s) => s.etag.toLowerCase()).join('')).digest('hex');
 }
 
 /** `container/prefix/of/segments` → its parts. */

@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict';
+import { DeleteBucketCommand } from '@aws-sdk/client-s3';
+import { MiB } from '@stowage/core';
+import { S3Driver, type S3DriverOptions } from '@stowage/s3';
+import { SwiftDriver, type SwiftDriverOptions } from '@stowage/swift';
+import { cephS3Bucket, cephSwiftContainer } from '../../helpers/ceph';
+import { resumeStagedUpload, runNodeScript, stageUploadSnippet } from '../../helpers/child-process';
+import { dropContainer } from '../../helpers/swift-native';
+
+/**
+ * Resuming uploads against Ceph RGW: a separate Node process stages an upload and exits, this one
+ * resumes it from what is stored in the cluster alone (as after a registry restart).
+ */
+describe('ceph rgw: resuming uploads a separate process staged', function () {
+  describe('s3', function () {
+    let options: S3DriverOptions;
+    const drivers: S3Driver[] = [];
+
+    before(async function () {
+      options = await cephS3Bucket(this, 'resume');
+    });
+
+    after(async () => {
+      if (drivers[0]) await drivers[0].client.send(new DeleteBucketCommand({ Bucket: options.bucket })).catch(() => undefined);
+      for (const made of drivers) made.destroy();
+    });
+
+    it('resumes an upload a separate process wrote 7 MiB of in 3 chunks and closed; nothing is visible before commit', async () => {
+      const path = '/t/blobs/resumed';
+      const child = await runNodeScript(`
+        const { S3Driver } = require(${JSON.stringify(require.resolve('@stowage/s3'))});
+        (async () => {
+          const driver = new S3Driver(${JSON.stringify(options)});
+          ${stageUploadSnippet(path, [3 * MiB, 3 * MiB, MiB], 'resume')}
+          driver.destroy();
+        })().catch((err) => { console.error(err); process.exit(3); });
+      `);
+      assert.equal(child.code, 0, child.stderr);
+      assert.equal(child.stdout.trim(), String(7 * MiB));
+
+      const parent = new S3Driver(options);
+      drivers.push(parent);
+      await resumeStagedUpload(parent, path, { parent: '/t', seed: 'resume', staged: 7 * MiB, more: 4 * MiB + 5 });
+      assert.equal((await parent.stat(path)).size, 11 * MiB + 5);
+      assert.deepEqual(await parent.leftovers('/'), []);
+      await parent.delete('/t');
+      assert.deepEqual(await parent.leftovers('/'), []);
+    });
+  });
+
+  describe('swift', function () {
+    let options: SwiftDriverOptions;
+    const drivers: SwiftDriver[] = [];
+
+    before(async function () {
+      // 2 MiB segments: the 3 MiB chunks straddle segment boundaries and close() leaves a short segment.
+      const { service: _service, ...rest } = await cephSwiftContainer(this, 'resume', { chunkSize: 2 * MiB });
+      options = rest;
+    });
+
+    after(async () => {
+      await Promise.all(drivers.map((d) => d.destroy()));
+      if (options) await dropContainer(options);
+    });
+
+    it('resumes an upload a separate process wrote 7 MiB of in 3 chunks and closed; nothing is visible before commit', async () => {
+      const path = '/t/blobs/resumed';
+      const child = await runNodeScript(`
+        const { SwiftDriver } = require(${JSON.stringify(require.resolve('@stowage/swift'))});
+        (async () => {
+          const driver = new SwiftDriver(${JSON.stringify(options)});
+          ${stageUploadSnippet(path, [3 * MiB, 3 * MiB, MiB], 'resume')}
+          await driver.destroy();
+        })().catch((err) => { console.error(err); process.exit(3); });
+      `);
+      assert.equal(child.code, 0, child.stderr);
+      assert.equal(child.stdout.trim(), String(7 * MiB));
+
+      const parent = new SwiftDriver(options);
+      drivers.push(parent);
+      // The child's segments are all there: 2 + 2 + 2 MiB full ones and the 1 MiB close() flushed.
+      const marker = await parent.uploads.readMarker(path, {});
+      assert.ok(marker, 'the upload marker is stored');
+      const segments = await parent.largeObjects.listGeneration(path, marker.generation, {});
+      assert.deepEqual(segments.map((s) => s.size), [2 * MiB, 2 * MiB, 2 * MiB, MiB]);
+
+      await resumeStagedUpload(parent, path, { parent: '/t', seed: 'resume', staged: 7 * MiB, more: 4 * MiB + 5 });
+      // The file is an SLO of the upload's generation; RGW does not give manifests back, so the
+      // check is the HEAD's generation and that nothing but the manifest's segments remains.
+      const head = await parent.container.head(parent.layout.objectName(path), {});
+      assert.ok(head?.slo, 'committed as an SLO');
+      assert.equal(head.size, 11 * MiB + 5);
+      assert.equal(head.generation, marker.generation);
+      assert.deepEqual(await parent.leftovers('/t'), []);
+      assert.equal(await parent.uploads.readMarker(path, {}), undefined);
+      // The walk reports the SLO's size, not the size of its manifest that RGW lists.
+      const walked: Array<[string, number]> = [];
+      await parent.walk('/', (info) => void walked.push([info.path, info.size]));
+      assert.deepEqual(walked, [['/t', 0], ['/t/blobs', 0], ['/t/blobs/resumed', 11 * MiB + 5]]);
+      // A move copies the segments into the destination's own generation (from the generation,
+      // as RGW gives no manifest back), and delete takes the segments with the manifest.
+      await parent.move(path, '/t/moved');
+      assert.equal((await parent.stat('/t/moved')).size, 11 * MiB + 5);
+      assert.deepEqual(await parent.leftovers('/t'), []);
+      await parent.delete('/t');
+      assert.deepEqual(await parent.leftovers('/'), []);
+      const rest: string[] = [];
+      for await (const object of parent.container.listAll('')) rest.push(object.name);
+      assert.deepEqual(rest, [], 'nothing at all is left in the container');
+    });
+  });
+});

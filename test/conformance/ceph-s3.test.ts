@@ -32,9 +32,7 @@ describe('s3 on Ceph RGW', function () {
 
   describeConformance('s3', async () => newDriver(), {
     profile: 'standard',
-    capabilities: { redirect: true },
     newInstance: () => newDriver(),
-    leftovers: (driver, prefix) => (driver as S3Driver).leftovers(prefix),
     // S3 LastModified has one-second resolution.
     modTimeResolutionMs: 1000,
   });

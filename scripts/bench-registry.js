@@ -2,7 +2,7 @@
 'use strict';
 /**
  * `npm run bench:registry -- [--backends filesystem,s3,swift] [--rounds 5] [--warmup 1]
- *   [--image-size 200MiB] [--layers 8] [--json FILE] [--cpu-prof DIR] [--quick]`
+ *   [--image-size 200MiB] [--layers 8] [--json FILE] [--cpu-prof DIR] [--registry-cli FILE] [--quick]`
  *
  * Push and pull of a random, incompressible image with skopeo, against this repository's
  * registry (examples/registry, its own process) and against docker-registry 2.8.2, on the same
@@ -53,7 +53,7 @@ async function benchBackend(backend, options, log) {
   log(`[bench:registry] ${backend}: ${storage.describe}`);
   const sides = [];
   try {
-    sides.push(await servers.startStowageRegistry(storage.stowage, workDir, options.cpuProfDir));
+    sides.push(await servers.startStowageRegistry(storage.stowage, workDir, options));
     sides.push(await servers.startDistribution(storage.distribution));
     log(`[bench:registry] ${backend}: stowage-registry pid ${sides[0].pid} at ${sides[0].url}, docker-registry 2.8.2 pid ${sides[1].pid} at ${sides[1].url}`);
     const sizes = lib.layerSizes(options.imageSize, options.layers);
@@ -117,6 +117,8 @@ async function main(argv) {
     process.stdout.write(`${lib.USAGE}\n`);
     return 0;
   }
+  // Interrupted: exit through 'exit', whose handlers stop the servers (and a Swift started here).
+  for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => process.exit(130));
   const jsonToStdout = options.jsonFile === '-';
   const out = jsonToStdout ? process.stderr : process.stdout;
   const log = (line) => process.stderr.write(`${line}\n`);

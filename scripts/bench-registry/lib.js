@@ -30,6 +30,7 @@ const DEFAULTS = {
   quick: false,
   jsonFile: undefined,
   cpuProfDir: undefined,
+  registryCli: undefined,
   keep: false,
   help: false,
 };
@@ -57,6 +58,7 @@ ratios stowage/docker-registry.
   --layers N        layers the image is split into (default ${DEFAULTS.layers})
   --json FILE       where the JSON goes (default: a file in the temp dir; - for stdout alone)
   --cpu-prof DIR    run stowage-registry under node --cpu-prof, writing its profiles to DIR
+  --registry-cli F  another build's bin or dist/cli.js instead of examples/registry's (before/after a change)
   --keep            leave the storage directories / objects in place
   --quick           smoke run: ${QUICK.layers} layers of ${QUICK.imageSize / QUICK.layers / MiB} MiB, ${QUICK.rounds} round, no warm-up
   --help`;
@@ -108,6 +110,9 @@ function parseArgs(argv) {
         break;
       case '--cpu-prof':
         options.cpuProfDir = value();
+        break;
+      case '--registry-cli':
+        options.registryCli = value();
         break;
       case '--keep':
         options.keep = true;

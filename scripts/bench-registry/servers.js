@@ -50,7 +50,7 @@ async function waitUntilReady(url, exited, output) {
 }
 
 /** Starts `stowage-registry serve` on `storage` (a config.yml storage driver section). */
-async function startStowageRegistry(storage, workDir, cpuProfDir) {
+async function startStowageRegistry(storage, workDir, { cpuProfDir, registryCli } = {}) {
   const { freePort } = dockerRegistryService();
   const port = await freePort();
   const configPath = path.join(workDir, `stowage-registry-${port}.yml`);
@@ -63,7 +63,7 @@ async function startStowageRegistry(storage, workDir, cpuProfDir) {
   };
   await fsp.writeFile(configPath, JSON.stringify(config, null, 2));
   const nodeArgs = cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(cpuProfDir)] : [];
-  const child = spawn(process.execPath, [...nodeArgs, CLI, 'serve', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, registryCli ? path.resolve(registryCli) : CLI, 'serve', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.setEncoding('utf8').on('data', (text) => (output += text));
   child.stderr.setEncoding('utf8').on('data', (text) => (output += text));

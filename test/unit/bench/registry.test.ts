@@ -62,9 +62,12 @@ describe('bench: registry benchmark (pure parts)', () => {
     assert.equal(defaults.warmup, 1);
     assert.equal(defaults.imageSize, 200 * MiB);
     assert.equal(defaults.layers, 8);
-    const given = lib.parseArgs(['--backends', 'swift,filesystem', '--rounds=7', '--warmup', '0', '--image-size', '64MiB', '--layers', '5', '--json', 'out.json', '--cpu-prof', 'prof']);
+    const given = lib.parseArgs(['--backends', 'swift,filesystem', '--rounds=7', '--warmup', '0', '--image-size', '64MiB', '--layers', '5', '--json', 'out.json', '--cpu-prof', 'prof', '--registry-cli', 'old/dist/cli.js']);
     assert.deepEqual(given.backends, ['swift', 'filesystem']);
-    assert.deepEqual([given.rounds, given.warmup, given.imageSize, given.layers, given.jsonFile, given.cpuProfDir], [7, 0, 64 * MiB, 5, 'out.json', 'prof']);
+    assert.deepEqual(
+      [given.rounds, given.warmup, given.imageSize, given.layers, given.jsonFile, given.cpuProfDir, given.registryCli],
+      [7, 0, 64 * MiB, 5, 'out.json', 'prof', 'old/dist/cli.js'],
+    );
     const quick = lib.parseArgs(['--quick']);
     assert.deepEqual([quick.rounds, quick.warmup, quick.imageSize, quick.layers], [1, 0, 2 * MiB, 2]);
     assert.equal(lib.parseArgs(['--quick', '--rounds', '3']).rounds, 3);

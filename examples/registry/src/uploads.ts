@@ -155,23 +155,24 @@ export class UploadStore {
   }
 
   /**
-   * Streams `body` into `writer` in writes of up to WRITE_BATCH bytes, hashing each once it is
-   * stored while the state is in step with the stored bytes. Returns the body's error if the body
-   * broke off (what arrived before is stored); a storage error is thrown.
+   * Streams `body` into `writer` in writes of WRITE_BATCH bytes (the last one shorter), hashing
+   * each once it is stored while the state is in step with the stored bytes. The pieces are
+   * gathered in one buffer per request, reused after every write (FileWriter.write lets the caller
+   * reuse its buffer once the promise resolves), so no fresh memory is touched per MiB. Returns
+   * the body's error if the body broke off (what arrived before is stored); a storage error is thrown.
    */
   private async writeBody(writer: FileWriter, state: DigestState, body: AsyncIterable<Uint8Array>): Promise<unknown> {
     const inStep = state.offset === writer.size;
-    const pending: Uint8Array[] = [];
-    let pendingBytes = 0;
+    let batch: Buffer | undefined;
+    let fill = 0;
     const flush = async () => {
-      if (pendingBytes === 0) return;
-      const batch = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
-      pending.length = 0;
-      pendingBytes = 0;
-      await writer.write(batch);
+      if (fill === 0) return;
+      const bytes = batch!.subarray(0, fill);
+      fill = 0;
+      await writer.write(bytes);
       if (inStep) {
-        state.hasher.update(batch);
-        state.offset += batch.length;
+        state.hasher.update(bytes);
+        state.offset += bytes.length;
       }
     };
     const iterator = body[Symbol.asyncIterator]();
@@ -187,9 +188,15 @@ export class UploadStore {
         await flush();
         return undefined;
       }
-      pending.push(next.value);
-      pendingBytes += next.value.length;
-      if (pendingBytes >= WRITE_BATCH) await flush();
+      const piece = next.value;
+      for (let at = 0; at < piece.length; ) {
+        batch ??= Buffer.allocUnsafe(WRITE_BATCH);
+        const n = Math.min(piece.length - at, WRITE_BATCH - fill);
+        batch.set(n === piece.length ? piece : piece.subarray(at, at + n), fill);
+        fill += n;
+        at += n;
+        if (fill === WRITE_BATCH) await flush();
+      }
     }
   }
 

@@ -1,59 +1,66 @@
 /**
- * The running sha256 of an upload, persisted after every request so that the digest survives
- * across requests and processes without re-reading the blob (distribution's "hashstates"). Node's
- * crypto hashes cannot be serialised; hash-wasm's can (save()/load()), so each saved state is the
- * bytes of `hasher.save()` in a file named by the upload offset it covers.
+ * The running sha256 of an upload, kept in this process between the upload's requests, so that
+ * the closing PUT knows the digest without reading the blob back. It is Node's sha256 (OpenSSL,
+ * which uses the CPU's SHA extensions): several times faster than a hash whose state can be
+ * serialised (hash-wasm's WebAssembly sha256, which this registry used to persist after every
+ * request, cost more CPU per push than everything else together; see `npm run bench:registry`).
+ *
+ * A state covers a prefix of the upload's stored bytes (bytes are hashed only after they are
+ * stored, and uploads only grow), so it stays valid whatever another process appends; a request
+ * that finds none in step continues storing without hashing, and the closing PUT hashes what the
+ * state does not cover by reading it back after the commit, as distribution does when it has no
+ * saved hash state.
  */
-import { createSHA256, type IHasher } from 'hash-wasm';
-import type { StorageDriver } from '@stowage/core';
-import { hashStatePath, hashStatesDir } from './layout';
-import { deleteIfPresent, listIfPresent } from './links';
+import { createHash, type Hash } from 'node:crypto';
 
 /** A sha256 that has consumed the first `offset` bytes of an upload. */
 export interface DigestState {
-  hasher: IHasher;
+  hasher: Hash;
   offset: number;
 }
 
-export async function freshDigestState(): Promise<DigestState> {
-  const hasher = await createSHA256();
-  hasher.init();
-  return { hasher, offset: 0 };
+/** How many uploads' states one process keeps; the oldest go first (an evicted upload is re-read at its PUT). */
+export const MAX_KEPT_STATES = 10_000;
+
+export function freshDigestState(): DigestState {
+  return { hasher: createHash('sha256'), offset: 0 };
 }
 
-/** The saved offsets of an upload, ascending. */
-async function savedOffsets(driver: StorageDriver, name: string, id: string): Promise<number[]> {
-  const paths = await listIfPresent(driver, hashStatesDir(name, id));
-  return paths
-    .map((path) => path.slice(path.lastIndexOf('/') + 1))
-    .filter((offset) => /^(0|[1-9][0-9]*)$/.test(offset))
-    .map(Number)
-    .sort((a, b) => a - b);
-}
+/** The states of the uploads this process has served, by repository and upload id. */
+export class DigestStates {
+  private readonly states = new Map<string, DigestState>();
 
-/**
- * The latest saved state at or below `size` (the upload's stored bytes), or a fresh one at 0. Its
- * offset is below `size` when a request stored bytes but died before saving the state after them.
- */
-export async function loadDigestState(driver: StorageDriver, name: string, id: string, size: number): Promise<DigestState> {
-  const offsets = (await savedOffsets(driver, name, id)).filter((offset) => offset <= size);
-  for (const offset of offsets.reverse()) {
-    try {
-      const state = await freshDigestState();
-      state.hasher.load(await driver.getContent(hashStatePath(name, id, offset)));
-      state.offset = offset;
-      return state;
-    } catch {
-      // a torn or foreign state file: fall back to an earlier one
-    }
+  constructor(private readonly limit = MAX_KEPT_STATES) {}
+
+  /**
+   * Takes the upload's state (it is this request's until given back with keep()): the kept one when
+   * it covers no more than `size` stored bytes, else a fresh one at 0.
+   */
+  take(name: string, id: string, size: number): DigestState {
+    const key = keyOf(name, id);
+    const state = this.states.get(key);
+    this.states.delete(key);
+    return state && state.offset <= size ? state : freshDigestState();
   }
-  return freshDigestState();
+
+  /** Keeps the upload's state for its next request. */
+  keep(name: string, id: string, state: DigestState): void {
+    const key = keyOf(name, id);
+    this.states.delete(key);
+    this.states.set(key, state);
+    if (this.states.size > this.limit) this.states.delete(this.states.keys().next().value!);
+  }
+
+  /** Forgets the upload (completed or cancelled). */
+  forget(name: string, id: string): void {
+    this.states.delete(keyOf(name, id));
+  }
+
+  get size(): number {
+    return this.states.size;
+  }
 }
 
-/** Saves `state` and removes the older states (only the latest is ever needed). */
-export async function saveDigestState(driver: StorageDriver, name: string, id: string, state: DigestState): Promise<void> {
-  await driver.putContent(hashStatePath(name, id, state.offset), state.hasher.save());
-  for (const offset of await savedOffsets(driver, name, id)) {
-    if (offset < state.offset) await deleteIfPresent(driver, hashStatePath(name, id, offset));
-  }
+function keyOf(name: string, id: string): string {
+  return `${name}\n${id}`;
 }

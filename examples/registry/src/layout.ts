@@ -72,19 +72,5 @@ export function uploadStartedAtPath(name: string, id: string): string {
   return `${uploadDir(name, id)}/startedat`;
 }
 
-/**
- * The saved sha256 states of an upload, one file per offset. distribution keeps Go's serialised
- * hash states in `hashstates/sha256/<offset>`; hash-wasm's states are a different format, so they
- * live beside them under their own name, and docker-registry (which ignores this folder) simply
- * re-hashes an upload it resumes.
- */
-export function hashStatesDir(name: string, id: string): string {
-  return `${uploadDir(name, id)}/hashstates/hash-wasm-sha256`;
-}
-
-export function hashStatePath(name: string, id: string, offset: number): string {
-  return `${hashStatesDir(name, id)}/${offset}`;
-}
-
 /** The file name of a link. */
 export const LINK = 'link';

@@ -1,19 +1,20 @@
 /**
  * Blob uploads on Stowage writers. Each request that carries bytes (PATCH, the closing PUT, a
- * monolithic POST) opens the upload's writer with append = true, streams its body into it while
- * updating the sha256, closes it and saves the digest state; the closing PUT verifies the digest,
- * commits, and moves the data to its content address. Nothing of an upload is visible outside its
- * `_uploads/<id>` folder until then, and a digest that does not match discards the upload.
+ * monolithic POST) opens the upload's writer with append = true, streams its body into it (in
+ * writes of up to WRITE_BATCH bytes) while updating the sha256, closes it and keeps the digest
+ * state in this process; the closing PUT verifies the digest, commits, and moves the data to its
+ * content address. Nothing of an upload is visible outside its `_uploads/<id>` folder until then,
+ * and a digest that does not match discards the upload.
  *
  * A request cut off mid-body leaves a resumable upload: the bytes that arrived are stored and the
- * state saved after them. A process that dies between storing bytes and saving the state leaves
- * the state behind; the closing PUT then commits and reads back only the bytes after the last
- * saved state to catch up (uncommitted bytes cannot be read).
+ * state kept after them. When the upload's earlier requests went to another process (or this one
+ * restarted), the state here covers fewer bytes than are stored, and the closing PUT commits and
+ * reads back only the bytes after it to catch up (uncommitted bytes cannot be read).
  */
 import { randomUUID } from 'node:crypto';
 import { isPathNotFound, type FileWriter, type StorageDriver } from '@stowage/core';
 import type { BlobStore } from './blobs';
-import { type DigestState, freshDigestState, loadDigestState, saveDigestState } from './digest-state';
+import { type DigestState, DigestStates } from './digest-state';
 import { ClientGoneError, digestInvalid, RegistryError, uploadUnknown } from './errors';
 import { blobDataPath, uploadDataPath, uploadDir, uploadStartedAtPath } from './layout';
 import { deleteIfPresent, sizeOf } from './links';
@@ -30,22 +31,30 @@ export function rangeEnd(size: number): number {
   return size > 0 ? size - 1 : 0;
 }
 
+/**
+ * Request bodies arrive in socket-sized pieces (16-64 KiB); they are gathered into writes of up to
+ * this many bytes, so that the driver's per-write work (a lock check, a system call, a part
+ * buffer copy) is paid per MiB rather than per piece.
+ */
+export const WRITE_BATCH = 1024 * 1024;
+
 export class UploadStore {
   /** One request at a time per upload in this process (another process is kept out by writer fencing). */
   private readonly queues = new Map<string, Promise<unknown>>();
+  /** The running digests of the uploads this process serves. */
+  private readonly states = new DigestStates();
 
   constructor(
     private readonly driver: StorageDriver,
     private readonly blobs: BlobStore,
   ) {}
 
-  /** Starts an upload session: an empty resumable writer, its start time and a fresh digest state. */
+  /** Starts an upload session: its start time and an empty resumable writer. */
   async start(name: string): Promise<string> {
     const id = randomUUID();
     await this.driver.putContent(uploadStartedAtPath(name, id), Buffer.from(new Date().toISOString()));
     const writer = await this.driver.writer(uploadDataPath(name, id), false);
     await writer.close();
-    await saveDigestState(this.driver, name, id, await freshDigestState());
     return id;
   }
 
@@ -68,7 +77,7 @@ export class UploadStore {
       const writer = await this.openWriter(name, id);
       try {
         checkRangeStart(range, writer.size);
-        const state = await loadDigestState(this.driver, name, id, writer.size);
+        const state = this.states.take(name, id, writer.size);
         const bodyError = await this.writeBody(writer, state, body);
         await this.closeAndSave(name, id, writer, state);
         if (bodyError !== undefined) throw new ClientGoneError(bodyError);
@@ -90,7 +99,7 @@ export class UploadStore {
       const writer = await this.openWriter(name, id);
       try {
         checkRangeStart(range, writer.size);
-        const state = await loadDigestState(this.driver, name, id, writer.size);
+        const state = this.states.take(name, id, writer.size);
         if (body) {
           const bodyError = await this.writeBody(writer, state, body);
           if (bodyError !== undefined) {
@@ -128,6 +137,7 @@ export class UploadStore {
   /** DELETE: discards the upload and its folder. */
   cancel(name: string, id: string): Promise<void> {
     return this.serialised(name, id, async () => {
+      this.states.forget(name, id);
       const writer = await this.openWriter(name, id);
       await writer.cancel();
       await deleteIfPresent(this.driver, uploadDir(name, id));
@@ -145,33 +155,58 @@ export class UploadStore {
   }
 
   /**
-   * Streams `body` into `writer`, hashing as it goes while the state is in step with the stored
-   * bytes. Returns the body's error if the body broke off (what arrived before is stored); a
-   * storage error is thrown.
+   * Streams `body` into `writer` in writes of WRITE_BATCH bytes (the last one shorter), hashing
+   * each once it is stored while the state is in step with the stored bytes. The pieces are
+   * gathered in one buffer per request, reused after every write (FileWriter.write lets the caller
+   * reuse its buffer once the promise resolves), so no fresh memory is touched per MiB. Returns
+   * the body's error if the body broke off (what arrived before is stored); a storage error is thrown.
    */
   private async writeBody(writer: FileWriter, state: DigestState, body: AsyncIterable<Uint8Array>): Promise<unknown> {
+    const inStep = state.offset === writer.size;
+    let batch: Buffer | undefined;
+    let fill = 0;
+    const flush = async () => {
+      if (fill === 0) return;
+      const bytes = batch!.subarray(0, fill);
+      fill = 0;
+      await writer.write(bytes);
+      if (inStep) {
+        state.hasher.update(bytes);
+        state.offset += bytes.length;
+      }
+    };
     const iterator = body[Symbol.asyncIterator]();
     for (;;) {
       let next: IteratorResult<Uint8Array>;
       try {
         next = await iterator.next();
       } catch (err) {
+        await flush();
         return err ?? new Error('request body failed');
       }
-      if (next.done) return undefined;
-      const inStep = state.offset === writer.size;
-      await writer.write(next.value);
-      if (inStep) {
-        state.hasher.update(next.value);
-        state.offset += next.value.length;
+      if (next.done) {
+        await flush();
+        return undefined;
+      }
+      const piece = next.value;
+      for (let at = 0; at < piece.length; ) {
+        batch ??= Buffer.allocUnsafe(WRITE_BATCH);
+        const n = Math.min(piece.length - at, WRITE_BATCH - fill);
+        batch.set(n === piece.length ? piece : piece.subarray(at, at + n), fill);
+        fill += n;
+        at += n;
+        if (fill === WRITE_BATCH) await flush();
       }
     }
   }
 
-  /** Closes the writer (resumable) and saves the digest state if it covers every stored byte. */
+  /**
+   * Closes the writer (resumable) and keeps the digest state for the upload's next request. A
+   * state is kept only after a close that succeeded, so it never covers bytes that were not stored.
+   */
   private async closeAndSave(name: string, id: string, writer: FileWriter, state: DigestState): Promise<void> {
     await writer.close();
-    if (state.offset === writer.size) await saveDigestState(this.driver, name, id, state);
+    if (state.offset <= writer.size) this.states.keep(name, id, state);
   }
 
   /** Hashes the committed upload from the state's offset to its end. */

@@ -35,7 +35,10 @@ export async function getBlob(ctx: RequestContext): Promise<void> {
   const stream = await parts.blobs.open(digest, start);
   res.writeHead(range ? 206 : 200, { ...API_VERSION_HEADER, ...headers });
   try {
-    await pipeline(firstBytes(stream, length), res);
+    // The whole blob is the reader's whole stream: piped stream to stream, without an async
+    // iteration per chunk (cloud readers yield socket-sized chunks, thousands per layer).
+    if (range) await pipeline(firstBytes(stream, length), res);
+    else await pipeline(stream, res);
   } finally {
     stream.destroy();
   }

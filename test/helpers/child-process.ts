@@ -60,6 +60,22 @@ export function stageUploadSnippet(path: string, chunks: number[], seed = 'uploa
 }
 
 /**
+ * A separate Node process that builds `new <className>(options)` from the built module `modulePath`,
+ * runs stageUploadSnippet(path, chunks, seed) and exits after the driver's destroy(), if it has one:
+ * an upload staged and closed by another process, as a registry's PATCHes leave it.
+ */
+export function stageUploadInChild(modulePath: string, className: string, options: unknown, path: string, chunks: number[], seed = 'upload') {
+  return runNodeScript(`
+    const { ${className} } = require(${JSON.stringify(modulePath)});
+    (async () => {
+      const driver = new ${className}(${JSON.stringify(options)});
+      ${stageUploadSnippet(path, chunks, seed)}
+      await driver.destroy?.();
+    })().catch((err) => { console.error(err); process.exit(3); });
+  `);
+}
+
+/**
  * What a test does after a child ran stageUploadSnippet(path, chunks, seed) and closed: checks that
  * nothing is visible (stat of `path`, list of `parent`, a walk of the root), then resumes with
  * writer(path, true), which must start at `staged` bytes, appends `more` bytes of the same

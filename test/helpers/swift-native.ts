@@ -8,13 +8,19 @@ import { startSwift, type SwiftService } from '../services/swift';
 /** The TempURL key the tests put on the local Swift's test account. */
 export const TEMP_URL_KEY = 'stowage-tempurl-key';
 
+/** What a local Swift API gives the tests (the local Swift, Ceph RGW's Swift API): v1 auth and a user. */
+export interface SwiftV1Service {
+  authUrl: string;
+  user: string;
+  key: string;
+}
+
 /**
- * Starts the local Swift (or skips the suite, saying why) and returns SwiftDriver options (auth v1,
- * tempauth) for a fresh container and a random prefix. The segment size is the driver's minimum,
- * so segmented paths are exercised by modest sizes. The account gets TEMP_URL_KEY as its TempURL key.
+ * SwiftDriver options (auth v1) for a fresh container on `service` and a random prefix. The segment
+ * size is the driver's minimum, so segmented paths are exercised by modest sizes. The account gets
+ * TEMP_URL_KEY as its TempURL key.
  */
-export async function swiftContainer(context: Mocha.Context, label: string, extra: Partial<SwiftDriverOptions> = {}): Promise<SwiftDriverOptions & { service: SwiftService }> {
-  const service = await requireService(context, 'OpenStack Swift', startSwift);
+export async function newSwiftContainer<S extends SwiftV1Service>(service: S, label: string, extra: Partial<SwiftDriverOptions> = {}): Promise<SwiftDriverOptions & { service: S }> {
   const options: SwiftDriverOptions = {
     authUrl: service.authUrl,
     username: service.user,
@@ -32,6 +38,11 @@ export async function swiftContainer(context: Mocha.Context, label: string, extr
     await admin.destroy();
   }
   return { ...options, service };
+}
+
+/** Starts the local Swift (or skips the suite, saying why); then newSwiftContainer on it. */
+export async function swiftContainer(context: Mocha.Context, label: string, extra: Partial<SwiftDriverOptions> = {}): Promise<SwiftDriverOptions & { service: SwiftService }> {
+  return newSwiftContainer(await requireService(context, 'OpenStack Swift', startSwift), label, extra);
 }
 
 /** Deletes a test container and everything in it (objects first: Swift refuses to delete a full container). */

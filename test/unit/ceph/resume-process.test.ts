@@ -4,7 +4,7 @@ import { MiB } from '@stowage/core';
 import { S3Driver, type S3DriverOptions } from '@stowage/s3';
 import { SwiftDriver, type SwiftDriverOptions } from '@stowage/swift';
 import { cephS3Bucket, cephSwiftContainer } from '../../helpers/ceph';
-import { resumeStagedUpload, runNodeScript, stageUploadSnippet } from '../../helpers/child-process';
+import { resumeStagedUpload, stageUploadInChild } from '../../helpers/child-process';
 import { dropContainer } from '../../helpers/swift-native';
 
 /**
@@ -27,14 +27,7 @@ describe('ceph rgw: resuming uploads a separate process staged', function () {
 
     it('resumes an upload a separate process wrote 7 MiB of in 3 chunks and closed; nothing is visible before commit', async () => {
       const path = '/t/blobs/resumed';
-      const child = await runNodeScript(`
-        const { S3Driver } = require(${JSON.stringify(require.resolve('@stowage/s3'))});
-        (async () => {
-          const driver = new S3Driver(${JSON.stringify(options)});
-          ${stageUploadSnippet(path, [3 * MiB, 3 * MiB, MiB], 'resume')}
-          driver.destroy();
-        })().catch((err) => { console.error(err); process.exit(3); });
-      `);
+      const child = await stageUploadInChild(require.resolve('@stowage/s3'), 'S3Driver', options, path, [3 * MiB, 3 * MiB, MiB], 'resume');
       assert.equal(child.code, 0, child.stderr);
       assert.equal(child.stdout.trim(), String(7 * MiB));
 
@@ -65,14 +58,7 @@ describe('ceph rgw: resuming uploads a separate process staged', function () {
 
     it('resumes an upload a separate process wrote 7 MiB of in 3 chunks and closed; nothing is visible before commit', async () => {
       const path = '/t/blobs/resumed';
-      const child = await runNodeScript(`
-        const { SwiftDriver } = require(${JSON.stringify(require.resolve('@stowage/swift'))});
-        (async () => {
-          const driver = new SwiftDriver(${JSON.stringify(options)});
-          ${stageUploadSnippet(path, [3 * MiB, 3 * MiB, MiB], 'resume')}
-          await driver.destroy();
-        })().catch((err) => { console.error(err); process.exit(3); });
-      `);
+      const child = await stageUploadInChild(require.resolve('@stowage/swift'), 'SwiftDriver', options, path, [3 * MiB, 3 * MiB, MiB], 'resume');
       assert.equal(child.code, 0, child.stderr);
       assert.equal(child.stdout.trim(), String(7 * MiB));
 

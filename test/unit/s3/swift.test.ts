@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { DeleteBucketCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { MiB, isPathNotFound, readAll, type UploadState } from '@stowage/core';
 import { S3Driver, type S3DriverOptions } from '@stowage/s3';
-import { pattern, resumeStagedUpload, runNodeScript, sha256, stageUploadSnippet } from '../../helpers/child-process';
+import { pattern, resumeStagedUpload, sha256, stageUploadInChild } from '../../helpers/child-process';
 import { swiftS3Bucket } from '../../helpers/swift-s3';
 
 /** S3-specific behaviour, against the local Swift s3api (the conformance suite covers the contract). */
@@ -30,14 +30,7 @@ describe('s3: against Swift s3api', function () {
 
   it('resumes an upload a separate process wrote 7 MiB of in 3 chunks and closed; nothing is visible before commit', async () => {
     const path = '/t/blobs/resumed';
-    const child = await runNodeScript(`
-      const { S3Driver } = require(${JSON.stringify(require.resolve('@stowage/s3'))});
-      (async () => {
-        const driver = new S3Driver(${JSON.stringify(options)});
-        ${stageUploadSnippet(path, [3 * MiB, 3 * MiB, MiB], 'resume')}
-        driver.destroy();
-      })().catch((err) => { console.error(err); process.exit(3); });
-    `);
+    const child = await stageUploadInChild(require.resolve('@stowage/s3'), 'S3Driver', options, path, [3 * MiB, 3 * MiB, MiB], 'resume');
     assert.equal(child.code, 0, child.stderr);
     assert.equal(child.stdout.trim(), String(7 * MiB));
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { MiB, isStorageDriverError } from '@stowage/core';
 import { SwiftDriver, type SwiftDriverOptions } from '@stowage/swift';
-import { resumeStagedUpload, runNodeScript, stageUploadSnippet } from '../../helpers/child-process';
+import { resumeStagedUpload, stageUploadInChild } from '../../helpers/child-process';
 import { dropContainer, swiftContainer } from '../../helpers/swift-native';
 
 /** Resuming uploads: the upload's state is only what is stored in Swift (a marker and the segments). */
@@ -22,14 +22,7 @@ describe('swift: resuming uploads', function () {
 
   it('resumes an upload a separate process wrote 7 MiB of in 3 chunks and closed; nothing is visible before commit', async () => {
     const path = '/t/blobs/resumed';
-    const child = await runNodeScript(`
-      const { SwiftDriver } = require(${JSON.stringify(require.resolve('@stowage/swift'))});
-      (async () => {
-        const driver = new SwiftDriver(${JSON.stringify(options)});
-        ${stageUploadSnippet(path, [3 * MiB, 3 * MiB, MiB], 'resume')}
-        await driver.destroy();
-      })().catch((err) => { console.error(err); process.exit(3); });
-    `);
+    const child = await stageUploadInChild(require.resolve('@stowage/swift'), 'SwiftDriver', options, path, [3 * MiB, 3 * MiB, MiB], 'resume');
     assert.equal(child.code, 0, child.stderr);
     assert.equal(child.stdout.trim(), String(7 * MiB));
 

@@ -17,6 +17,7 @@
 # The OSD keeps objects in RAM, so a stopped cluster's data is gone: start always makes a new one.
 set -euo pipefail
 
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 HOST=127.0.0.1
 RGW_PORT=${STOWAGE_CEPH_PORT:-7480}
 MON_PORT=${STOWAGE_CEPH_MON_PORT:-6990}
@@ -36,8 +37,12 @@ LOG="$STATE/log"
 DAEMONS=(mon.a osd.0 client.rgw)
 PACKAGES=(ceph-mon ceph-mgr ceph-osd radosgw ceph-common)
 
-say() { echo "ceph: $*"; }
-fail() { echo "ceph: error: $*" >&2; exit 1; }
+SERVICE=ceph
+PROCESSES=("${DAEMONS[@]}")
+# say, fail, port_in_use, apt_install, stop_all, with_lock
+# shellcheck source=../service.sh
+. "$HERE/../service.sh"
+
 
 installed() {
   local tool
@@ -48,27 +53,7 @@ installed() {
 
 cmd_install() {
   if installed; then return 0; fi
-  if [ "$(id -u)" != 0 ]; then
-    echo "ceph: unavailable: Ceph (ceph-mon, ceph-osd, radosgw) is not installed and installing it needs root:" >&2
-    echo "ceph:   sudo apt-get install -y --no-install-recommends ${PACKAGES[*]}" >&2
-    exit 2
-  fi
-  if ! command -v apt-get >/dev/null 2>&1; then
-    echo "ceph: unavailable: no apt-get here; install Ceph's mon, osd and radosgw (${PACKAGES[*]})" >&2
-    exit 2
-  fi
-  say "installing ${PACKAGES[*]} (apt-get)"
-  local apt_log="${TMPDIR:-/tmp}/stowage-ceph-apt.log"
-  export DEBIAN_FRONTEND=noninteractive
-  # Try with the current package lists first; update them only when that fails.
-  if ! apt-get install -y -q --no-install-recommends "${PACKAGES[@]}" >"$apt_log" 2>&1; then
-    apt-get update -q >>"$apt_log" 2>&1 || true
-    if ! apt-get install -y -q --no-install-recommends "${PACKAGES[@]}" >>"$apt_log" 2>&1; then
-      tail -n 20 "$apt_log" >&2
-      echo "ceph: unavailable: apt-get install ${PACKAGES[*]} failed" >&2
-      exit 2
-    fi
-  fi
+  apt_install "Ceph (ceph-mon, ceph-osd, radosgw)" "${PACKAGES[@]}"
   installed || { echo "ceph: unavailable: installed, but ceph-mon/ceph-osd/radosgw are still not on PATH" >&2; exit 2; }
 }
 
@@ -109,7 +94,6 @@ health() {
   return 1
 }
 
-port_in_use() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
 
 print_endpoints() {
   cat <<EOF
@@ -202,25 +186,6 @@ show_logs() {
   done
 }
 
-stop_all() {
-  local daemon pid pids=() i
-  for ((i = ${#DAEMONS[@]} - 1; i >= 0; i--)); do
-    daemon=${DAEMONS[i]}
-    if pid=$(live_pid "$daemon"); then
-      kill -TERM "$pid" 2>/dev/null || true
-      pids+=("$pid")
-    fi
-    rm -f "$RUN/$daemon.pid"
-  done
-  # Wait up to 10 s for them to go, then force it.
-  local deadline=$((SECONDS + 10))
-  for pid in "${pids[@]}"; do
-    while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.1; done
-    if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
-  done
-  [ "${#pids[@]}" -gt 0 ] && say "stopped (${#pids[@]} processes)"
-  return 0
-}
 
 # Fails the start (with the logs) when a started daemon has exited.
 check_alive() {
@@ -340,13 +305,6 @@ cmd_status() {
   return "$rc"
 }
 
-with_lock() {
-  # Serialise start/stop between concurrent callers (e.g. two test processes).
-  mkdir -p "$STATE"
-  exec 9>"$STATE/lock"
-  flock -w 120 9 || fail "could not lock $STATE/lock"
-  "$@"
-}
 
 case ${1:-} in
   install) cmd_install ;;

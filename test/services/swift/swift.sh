@@ -46,8 +46,12 @@ DEVICES="$STATE/srv/node"
 # Start order; stop goes the other way.
 SERVERS=(memcached account-server container-server object-server proxy-server)
 
-say() { echo "swift: $*"; }
-fail() { echo "swift: error: $*" >&2; exit 1; }
+SERVICE=swift
+PROCESSES=("${SERVERS[@]}")
+# say, fail, port_in_use, apt_install, stop_all, with_lock
+# shellcheck source=../service.sh
+. "$HERE/../service.sh"
+
 
 port_of() {
   case $1 in
@@ -64,27 +68,7 @@ installed() { swift_importable && command -v memcached >/dev/null 2>&1; }
 
 cmd_install() {
   if installed; then return 0; fi
-  if [ "$(id -u)" != 0 ]; then
-    echo "swift: unavailable: python3-swift/memcached are not installed and installing them needs root:" >&2
-    echo "swift:   sudo apt-get install -y --no-install-recommends python3-swift memcached" >&2
-    exit 2
-  fi
-  if ! command -v apt-get >/dev/null 2>&1; then
-    echo "swift: unavailable: no apt-get here; install OpenStack Swift (python3-swift) and memcached" >&2
-    exit 2
-  fi
-  say "installing python3-swift memcached (apt-get)"
-  local packages=(python3-swift memcached)
-  export DEBIAN_FRONTEND=noninteractive
-  # Try with the current package lists first; update them only when that fails.
-  if ! apt-get install -y -q --no-install-recommends "${packages[@]}" >"${TMPDIR:-/tmp}/stowage-swift-apt.log" 2>&1; then
-    apt-get update -q >>"${TMPDIR:-/tmp}/stowage-swift-apt.log" 2>&1 || true
-    if ! apt-get install -y -q --no-install-recommends "${packages[@]}" >>"${TMPDIR:-/tmp}/stowage-swift-apt.log" 2>&1; then
-      tail -n 20 "${TMPDIR:-/tmp}/stowage-swift-apt.log" >&2
-      echo "swift: unavailable: apt-get install ${packages[*]} failed" >&2
-      exit 2
-    fi
-  fi
+  apt_install "OpenStack Swift (python3-swift) with memcached" python3-swift memcached
   installed || { echo "swift: unavailable: installed, but $PY still cannot import swift" >&2; exit 2; }
 }
 
@@ -133,7 +117,6 @@ health() {
   return 1
 }
 
-port_in_use() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
 
 print_endpoints() {
   cat <<EOF
@@ -295,25 +278,6 @@ show_logs() {
   done
 }
 
-stop_all() {
-  local server pid pids=()
-  for ((i = ${#SERVERS[@]} - 1; i >= 0; i--)); do
-    server=${SERVERS[i]}
-    if pid=$(live_pid "$server"); then
-      kill -TERM "$pid" 2>/dev/null || true
-      pids+=("$pid")
-    fi
-    rm -f "$RUN/$server.pid"
-  done
-  # Wait up to 10 s for them to go, then force it.
-  local deadline=$((SECONDS + 10))
-  for pid in "${pids[@]}"; do
-    while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.1; done
-    if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
-  done
-  [ "${#pids[@]}" -gt 0 ] && say "stopped (${#pids[@]} processes)"
-  return 0
-}
 
 cmd_start() {
   local started=$SECONDS rc=0
@@ -388,13 +352,6 @@ cmd_status() {
   return "$rc"
 }
 
-with_lock() {
-  # Serialise start/stop between concurrent callers (e.g. two test processes).
-  mkdir -p "$STATE"
-  exec 9>"$STATE/lock"
-  flock -w 120 9 || fail "could not lock $STATE/lock"
-  "$@"
-}
 
 case ${1:-} in
   install) cmd_install ;;

@@ -6,7 +6,7 @@
  */
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
-import { createDriver, registeredDrivers, type StorageDriver } from '@stowage/core';
+import { createDriver, firstPartyDriverPackage, firstPartyDrivers, registeredDrivers, type StorageDriver } from '@stowage/core';
 import { readStorageSection } from './config-file';
 import { UsageError } from './errors';
 
@@ -82,20 +82,9 @@ export function loadDriverModules(modules: readonly string[], cwd: string = proc
   }
 }
 
-/** The first-party driver packages by the names they register. */
-const FIRST_PARTY: Record<string, () => unknown> = {
-  filesystem: () => require('@stowage/filesystem'),
-  inmemory: () => require('@stowage/inmemory'),
-  s3: () => require('@stowage/s3'),
-  's3-aws': () => require('@stowage/s3'),
-  azure: () => require('@stowage/azure'),
-  oss: () => require('@stowage/oss'),
-  swift: () => require('@stowage/swift'),
-};
-
 /** Loads every first-party driver, so that all of them are registered (for listings). */
 export function loadFirstPartyDrivers(): void {
-  for (const load of Object.values(FIRST_PARTY)) load();
+  for (const { packageName } of firstPartyDrivers()) require(packageName);
 }
 
 /**
@@ -104,8 +93,8 @@ export function loadFirstPartyDrivers(): void {
  */
 export function buildDriver(spec: DriverSpec): StorageDriver {
   if (!registeredDrivers().includes(spec.driver)) {
-    const load = Object.prototype.hasOwnProperty.call(FIRST_PARTY, spec.driver) ? FIRST_PARTY[spec.driver] : undefined;
-    if (load) load();
+    const packageName = firstPartyDriverPackage(spec.driver);
+    if (packageName) require(packageName);
     else loadFirstPartyDrivers();
   }
   return createDriver(spec.driver, spec.parameters);

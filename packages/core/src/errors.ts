@@ -165,8 +165,10 @@ export class InvalidParameterError extends StowageError {
 
 export class UnknownDriverError extends StowageError {
   readonly code = ErrorCode.UnknownDriver;
-  constructor(driverName: string, known: readonly string[]) {
-    super(`no storage driver registered under this name (registered: ${known.join(', ') || 'none'})`, { driverName });
+  /** `packageName`: the first-party package that registers `driverName` when loaded, for the hint. */
+  constructor(driverName: string, known: readonly string[], packageName?: string) {
+    const hint = packageName ? `; import ${packageName} to register it` : '';
+    super(`no storage driver registered under this name (registered: ${known.join(', ') || 'none'})${hint}`, { driverName });
   }
 }
 

@@ -5,6 +5,7 @@ export { BaseStorageDriver, hasLeftovers, type ErrorContext } from './base/drive
 export { BaseFileWriter, type FileWriterInit, type WriterState } from './base/file-writer-base';
 export { mapReadableErrors, readAll } from './base/readable';
 export { registerDriver, createDriver, registeredDrivers } from './factory/registry';
+export { firstPartyDriverPackage, firstPartyDrivers } from './factory/first-party';
 export { ParameterReader, integerOption, parseGoDuration, type IntegerOptions } from './factory/parameters';
 export { walkFallback } from './walk/walk-fallback';
 export { walkTree, type WalkSource, type WalkTreeTuning } from './walk/walk-tree';

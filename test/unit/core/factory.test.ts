@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { ParameterReader, createDriver, isInvalidParameter, isUnknownDriver, registerDriver, registeredDrivers } from '@stowage/core';
+import { execFileSync } from 'node:child_process';
+import { ParameterReader, createDriver, firstPartyDriverPackage, firstPartyDrivers, isInvalidParameter, isUnknownDriver, registerDriver, registeredDrivers } from '@stowage/core';
 import { InMemoryDriver } from '@stowage/inmemory';
 
 describe('core: factory and parameters', () => {
@@ -11,6 +12,23 @@ describe('core: factory and parameters', () => {
 
   it('an unknown name is a typed error listing what is registered', () => {
     assert.throws(() => createDriver('nosuch', {}), (err: unknown) => isUnknownDriver(err) && /inmemory/.test((err as Error).message));
+  });
+
+  it('names the package to import when a first-party driver is not loaded yet', () => {
+    // A fresh process: this one has loaded every driver package through other tests.
+    const script = "try { require('@stowage/core').createDriver('s3', {}) } catch (err) { process.stdout.write(err.code + ' ' + err.message) }";
+    const output = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+    assert.match(output, /^ERR_UNKNOWN_DRIVER .*registered: none.*import @stowage\/s3 to register it/);
+  });
+
+  it('every first-party driver name is registered by the package the catalogue names', () => {
+    assert.equal(firstPartyDriverPackage('nosuch'), undefined);
+    assert.equal(firstPartyDriverPackage('toString'), undefined);
+    for (const { name, packageName } of firstPartyDrivers()) {
+      assert.equal(firstPartyDriverPackage(name), packageName);
+      require(packageName);
+      assert.ok(registeredDrivers().includes(name), `${packageName} registers ${name}`);
+    }
   });
 
   it('refuses a second, different factory under a taken name', () => {

@@ -6,6 +6,7 @@
  */
 import { InvalidParameterError, UnknownDriverError } from '../errors';
 import type { DriverFactory, StorageDriver } from '../types';
+import { firstPartyDriverPackage } from './first-party';
 
 /**
  * One registry per process, not per copy of this module: an app whose driver package pins another
@@ -29,7 +30,7 @@ export function registerDriver(name: string, factory: DriverFactory): void {
 /** Builds the driver registered under `name` (throws UnknownDriverError if there is none). */
 export function createDriver(name: string, parameters: Record<string, unknown> = {}): StorageDriver {
   const factory = factories.get(name);
-  if (!factory) throw new UnknownDriverError(name, registeredDrivers());
+  if (!factory) throw new UnknownDriverError(name, registeredDrivers(), firstPartyDriverPackage(name));
   if (parameters === null || typeof parameters !== 'object' || Array.isArray(parameters)) {
     throw new InvalidParameterError(name, 'parameters', 'must be an object of config.yml parameters');
   }

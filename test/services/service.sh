@@ -2,7 +2,10 @@
 #   SERVICE    the name messages start with ("swift")
 #   PROCESSES  the processes in start order (stop goes the other way), each with $RUN/<name>.pid
 #   RUN, STATE the PID-file and state directories
-# and define live_pid NAME (the PID from the PID file when that process is alive and is ours).
+# and define live_pid NAME (the PID from the PID file when that process is alive and is ours),
+# health (exit 0 healthy, 3 stopped, else unhealthy), print_endpoints, cmd_install and cmd_start;
+# optionally describe_process PID NAME (what status says about a running process) and before_reset.
+# The script then ends with `service_main "$@"`.
 
 say() { echo "$SERVICE: $*"; }
 fail() { echo "$SERVICE: error: $*" >&2; exit 1; }
@@ -63,4 +66,47 @@ with_lock() {
   exec 9>"$STATE/lock"
   flock -w 120 9 || fail "could not lock $STATE/lock"
   "$@"
+}
+
+# What status says about a running process; a script may redefine it (Swift adds the port).
+describe_process() { echo "pid $1"; }
+before_reset() { :; }
+
+# Exit 0 when running and healthy, 3 when stopped, 1 otherwise; one line per process.
+cmd_status() {
+  local name pid rc=0
+  for name in "${PROCESSES[@]}"; do
+    if pid=$(live_pid "$name"); then
+      say "$name running ($(describe_process "$pid" "$name"))"
+    else
+      say "$name stopped"
+    fi
+  done
+  health || rc=$?
+  case $rc in
+    0) say "healthy"; print_endpoints ;;
+    3) say "stopped" ;;
+    *) say "unhealthy (logs in $LOG)" ;;
+  esac
+  return "$rc"
+}
+
+# The commands every service script takes; usage is the script's header comment.
+service_main() {
+  case ${1:-} in
+    install) cmd_install ;;
+    start) with_lock cmd_start ;;
+    stop) with_lock stop_all ;;
+    status) cmd_status ;;
+    reset)
+      before_reset
+      with_lock stop_all
+      rm -rf "$STATE"
+      say "removed $STATE"
+      ;;
+    *)
+      sed -n '2,/^set -euo pipefail/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'
+      exit 2
+      ;;
+  esac
 }

@@ -287,38 +287,7 @@ cmd_start() {
   echo "STOWAGE_CEPH_STATE=started"
 }
 
-cmd_status() {
-  local daemon pid rc=0
-  for daemon in "${DAEMONS[@]}"; do
-    if pid=$(live_pid "$daemon"); then
-      say "$daemon running (pid $pid)"
-    else
-      say "$daemon stopped"
-    fi
-  done
-  health || rc=$?
-  case $rc in
-    0) say "healthy"; print_endpoints ;;
-    3) say "stopped" ;;
-    *) say "unhealthy (logs in $LOG)" ;;
-  esac
-  return "$rc"
-}
+# reset deletes the state dir only when it is one this script made.
+before_reset() { ensure_ours; }
 
-
-case ${1:-} in
-  install) cmd_install ;;
-  start) with_lock cmd_start ;;
-  stop) with_lock stop_all ;;
-  status) cmd_status ;;
-  reset)
-    ensure_ours
-    with_lock stop_all
-    rm -rf "$STATE"
-    say "removed $STATE"
-    ;;
-  *)
-    sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
-    exit 2
-    ;;
-esac
+service_main "$@"

@@ -334,37 +334,7 @@ cmd_start() {
   echo "STOWAGE_SWIFT_STATE=started"
 }
 
-cmd_status() {
-  local server pid rc=0
-  for server in "${SERVERS[@]}"; do
-    if pid=$(live_pid "$server"); then
-      say "$server running (pid $pid, port $(port_of "$server"))"
-    else
-      say "$server stopped"
-    fi
-  done
-  health || rc=$?
-  case $rc in
-    0) say "healthy"; print_endpoints ;;
-    3) say "stopped" ;;
-    *) say "unhealthy (logs in $LOG)" ;;
-  esac
-  return "$rc"
-}
+# Shown with its port in status lines.
+describe_process() { echo "pid $1, port $(port_of "$2")"; }
 
-
-case ${1:-} in
-  install) cmd_install ;;
-  start) with_lock cmd_start ;;
-  stop) with_lock stop_all ;;
-  status) cmd_status ;;
-  reset)
-    with_lock stop_all
-    rm -rf "$STATE"
-    say "removed $STATE"
-    ;;
-  *)
-    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
-    exit 2
-    ;;
-esac
+service_main "$@"

@@ -8,7 +8,7 @@
  * STOWAGE_SWIFT_PORT), each server in its own root in one fresh bucket / container.
  * Runs after `npm run build` (it loads the test services from build/).
  */
-const { spawn, spawnSync } = require('node:child_process');
+const { spawnSync } = require('node:child_process');
 const { randomBytes } = require('node:crypto');
 const fs = require('node:fs');
 const fsp = require('node:fs/promises');
@@ -18,8 +18,8 @@ const { parseProcStat } = require('./lib');
 
 const ROOT = path.resolve(__dirname, '../..');
 const CLI = path.join(ROOT, 'examples/registry/bin/stowage-registry.js');
-const READY_TIMEOUT_MS = 30_000;
 const dockerRegistryService = () => require(path.join(ROOT, 'build/test/services/docker-registry'));
+const registryServer = () => require(path.join(ROOT, 'build/test/services/registry-server'));
 
 /** Clock ticks per second, the unit of /proc/PID/stat's utime and stime. */
 const CLOCK_TICKS = (() => {
@@ -31,22 +31,6 @@ const CLOCK_TICKS = (() => {
 /** The process's user + system CPU seconds so far (all its threads). */
 function cpuSeconds(pid) {
   return parseProcStat(fs.readFileSync(`/proc/${pid}/stat`, 'utf8')).ticks / CLOCK_TICKS;
-}
-
-async function waitUntilReady(url, exited, output) {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  for (;;) {
-    if (exited()) throw new Error(`stowage-registry exited before it answered:\n${output().slice(-2000)}`);
-    try {
-      const response = await fetch(`${url}/v2/`);
-      await response.arrayBuffer();
-      if (response.status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`stowage-registry did not answer GET ${url}/v2/ within ${READY_TIMEOUT_MS / 1000}s:\n${output().slice(-2000)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 /** Starts `stowage-registry serve` on `storage` (a config.yml storage driver section). */
@@ -63,26 +47,13 @@ async function startStowageRegistry(storage, workDir, { cpuProfDir, registryCli 
   };
   await fsp.writeFile(configPath, JSON.stringify(config, null, 2));
   const nodeArgs = cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(cpuProfDir)] : [];
-  const child = spawn(process.execPath, [...nodeArgs, registryCli ? path.resolve(registryCli) : CLI, 'serve', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout.setEncoding('utf8').on('data', (text) => (output += text));
-  child.stderr.setEncoding('utf8').on('data', (text) => (output += text));
-  const exited = new Promise((resolve) => child.once('close', (code, signal) => resolve(code ?? signal)));
-  const killOnExit = () => child.kill('SIGKILL');
-  process.on('exit', killOnExit);
-  const url = `http://127.0.0.1:${port}`;
-  const stop = async () => {
-    process.removeListener('exit', killOnExit);
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    await exited;
-  };
-  try {
-    await waitUntilReady(url, () => child.exitCode !== null || child.signalCode !== null, () => output);
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-  return { name: 'stowage-registry', url, host: `127.0.0.1:${port}`, pid: child.pid, output: () => output, stop };
+  const server = await registryServer().launchRegistryServer({
+    name: 'stowage-registry',
+    command: process.execPath,
+    args: [...nodeArgs, registryCli ? path.resolve(registryCli) : CLI, 'serve', configPath],
+    listen: { port },
+  });
+  return { name: 'stowage-registry', url: server.url, host: server.host, pid: server.pid, output: server.output, stop: server.stop };
 }
 
 async function startDistribution(options) {

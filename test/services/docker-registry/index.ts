@@ -5,17 +5,16 @@
  * `docker-registry serve` on 127.0.0.1 and a free port, waits until `GET /v2/` answers, and returns a
  * handle whose stop() ends it by PID. It is also killed when this process exits.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { launchRegistryServer } from '../registry-server';
 import { ensureDebianPackage, ServiceUnavailableError } from './apt';
 
 export { ServiceUnavailableError } from './apt';
 
 export const DOCKER_REGISTRY_BINARY = '/usr/bin/docker-registry';
-const READY_TIMEOUT_MS = 30_000;
 
 /** Options of startDockerRegistry: either a filesystem rootDirectory or a whole `storage` driver section. */
 export interface DockerRegistryOptions {
@@ -116,42 +115,17 @@ async function launch(options: DockerRegistryOptions, configDir: string): Promis
   const port = await freePort();
   const configPath = join(configDir, 'config.yml');
   await writeFile(configPath, configYaml(options, port));
-  const child = spawn(options.binary ?? DOCKER_REGISTRY_BINARY, ['serve', configPath], { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? cleanEnvironment() });
-  let output = '';
-  child.stdout!.setEncoding('utf8').on('data', (text: string) => (output += text));
-  child.stderr!.setEncoding('utf8').on('data', (text: string) => (output += text));
-  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
-  const killOnExit = () => child.kill('SIGKILL');
-  process.on('exit', killOnExit);
-  const url = `http://127.0.0.1:${port}`;
+  const server = await launchRegistryServer({
+    name: 'docker-registry',
+    command: options.binary ?? DOCKER_REGISTRY_BINARY,
+    args: ['serve', configPath],
+    env: options.env ?? cleanEnvironment(),
+    listen: { port },
+    errorClass: ServiceUnavailableError,
+  });
   const stop = async () => {
-    process.removeListener('exit', killOnExit);
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    await exited;
+    await server.stop();
     await rm(configDir, { recursive: true, force: true });
   };
-  try {
-    await waitUntilReady(url, child, () => output);
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-  return { url, host: `127.0.0.1:${port}`, port, pid: child.pid!, rootDirectory: options.rootDirectory, output: () => output, stop };
-}
-
-async function waitUntilReady(url: string, child: ChildProcess, output: () => string): Promise<void> {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      throw new ServiceUnavailableError(`docker-registry exited (${child.exitCode ?? child.signalCode}) before it answered:\n${output().trim().slice(-2000)}`);
-    }
-    try {
-      const response = await fetch(`${url}/v2/`);
-      if (response.status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new ServiceUnavailableError(`docker-registry did not answer GET ${url}/v2/ within ${READY_TIMEOUT_MS / 1000}s:\n${output().trim().slice(-2000)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  return { url: server.url, host: server.host, port, pid: server.pid, rootDirectory: options.rootDirectory, output: server.output, stop };
 }

@@ -19,9 +19,9 @@ export interface WriterUploads {
   release(path: string, dir: string, session: string, closeHandle: () => Promise<void>): Promise<void>;
   /** commit(): `publish` renames the session's file into place; returns what `publish` returned. */
   commit<T>(path: string, dir: string, session: string, publish: (file: string, sourceGone: () => Promise<Error>) => Promise<T>): Promise<T>;
-  /** cancel(): removes the upload if `session` still holds it. */
+  /** cancel(): removes the session's bytes; a fenced writer's cancel changes nothing. */
   cancel(path: string, dir: string, session: string): Promise<void>;
-  /** A fenced session's local bookkeeping goes. */
+  /** A fenced writer of this process gives up its session without touching the upload. */
   forget(session: string): void;
 }
 

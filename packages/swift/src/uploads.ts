@@ -125,7 +125,7 @@ export class SegmentedUploads implements SegmentWriterHost {
     await this.container.put(this.layout.uploadMarker(marker.path), Buffer.from(JSON.stringify(marker)), opts, { 'content-type': 'application/json' });
   }
 
-  /** Two levels of manifests: see SegmentWriter. */
+  /** The most segments one manifest may name (Swift's max_manifest_segments). */
   maxSegments(opts: OpOptions): Promise<number> {
     return this.largeObjects.maxSegments(opts);
   }

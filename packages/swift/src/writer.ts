@@ -43,6 +43,7 @@ export interface SegmentWriterHost {
   dropFencedSegments(upload: HeldUpload, own: StoredSegment[], opts: OpOptions): Promise<void>;
 }
 
+/** A writer session over one upload of segments; SegmentedUploads opens it and is its host. */
 export class SegmentWriter extends PartedFileWriter<StoredSegment> {
   /** Without the writer's signal: close and cancel must finish even after it fired. */
   private readonly cleanupOpts: OpOptions = {};

@@ -21,22 +21,34 @@ export interface UploadsContext {
   writerInit(path: string, size: number, opts: OpOptions): FileWriterInit;
 }
 
-export class BlockUploads {
-  private readonly host: WriterHost;
+/** The uploads of a container; it is also the host of the writers it opens. */
+export class BlockUploads implements WriterHost {
+  constructor(private readonly context: UploadsContext) {}
 
-  constructor(private readonly context: UploadsContext) {
-    const { store, staged } = context;
-    this.host = {
-      driverName: store.driverName,
-      blockSize: context.blockSize,
-      uploadConcurrency: context.uploadConcurrency,
-      stageBlock: (blobName, id, body, signal) => store.stageBlock(blobName, id, body, signal),
-      readBlocks: (blobName, lists, signal) => store.blockListing(store.blob(blobName), signal, undefined, lists),
-      commitUpload: (blobName, path, ids, seen, recheck, signal) => this.commit(blobName, path, ids, seen, recheck, signal),
-      discardUpload: async (blobName, seen) => {
-        await staged.discard(store.blob(blobName), seen);
-      },
-    };
+  get driverName(): string {
+    return this.context.store.driverName;
+  }
+
+  get blockSize(): number {
+    return this.context.blockSize;
+  }
+
+  get uploadConcurrency(): number {
+    return this.context.uploadConcurrency;
+  }
+
+  async stageBlock(blobName: string, id: string, body: Buffer, signal?: AbortSignal): Promise<void> {
+    await this.context.store.stageBlock(blobName, id, body, signal);
+  }
+
+  async readBlocks(blobName: string, lists: 'all' | 'uncommitted', signal?: AbortSignal): Promise<BlockListing | undefined> {
+    const { store } = this.context;
+    return store.blockListing(store.blob(blobName), signal, undefined, lists);
+  }
+
+  async discardUpload(blobName: string, seen: BlockListing): Promise<void> {
+    const { store, staged } = this.context;
+    await staged.discard(store.blob(blobName), seen);
   }
 
   /** writer(P, false): a new upload; its session still needs the highest gen on the blob to be the newest. */
@@ -105,7 +117,7 @@ export class BlockUploads {
     const plan: UploadPlan = { upload: newUploadId('n'), base: [], chain: [], nextSeq: 0, session };
     // The copy is staged in full before the open marker: an upload that exists (has a marker)
     // always holds the whole copy, so a writer that resumes it never continues a part of it.
-    const writer = new AzureFileWriter(this.context.writerInit(path, size, opts), this.host, blobName, plan);
+    const writer = new AzureFileWriter(this.context.writerInit(path, size, opts), this, blobName, plan);
     try {
       const response = await blob.download(0, undefined, { abortSignal: opts.signal, maxRetryRequests: READ_RETRIES, conditions: { ifMatch: props.etag } });
       let copied = 0;
@@ -155,7 +167,7 @@ export class BlockUploads {
 
   /** A writer session that has staged its open marker, so it is the upload's live writer. */
   private async open(path: string, blobName: string, size: number, plan: UploadPlan, opts: OpOptions): Promise<AzureFileWriter> {
-    const writer = new AzureFileWriter(this.context.writerInit(path, size, opts), this.host, blobName, plan);
+    const writer = new AzureFileWriter(this.context.writerInit(path, size, opts), this, blobName, plan);
     await writer.open(opts.signal);
     return writer;
   }
@@ -167,7 +179,7 @@ export class BlockUploads {
    * List: when If-None-Match finds one, it is committed over on its own ETag after one more
    * check that this writer is still live.
    */
-  private async commit(blobName: string, path: string, ids: string[], seen: BlockListing, recheck: () => Promise<unknown>, signal?: AbortSignal): Promise<void> {
+  async commitUpload(blobName: string, path: string, ids: string[], seen: BlockListing, recheck: () => Promise<unknown>, signal?: AbortSignal): Promise<void> {
     const { store } = this.context;
     const blob = store.blob(blobName);
     const hasContent = seen.committed.length > 0 || seen.contentLength > 0;

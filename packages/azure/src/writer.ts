@@ -28,7 +28,7 @@ export interface BlockListing {
   etag?: string;
 }
 
-/** Where a writer's blocks go and how its commit and cancel are done (the driver provides it). */
+/** Where a writer's blocks go and how its commit and cancel are done (BlockUploads implements it). */
 export interface WriterHost {
   readonly driverName: string;
   readonly blockSize: number;

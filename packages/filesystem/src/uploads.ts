@@ -27,6 +27,7 @@ import { PathNotFoundError, UploadFencedError, type Semaphore } from '@stowage/c
 import { CREATE_ATTEMPTS, errnoCode, exists, makeDirs, removeDirs } from './fs-util';
 import type { Layout } from './layout';
 import { HOST_TAG, acquireUploadLock, isLockName, isRunning, type UploadLock } from './upload-lock';
+import type { WriterUploads } from './writer';
 
 const RELEASED = 'data';
 const HELD = 'held-';
@@ -105,7 +106,8 @@ export interface UploadHost {
   checkStaging(): Promise<void>;
 }
 
-export class FilesystemUploads {
+/** The unfinished uploads under the staging area; the writers' `uploads` (WriterUploads). */
+export class FilesystemUploads implements WriterUploads {
   constructor(private readonly host: UploadHost) {}
 
   /**

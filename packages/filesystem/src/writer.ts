@@ -1,13 +1,35 @@
 import type { FileHandle } from 'node:fs/promises';
 import { BaseFileWriter, UploadFencedError, type FileWriterInit, type Semaphore } from '@stowage/core';
 import { writeAll } from './fs-util';
-import type { FilesystemUploads, OpenedUpload } from './uploads';
+
+/** The session a writer holds: its own `held-<session>` file in the upload's directory, open. */
+export interface WriterSession {
+  readonly session: string;
+  readonly dir: string;
+  readonly handle: FileHandle;
+  /** Set when a newer writer of this process fences this one. */
+  readonly fence: { readonly fenced: boolean };
+}
+
+/** What the writer needs of the uploads (FilesystemUploads implements it); see uploads.ts. */
+export interface WriterUploads {
+  /** Throws UploadFencedError (or PathNotFoundError, once purged) unless `session` still holds the upload. */
+  requireHeld(path: string, dir: string, session: string, operation: string): Promise<void>;
+  /** close(): the session's bytes become the upload's again, for the next writer to take; `closeHandle` runs under the lock. */
+  release(path: string, dir: string, session: string, closeHandle: () => Promise<void>): Promise<void>;
+  /** commit(): `publish` renames the session's file into place; returns what `publish` returned. */
+  commit<T>(path: string, dir: string, session: string, publish: (file: string, sourceGone: () => Promise<Error>) => Promise<T>): Promise<T>;
+  /** cancel(): removes the session's bytes; a fenced writer's cancel changes nothing. */
+  cancel(path: string, dir: string, session: string): Promise<void>;
+  /** A fenced writer of this process gives up its session without touching the upload. */
+  forget(session: string): void;
+}
 
 /** What the writer needs from its driver, kept narrow so the two stay decoupled. */
 export interface WriterHost {
   readonly limiter: Semaphore;
   readonly syncOnCommit: boolean;
-  readonly uploads: FilesystemUploads;
+  readonly uploads: WriterUploads;
   /**
    * Renames `stagedFile` to the committed file of `path` (creating parents); `sourceGone` says
    * why `stagedFile` is missing, if it is. Returns the directory to sync for durability.
@@ -31,7 +53,7 @@ export class FilesystemFileWriter extends BaseFileWriter {
   /** @internal Made by FilesystemDriver from an upload it opened. */
   constructor(
     init: FileWriterInit,
-    private readonly upload: OpenedUpload,
+    private readonly upload: WriterSession,
     private readonly host: WriterHost,
   ) {
     super(init);

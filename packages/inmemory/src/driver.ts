@@ -1,11 +1,9 @@
 import { Readable } from 'node:stream';
 import {
-  BaseFileWriter,
   BaseStorageDriver,
   InvalidPathError,
   PathNotFoundError,
   ROOT,
-  UploadFencedError,
   baseName,
   compareNames,
   isSameOrBelow,
@@ -16,10 +14,10 @@ import {
   type FileInfo,
   type FileWriter,
   type LeftoverInspector,
-  type FileWriterInit,
   type OpOptions,
 } from '@stowage/core';
 import { DirNode, FileNode, MemoryStore, type StagedUpload, type TreeNode } from './store';
+import { InMemoryFileWriter } from './writer';
 
 export const DRIVER_NAME = 'inmemory';
 
@@ -164,49 +162,6 @@ export class InMemoryDriver extends BaseStorageDriver implements LeftoverInspect
       const child = parent.children.get(baseName(current));
       if (current !== path && !(child instanceof DirNode && child.children.size === 0)) return;
       parent.children.delete(baseName(current));
-    }
-  }
-}
-
-class InMemoryFileWriter extends BaseFileWriter {
-  constructor(
-    init: FileWriterInit,
-    private readonly upload: StagedUpload,
-    private readonly driver: InMemoryDriver,
-  ) {
-    super(init);
-  }
-
-  protected async _write(chunk: Buffer): Promise<void> {
-    this.requireCurrent('write');
-    // Copy: the caller may reuse its buffer once write() resolves.
-    this.upload.chunks.push(Buffer.from(chunk));
-    this.upload.size += chunk.length;
-    this.upload.lastWritten = new Date();
-  }
-
-  protected async _close(): Promise<void> {
-    // Nothing to flush: the staged upload already holds every byte.
-    this.requireCurrent('close');
-  }
-
-  protected async _commit(): Promise<void> {
-    this.requireCurrent('commit');
-    // The committed file gets its own list: nothing that still holds the upload can change it.
-    this.driver.publish(this.path, new FileNode([...this.upload.chunks], this.upload.size, new Date()));
-    this.driver.store.uploads.delete(this.path);
-  }
-
-  protected async _cancel(): Promise<void> {
-    this.requireCurrent('cancel');
-    this.driver.store.uploads.delete(this.path);
-  }
-
-  /** An upload a newer writer replaced is fenced; one that is simply gone was purged. */
-  private requireCurrent(operation: string): void {
-    if (this.upload.fenced) throw new UploadFencedError(this.driverName, this.path, operation);
-    if (this.driver.store.uploads.get(this.path) !== this.upload) {
-      throw new PathNotFoundError(this.driverName, this.path, { operation, cause: new Error('the upload was purged') });
     }
   }
 }

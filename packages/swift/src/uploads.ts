@@ -19,7 +19,7 @@ import { PathNotFoundError, StorageDriverError, UploadFencedError, type FileWrit
 import type { SwiftContainer } from './container';
 import { LargeObjects, newGeneration, type StoredSegment } from './large-objects';
 import type { SwiftLayout } from './layout';
-import { SegmentWriter } from './writer';
+import { SegmentWriter, type HeldUpload, type SegmentWriterHost } from './writer';
 
 /** The marker of an unfinished upload, as stored (JSON). */
 export interface UploadMarker {
@@ -41,7 +41,8 @@ export interface SegmentedUploadsOptions {
   segmentConcurrency: number;
 }
 
-export class SegmentedUploads {
+/** The unfinished uploads of a container; it is also the host of the writers it opens. */
+export class SegmentedUploads implements SegmentWriterHost {
   readonly chunkSize: number;
   readonly segmentConcurrency: number;
 
@@ -124,12 +125,25 @@ export class SegmentedUploads {
     await this.container.put(this.layout.uploadMarker(marker.path), Buffer.from(JSON.stringify(marker)), opts, { 'content-type': 'application/json' });
   }
 
+  /** The most segments one manifest may name (Swift's max_manifest_segments). */
+  maxSegments(opts: OpOptions): Promise<number> {
+    return this.largeObjects.maxSegments(opts);
+  }
+
+  /** Stores segment `index` of `upload`, named by its generation and session. */
+  async putSegment(upload: HeldUpload, index: number, body: Buffer, opts: OpOptions): Promise<StoredSegment> {
+    const { path, session, generation } = upload;
+    const name = this.layout.segmentName(path, generation, index, session);
+    const etag = await this.container.put(name, body, opts);
+    return { index, session, name, size: body.length, etag };
+  }
+
   /** Throws UploadFencedError unless `marker`'s session still holds the upload. */
-  async checkHeld(marker: UploadMarker, operation: string, opts: OpOptions): Promise<void> {
+  async checkHeld(marker: HeldUpload, operation: string, opts: OpOptions): Promise<void> {
     if (!(await this.holds(marker, opts))) throw new UploadFencedError(this.driverName, marker.path, operation);
   }
 
-  private async holds(marker: UploadMarker, opts: OpOptions): Promise<boolean> {
+  private async holds(marker: HeldUpload, opts: OpOptions): Promise<boolean> {
     const current = await this.readMarker(marker.path, opts).catch((err: unknown) => {
       if (err instanceof UnreadableMarkerError) return undefined;
       throw err;
@@ -138,7 +152,7 @@ export class SegmentedUploads {
   }
 
   /** Deletes the marker if `marker`'s session still holds it (a newer writer's marker stays). */
-  private async releaseMarker(marker: UploadMarker, opts: OpOptions): Promise<void> {
+  private async releaseMarker(marker: HeldUpload, opts: OpOptions): Promise<void> {
     if (await this.holds(marker, opts)) await this.container.delete(this.layout.uploadMarker(marker.path), opts);
   }
 
@@ -182,7 +196,7 @@ export class SegmentedUploads {
    * the manifest does not name (only a generation `inherited` from earlier sessions can hold
    * any), the replaced version's segments.
    */
-  async commit(marker: UploadMarker, content: StoredSegment[] | Buffer, inherited: boolean, opts: OpOptions): Promise<void> {
+  async commit(marker: HeldUpload, content: StoredSegment[] | Buffer, inherited: boolean, opts: OpOptions): Promise<void> {
     const { path, generation } = marker;
     await this.checkHeld(marker, 'commit', opts);
     const name = this.layout.objectName(path);
@@ -202,7 +216,7 @@ export class SegmentedUploads {
   }
 
   /** cancel() of the writer holding the upload: its segments (earlier sessions' included), then the marker. */
-  async cancel(marker: UploadMarker, opts: OpOptions): Promise<void> {
+  async cancel(marker: HeldUpload, opts: OpOptions): Promise<void> {
     await this.checkHeld(marker, 'cancel', opts);
     await this.largeObjects.deleteGeneration(marker.path, marker.generation, opts);
     await this.releaseMarker(marker, opts);
@@ -213,7 +227,7 @@ export class SegmentedUploads {
    * the upload does not use, i.e. that neither the marker holding the generation now nor the
    * manifest committed from it names. Everything else belongs to the newer writer.
    */
-  async dropFencedSegments(marker: UploadMarker, own: StoredSegment[], opts: OpOptions): Promise<void> {
+  async dropFencedSegments(marker: HeldUpload, own: StoredSegment[], opts: OpOptions): Promise<void> {
     if (own.length === 0) return;
     const used = new Set<string>();
     const current = await this.readMarker(marker.path, opts).catch(() => undefined);

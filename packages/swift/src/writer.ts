@@ -1,5 +1,5 @@
 /**
- * The resumable writer: bytes go out as segments of one generation (a PartQueue keeps
+ * The resumable writer: bytes go out as segments of one generation (core's PartedFileWriter keeps
  * `segmentConcurrency` in flight), close() flushes the rest as a short segment, and commit puts an
  * SLO manifest over them, so nothing is visible at the path before commit and commit is one PUT.
  * Content that never filled a segment commits as one plain PUT.
@@ -10,132 +10,107 @@
  * upload does not use.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BaseFileWriter, InvalidArgumentError, PartQueue, isUploadFenced, type FileWriterInit, type OpOptions } from '@stowage/core';
-import type { SegmentedUploads, UploadMarker } from './uploads';
+import { InvalidArgumentError, PartedFileWriter, type FileWriterInit, type OpOptions } from '@stowage/core';
 import type { StoredSegment } from './large-objects';
 
 /** How long cancel waits, after an abort cut segment PUTs short, before it lists what to delete. */
 const ABORTED_PUT_GRACE_MS = 1000;
 
-export class SegmentWriter extends BaseFileWriter {
-  private readonly segments = new Map<number, StoredSegment>();
-  private readonly partQueue: PartQueue;
+/** The upload a writer holds: the marker of `path` names `generation`, held by `session`. */
+export interface HeldUpload {
+  readonly path: string;
+  readonly generation: string;
+  readonly session: string;
+}
+
+/** What a SegmentWriter needs of the uploads (SegmentedUploads implements it). */
+export interface SegmentWriterHost {
+  /** Size of every full segment. */
+  readonly chunkSize: number;
+  /** Segments one writer sends at once. */
+  readonly segmentConcurrency: number;
+  /** The most segments one manifest may name. */
+  maxSegments(opts: OpOptions): Promise<number>;
+  /** Stores segment `index` of `upload` under its session's name. */
+  putSegment(upload: HeldUpload, index: number, body: Buffer, opts: OpOptions): Promise<StoredSegment>;
+  /** Throws UploadFencedError unless `upload`'s session still holds it. */
+  checkHeld(upload: HeldUpload, operation: string, opts: OpOptions): Promise<void>;
+  /** Publishes `content` (segments in order, or a whole small content) and cleans up; see SegmentedUploads.commit. */
+  commit(upload: HeldUpload, content: StoredSegment[] | Buffer, inherited: boolean, opts: OpOptions): Promise<void>;
+  /** Removes the upload (segments of earlier sessions included) if `upload`'s session still holds it. */
+  cancel(upload: HeldUpload, opts: OpOptions): Promise<void>;
+  /** After the writer was fenced: deletes those of `own` that the upload does not use. */
+  dropFencedSegments(upload: HeldUpload, own: StoredSegment[], opts: OpOptions): Promise<void>;
+}
+
+/** A writer session over one upload of segments; SegmentedUploads opens it and is its host. */
+export class SegmentWriter extends PartedFileWriter<StoredSegment> {
   /** Without the writer's signal: close and cancel must finish even after it fired. */
   private readonly cleanupOpts: OpOptions = {};
 
   constructor(
-    private readonly uploads: SegmentedUploads,
+    private readonly host: SegmentWriterHost,
     init: FileWriterInit,
     /** The upload this writer holds (a fresh one, resumed, or made by an append). */
-    private readonly marker: UploadMarker,
+    private readonly upload: HeldUpload,
     stored: StoredSegment[],
     /** The generation comes from earlier sessions (a resume), whose fenced writers may have left segments in it. */
     private readonly inheritedGeneration: boolean,
   ) {
-    super(init);
-    for (const segment of stored) this.segments.set(segment.index, segment);
-    this.partQueue = new PartQueue(
-      uploads.chunkSize,
-      uploads.segmentConcurrency,
-      (index) => this.beforeSegment(index),
-      (index, body) => this.sendSegment(index, body),
-      stored.length + 1,
-    );
-    if (stored.length > 0) this.partQueue.takeWholeParts();
+    super(init, {
+      partSize: host.chunkSize,
+      concurrency: host.segmentConcurrency,
+      stored: stored.map((segment) => [segment.index, segment] as const),
+    });
   }
 
   private get opts(): OpOptions {
     return { signal: this.signal };
   }
 
-  protected async _write(chunk: Buffer): Promise<void> {
-    await this.unlessFenced(() => this.partQueue.write(chunk));
-  }
-
-  protected async _close(): Promise<void> {
-    try {
-      await this.unlessFenced(async () => {
-        await this.partQueue.settle();
-        if (!this.partQueue.failed) {
-          await this.partQueue.flush();
-          await this.partQueue.settle();
-        }
-        // The marker, written at open, already makes the upload (even an empty one) resumable.
-        await this.uploads.checkHeld(this.marker, 'close', this.cleanupOpts);
-      });
-    } finally {
-      this.partQueue.release();
-    }
-  }
-
-  protected async _commit(): Promise<void> {
-    await this.unlessFenced(async () => {
-      await this.partQueue.settle();
-      this.partQueue.throwIfFailed();
-      if (this.segments.size === 0) {
-        // Nothing was ever sent: one PUT of the buffered bytes.
-        await this.uploads.commit(this.marker, this.partQueue.buffered(), this.inheritedGeneration, this.opts);
-      } else {
-        await this.partQueue.flush();
-        await this.partQueue.settle();
-        this.partQueue.throwIfFailed();
-        await this.uploads.commit(this.marker, this.confirmedSegments(), this.inheritedGeneration, this.opts);
-      }
-    });
-    this.partQueue.release();
-  }
-
-  protected async _cancel(): Promise<void> {
-    await this.partQueue.settle();
-    this.partQueue.release();
-    // A segment PUT the signal cut off after its last byte may still be stored by Swift a moment
-    // later, after the listing that cancel deletes from: give such stragglers time to land.
-    if (this.signal?.aborted && this.partQueue.failed) await sleep(ABORTED_PUT_GRACE_MS);
-    await this.unlessFenced(() => this.uploads.cancel(this.marker, this.cleanupOpts));
-  }
-
-  protected override async _release(): Promise<void> {
-    this.partQueue.release();
-  }
-
-  /** Runs `step`; when it finds the writer fenced, first removes this session's unused segments. */
-  private async unlessFenced(step: () => Promise<void>): Promise<void> {
-    try {
-      await step();
-    } catch (err) {
-      if (!isUploadFenced(err)) throw err;
-      await this.partQueue.settle();
-      const own = [...this.segments.values()].filter((s) => s.session === this.marker.session);
-      // Best effort: the error to report is the fencing; what stays behind is unreferenced garbage.
-      await this.uploads.dropFencedSegments(this.marker, own, this.cleanupOpts).catch(() => undefined);
-      throw err;
-    }
-  }
-
   /** Before each segment: the upload must still be this writer's, and within two levels of manifests. */
-  private async beforeSegment(index: number): Promise<void> {
+  protected async _beginPart(index: number): Promise<void> {
     // Two levels of manifests: the limit squared (a million segments at Swift's default of 1000).
-    const perManifest = await this.uploads.largeObjects.maxSegments(this.opts);
+    const perManifest = await this.host.maxSegments(this.opts);
     if (index > perManifest * perManifest) {
-      throw new InvalidArgumentError(this.driverName, 'content', `exceeds ${perManifest * perManifest} segments of ${this.uploads.chunkSize} bytes; use a larger chunksize`, {
+      throw new InvalidArgumentError(this.driverName, 'content', `exceeds ${perManifest * perManifest} segments of ${this.host.chunkSize} bytes; use a larger chunksize`, {
         operation: 'write',
         path: this.path,
       });
     }
-    await this.uploads.checkHeld(this.marker, 'write', this.opts);
+    await this.host.checkHeld(this.upload, 'write', this.opts);
   }
 
-  private async sendSegment(index: number, body: Buffer): Promise<void> {
-    const { session, generation } = this.marker;
-    const name = this.uploads.layout.segmentName(this.path, generation, index, session);
-    const etag = await this.uploads.container.put(name, body, this.opts);
-    this.segments.set(index, { index, session, name, size: body.length, etag });
+  protected async _sendPart(index: number, body: Buffer): Promise<StoredSegment> {
+    return this.host.putSegment(this.upload, index, body, this.opts);
   }
 
-  /** Segments 1..n known to be stored, without gaps. */
-  private confirmedSegments(): StoredSegment[] {
-    const segments: StoredSegment[] = [];
-    for (let n = 1; this.segments.has(n); n++) segments.push(this.segments.get(n)!);
-    return segments;
+  /** The rest goes out as a short segment (unless a segment failed: resume before it). */
+  protected async _closeParts(): Promise<void> {
+    if (!this.partFailed) await this.flushParts();
+    // The marker, written at open, already makes the upload (even an empty one) resumable.
+    await this.host.checkHeld(this.upload, 'close', this.cleanupOpts);
+  }
+
+  /** Nothing was ever sent: one PUT of the buffered bytes. */
+  protected async _commitSmall(buffered: Buffer): Promise<void> {
+    await this.host.commit(this.upload, buffered, this.inheritedGeneration, this.opts);
+  }
+
+  protected async _commitParts(segments: StoredSegment[]): Promise<void> {
+    await this.host.commit(this.upload, segments, this.inheritedGeneration, this.opts);
+  }
+
+  protected async _discard(): Promise<void> {
+    // A segment PUT the signal cut off after its last byte may still be stored by Swift a moment
+    // later, after the listing that cancel deletes from: give such stragglers time to land.
+    if (this.signal?.aborted && this.partFailed) await sleep(ABORTED_PUT_GRACE_MS);
+    await this.host.cancel(this.upload, this.cleanupOpts);
+  }
+
+  /** Best effort: the error to report is the fencing; what stays behind is unreferenced garbage. */
+  protected override async _dropOwnParts(stored: StoredSegment[]): Promise<void> {
+    const own = stored.filter((s) => s.session === this.upload.session);
+    await this.host.dropFencedSegments(this.upload, own, this.cleanupOpts);
   }
 }

@@ -32,6 +32,12 @@ export interface FileWriterInit {
  * throws UploadFencedError; the writer is then `fenced`, `_release()` drops its local resources
  * once, and every later call fails with that error. A commit hook that throws NotDurableError has
  * published the content: the writer is `committed` all the same.
+ *
+ * A writer reaches its driver through one narrow host interface declared next to the writer and
+ * implemented by whoever creates it (usually the driver's upload manager), never through the
+ * whole driver or manager class or loose callbacks: the writer then depends on what it uses only,
+ * and the manager imports the writer, not the other way round. Writers of numbered parts extend
+ * PartedFileWriter.
  */
 export abstract class BaseFileWriter implements FileWriter {
   readonly path: string;

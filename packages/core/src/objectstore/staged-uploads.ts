@@ -20,32 +20,17 @@
  * and the request it guards are two requests: see the S3 and OSS READMEs for the window that leaves.
  */
 import { randomBytes } from 'node:crypto';
-import { BaseFileWriter, type FileWriterInit } from '../base/file-writer-base';
+import type { FileWriterInit } from '../base/file-writer-base';
 import { InvalidArgumentError, PathNotFoundError, StorageDriverError, UploadFencedError, isUploadFenced } from '../errors';
 import type { OpOptions } from '../types';
 import type { ObjectKeyLayout } from './key-layout';
-import { PartQueue } from './part-queue';
-import { copyIntoParts, type CompletedPart, type MultipartStore, type StoredObject } from './multipart-store';
+import { copyIntoParts, type MultipartStore, type StoredObject } from './multipart-store';
+import { StagedMultipartWriter, type StagedWriterHost } from './staged-writer';
+import type { UploadState } from './upload-state';
 
-export interface StagedPart extends CompletedPart {
-  size: number;
-}
-
-/** What `~upload.json` holds. */
-export interface UploadState {
-  version: 1;
-  path: string;
-  /** The writer session that owns the upload: the last one opened. Older writers are fenced. */
-  session: string;
-  partSize: number;
-  uploadId?: string;
-  /** Parts 1..n, all of `partSize` bytes. */
-  parts: StagedPart[];
-  tail?: { key: string; size: number };
-  /** All bytes written so far: the parts plus the tail. */
-  size: number;
-  startedAt: string;
-}
+// The writer and the state format live in files of their own; re-exported for the package index.
+export { StagedMultipartWriter } from './staged-writer';
+export type { StagedPart, UploadState } from './upload-state';
 
 export interface StagedUploadsOptions {
   /** Size of every non-final part; at least the store's minimum. */
@@ -62,7 +47,8 @@ function newSession(): string {
   return randomBytes(12).toString('hex');
 }
 
-export class StagedUploads {
+/** The bookkeeping of staged uploads; it is also the host of the writers it opens. */
+export class StagedUploads implements StagedWriterHost {
   constructor(
     readonly driverName: string,
     readonly store: MultipartStore,
@@ -75,6 +61,11 @@ export class StagedUploads {
     if (!Number.isSafeInteger(options.concurrency) || options.concurrency < 1) {
       throw new InvalidArgumentError(driverName, 'concurrency', 'must be a positive integer');
     }
+  }
+
+  /** Parts one writer sends at once. */
+  get concurrency(): number {
+    return this.options.concurrency;
   }
 
   /**
@@ -270,169 +261,5 @@ export class StagedUploads {
     // A state written before sessions existed is owned by no writer alive now.
     if (typeof state.session !== 'string') state.session = '';
     return state;
-  }
-}
-
-/**
- * The writer over StagedUploads: a PartQueue sends full parts as UploadPart; content of at most
- * one part commits as a single PutObject. Its session owns the upload until a newer writer opens;
- * every step that stores or removes something checks that first (see the module comment).
- */
-export class StagedMultipartWriter extends BaseFileWriter {
-  private readonly key: string;
-  private readonly partSize: number;
-  private readonly parts = new Map<number, StagedPart>();
-  private readonly partQueue: PartQueue;
-
-  constructor(
-    private readonly uploads: StagedUploads,
-    init: FileWriterInit,
-    /** The state as last stored (by the open, a new multipart upload), with this writer's session. */
-    private readonly upload: UploadState,
-    tail: Buffer | undefined,
-  ) {
-    super(init);
-    this.key = uploads.layout.key(upload.path);
-    this.partSize = upload.partSize;
-    for (const part of upload.parts) this.parts.set(part.partNumber, part);
-    this.partQueue = new PartQueue(
-      this.partSize,
-      uploads.options.concurrency,
-      (partNumber) => this.beforePart(partNumber),
-      (partNumber, body) => this.sendPart(partNumber, body),
-      upload.parts.length + 1,
-    );
-    if (upload.uploadId !== undefined) this.partQueue.takeWholeParts();
-    if (tail) this.partQueue.preload(tail);
-  }
-
-  private get store(): MultipartStore {
-    return this.uploads.store;
-  }
-
-  private get opts(): OpOptions {
-    return { signal: this.signal };
-  }
-
-  /**
-   * close() and cancel() must still clean up after the writer's signal fired (that is what
-   * cancel is for), so their store calls do not carry it.
-   */
-  private readonly cleanupOpts: OpOptions = {};
-
-  protected async _write(chunk: Buffer): Promise<void> {
-    try {
-      await this.partQueue.write(chunk);
-    } catch (err) {
-      throw await this.fencedOr(err, 'write');
-    }
-  }
-
-  protected async _close(): Promise<void> {
-    await this.partQueue.settle();
-    // After a failed part only the parts before it are known to be stored; resume from there.
-    const parts = this.confirmedParts();
-    const fill = this.partQueue.fillLength;
-    const keepTail = !this.partQueue.failed && fill > 0 && parts.length === this.partQueue.nextPartNumber - 1;
-    const previousTail = this.upload.tail;
-    let tail: UploadState['tail'];
-    if (keepTail) {
-      tail = { key: this.uploads.layout.tailKey(this.path, randomBytes(8).toString('hex')), size: fill };
-      await this.store.put(tail.key, this.partQueue.buffered(), this.cleanupOpts);
-    }
-    this.partQueue.release();
-    // Checked after the tail is stored, right before the state: the narrowest window there is.
-    if (!(await this.uploads.owns(this.upload, this.cleanupOpts))) {
-      if (tail) await this.store.deleteKeys([tail.key], this.cleanupOpts);
-      throw new UploadFencedError(this.driverName, this.path, 'close');
-    }
-    const state: UploadState = { ...this.upload, parts, size: parts.length * this.partSize + (tail?.size ?? 0) };
-    if (tail) state.tail = tail;
-    else delete state.tail;
-    await this.uploads.writeState(state, this.cleanupOpts);
-    if (previousTail && previousTail.key !== tail?.key) await this.store.deleteKeys([previousTail.key], this.cleanupOpts);
-  }
-
-  protected async _commit(): Promise<void> {
-    await this.settleParts('commit');
-    // A multipart upload with no stored part (created, or left by a failure) is not needed: the rest
-    // fits in one PutObject. It is aborted only once this session is known to still own it.
-    const unusedUploadId = this.parts.size === 0 ? this.upload.uploadId : undefined;
-    try {
-      if (this.upload.uploadId === undefined || unusedUploadId !== undefined) {
-        await this.uploads.requireOwner(this.upload, 'commit', this.opts);
-        await this.store.put(this.key, this.partQueue.buffered(), this.opts);
-      } else {
-        await this.partQueue.flush();
-        await this.settleParts('commit');
-        await this.uploads.requireOwner(this.upload, 'commit', this.opts);
-        // CompleteMultipartUpload checks every part's ETag: a part a fenced writer overwrote fails it.
-        await this.store.completeMultipartUpload(this.key, this.upload.uploadId, this.confirmedParts(), this.opts);
-      }
-    } catch (err) {
-      throw await this.fencedOr(err, 'commit');
-    }
-    this.partQueue.release();
-    // Published. A writer that opened since then owns the state (and the tail it resumed): leave them.
-    await this.uploads.removeOwnState(this.upload, this.opts, unusedUploadId);
-  }
-
-  protected async _cancel(): Promise<void> {
-    await this.partQueue.settle();
-    this.partQueue.release();
-    await this.uploads.requireOwner(this.upload, 'cancel', this.cleanupOpts);
-    await this.uploads.discard(this.upload, this.cleanupOpts);
-  }
-
-  protected override async _release(): Promise<void> {
-    this.partQueue.release();
-  }
-
-  /** Before a part goes out: within the store's part limit, and the multipart upload exists (and is recorded). */
-  private async beforePart(partNumber: number): Promise<void> {
-    if (partNumber > this.store.maxParts) {
-      throw new InvalidArgumentError(this.driverName, 'content', `exceeds ${this.store.maxParts} parts of ${this.partSize} bytes; use a larger chunk size`, {
-        operation: 'write',
-        path: this.path,
-      });
-    }
-    if (this.upload.uploadId === undefined) {
-      const uploadId = await this.store.createMultipartUpload(this.key, this.opts);
-      await this.uploads.recordUploadId(this.upload, uploadId, 'write', this.opts);
-    }
-  }
-
-  /** Sends one part, once this session is known to still own the upload (the part number may be a newer writer's too). */
-  private async sendPart(partNumber: number, body: Buffer): Promise<void> {
-    await this.uploads.requireOwner(this.upload, 'write', this.opts);
-    const etag = await this.store.uploadPart(this.key, this.upload.uploadId!, partNumber, body, this.opts);
-    this.parts.set(partNumber, { partNumber, etag, size: body.length });
-  }
-
-  /** Waits for the parts in flight; a failed part fails `operation` (as fenced if a newer writer took over). */
-  private async settleParts(operation: string): Promise<void> {
-    await this.partQueue.settle();
-    try {
-      this.partQueue.throwIfFailed();
-    } catch (err) {
-      throw await this.fencedOr(err, operation);
-    }
-  }
-
-  /**
-   * `err` as it is, or UploadFencedError if this session no longer owns the upload: a newer writer
-   * that aborted the multipart upload makes our parts fail with NoSuchUpload, say.
-   */
-  private async fencedOr(err: unknown, operation: string): Promise<unknown> {
-    if (isUploadFenced(err)) return err;
-    const owner = await this.uploads.owns(this.upload, this.cleanupOpts).catch(() => true);
-    return owner ? err : new UploadFencedError(this.driverName, this.path, operation, err);
-  }
-
-  /** Parts 1..n that are known to be stored, without gaps. */
-  private confirmedParts(): StagedPart[] {
-    const parts: StagedPart[] = [];
-    for (let n = 1; this.parts.has(n); n++) parts.push(this.parts.get(n)!);
-    return parts;
   }
 }

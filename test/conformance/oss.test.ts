@@ -46,7 +46,7 @@ async function localDriver(authorizationVersion: 'v1' | 'v4'): Promise<OssDriver
     // Path-style: `<bucket>.localhost` needs no name resolution this way.
     pathStyle: true,
     bucket,
-    rootdirectory: `/${randomName('root')}/`,
+    rootDirectory: `/${randomName('root')}/`,
     authorizationVersion,
   });
   await driver.client.putBucket(bucket);
@@ -76,16 +76,16 @@ if (missing.length === 0) {
     accessKeySecret: env.STOWAGE_OSS_ACCESS_KEY_SECRET!,
     region: env.STOWAGE_OSS_REGION!,
     bucket: env.STOWAGE_OSS_BUCKET!,
-    rootdirectory: `${parent}/${randomName('stowage-conformance')}/`,
+    rootDirectory: `${parent}/${randomName('stowage-conformance')}/`,
     authorizationVersion: env.STOWAGE_OSS_AUTH_VERSION?.toLowerCase() === 'v1' ? 'v1' : 'v4',
     ...(env.STOWAGE_OSS_ENDPOINT ? { endpoint: env.STOWAGE_OSS_ENDPOINT } : {}),
     ...(env.STOWAGE_OSS_STS_TOKEN ? { stsToken: env.STOWAGE_OSS_STS_TOKEN } : {}),
     ...(env.STOWAGE_OSS_INTERNAL === 'true' ? { internal: true } : {}),
     ...(env.STOWAGE_OSS_ENCRYPT === 'true' ? { encrypt: true } : {}),
     ...(env.STOWAGE_OSS_ENCRYPTION_KEY_ID ? { encryptionKeyId: env.STOWAGE_OSS_ENCRYPTION_KEY_ID } : {}),
-    ...(env.STOWAGE_OSS_CHUNKSIZE ? { chunksize: Number(env.STOWAGE_OSS_CHUNKSIZE) } : {}),
+    ...(env.STOWAGE_OSS_CHUNKSIZE ? { chunkSize: Number(env.STOWAGE_OSS_CHUNKSIZE) } : {}),
   };
-  describeConformance(`oss (real bucket ${options.bucket} in ${options.region}, root ${options.rootdirectory})`, () => new OssDriver(options), {
+  describeConformance(`oss (real bucket ${options.bucket} in ${options.region}, root ${options.rootDirectory})`, () => new OssDriver(options), {
     profile: 'standard',
     ...hooks,
     modTimeResolutionMs: 1000,

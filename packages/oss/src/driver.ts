@@ -67,7 +67,7 @@ export class OssDriver extends ObjectStoreDriver {
     super({
       driverName: DRIVER_NAME,
       store: new OssStore(client, { driverName: DRIVER_NAME, bucket: options.bucket, creationHeaders: encryptionHeaders(options), maxRetries: settings.maxRetries }),
-      layout: new ObjectKeyLayout(options.rootdirectory ?? ''),
+      layout: new ObjectKeyLayout(options.rootDirectory ?? ''),
       partSize: settings.chunkSize,
       concurrency: settings.concurrency,
       copyThresholdSize: settings.copyThresholdSize,
@@ -121,8 +121,10 @@ export class OssDriver extends ObjectStoreDriver {
   }
 }
 
-/** The options' sizes, limits and choices, checked, with the defaults. */
+/** The options checked (each rule lives here only; the factory parses config into options), with the defaults. */
 function resolveSettings(options: OssDriverOptions) {
+  if (options === null || typeof options !== 'object') throw new InvalidParameterError(DRIVER_NAME, 'options', 'must be an object');
+  if (typeof (options.rootDirectory ?? '') !== 'string') throw new InvalidParameterError(DRIVER_NAME, 'rootDirectory', 'must be a string');
   for (const name of ['accessKeyId', 'accessKeySecret', 'region', 'bucket'] as const) {
     if (typeof options[name] !== 'string' || options[name] === '') throw new InvalidParameterError(DRIVER_NAME, name, 'must be a non-empty string');
   }
@@ -131,7 +133,7 @@ function resolveSettings(options: OssDriverOptions) {
     throw new InvalidParameterError(DRIVER_NAME, 'bucket', `must be 3 to 63 lowercase letters, digits and hyphens, got ${JSON.stringify(options.bucket)}`);
   }
   if (!/^[A-Za-z0-9_-]+$/.test(options.region)) throw new InvalidParameterError(DRIVER_NAME, 'region', `is not a region name: ${JSON.stringify(options.region)}`);
-  const chunkSize = integerOption(DRIVER_NAME, 'chunksize', options.chunksize, { default: DEFAULT_CHUNK_SIZE, min: MIN_CHUNK_SIZE, max: MAX_PART_SIZE });
+  const chunkSize = integerOption(DRIVER_NAME, 'chunkSize', options.chunkSize, { default: DEFAULT_CHUNK_SIZE, min: MIN_CHUNK_SIZE, max: MAX_PART_SIZE });
   const copyThresholdSize = integerOption(DRIVER_NAME, 'multipartCopyThresholdSize', options.multipartCopyThresholdSize, { default: DEFAULT_MULTIPART_COPY_THRESHOLD_SIZE, min: 0, max: MAX_COPY_OBJECT_SIZE });
   const copyChunkSize = integerOption(DRIVER_NAME, 'multipartCopyChunkSize', options.multipartCopyChunkSize, { default: DEFAULT_MULTIPART_COPY_CHUNK_SIZE, min: MIN_CHUNK_SIZE, max: MAX_PART_SIZE });
   const copyMaxConcurrency = integerOption(DRIVER_NAME, 'multipartCopyMaxConcurrency', options.multipartCopyMaxConcurrency, { default: DEFAULT_MULTIPART_COPY_MAX_CONCURRENCY, min: 1 });

@@ -314,14 +314,22 @@ function resolveSettings(options: SwiftDriverOptions) {
   if (typeof options.container !== 'string' || options.container === '' || options.container.includes('/')) {
     throw new InvalidParameterError(DRIVER_NAME, 'container', 'must be a non-empty string without "/"');
   }
-  if (typeof options.authUrl !== 'string' || !/^https?:\/\//.test(options.authUrl)) throw new InvalidParameterError(DRIVER_NAME, 'authurl', 'must be an http(s) URL');
+  if (typeof options.authUrl !== 'string' || !/^https?:\/\//.test(options.authUrl)) throw new InvalidParameterError(DRIVER_NAME, 'authUrl', 'must be an http(s) URL');
   const hasIdentity = options.username || options.applicationCredentialId || options.token;
   if (!hasIdentity) throw new InvalidParameterError(DRIVER_NAME, 'username', 'is required (or an application credential, or a token)');
+  // distribution requires a password with the username; an application credential or a token replaces it.
+  if (options.username && !options.password && !options.applicationCredentialSecret && !options.token) {
+    throw new InvalidParameterError(DRIVER_NAME, 'password', 'is required with username (or an application credential secret, or a token)');
+  }
   if (options.authVersion !== undefined && ![1, 2, 3].includes(options.authVersion)) {
-    throw new InvalidParameterError(DRIVER_NAME, 'authversion', `must be 1, 2 or 3, got ${String(options.authVersion)}`);
+    throw new InvalidParameterError(DRIVER_NAME, 'authVersion', `must be 1, 2 or 3, got ${String(options.authVersion)}`);
   }
   if (options.endpointType !== undefined && !['public', 'internal', 'admin'].includes(options.endpointType)) {
-    throw new InvalidParameterError(DRIVER_NAME, 'endpointtype', `must be public, internal or admin, got ${String(options.endpointType)}`);
+    throw new InvalidParameterError(DRIVER_NAME, 'endpointType', `must be public, internal or admin, got ${JSON.stringify(options.endpointType)}`);
+  }
+  const redirectExpirySeconds = options.redirectExpirySeconds ?? DEFAULT_REDIRECT_EXPIRY_SECONDS;
+  if (!(Number.isFinite(redirectExpirySeconds) && redirectExpirySeconds > 0)) {
+    throw new InvalidParameterError(DRIVER_NAME, 'redirectExpirySeconds', 'must be a positive number of seconds');
   }
   return {
     chunkSize: integerOption(DRIVER_NAME, 'chunkSize', options.chunkSize, { default: DEFAULT_CHUNK_SIZE, min: MIN_CHUNK_SIZE }),

@@ -134,10 +134,10 @@ describe('oss: factory and parameters', () => {
 
   it('the constructor validates its options too', () => {
     const base = { accessKeyId: 'id', accessKeySecret: 'secret', region: 'oss-cn-hangzhou', bucket: 'bucket-1' };
-    assert.equal(new OssDriver({ ...base, chunksize: 100 * KiB }).chunkSize, 100 * KiB);
+    assert.equal(new OssDriver({ ...base, chunkSize: 100 * KiB }).chunkSize, 100 * KiB);
     for (const options of [
-      { ...base, chunksize: 1000 },
-      { ...base, chunksize: 1.5 * MiB + 0.5 },
+      { ...base, chunkSize: 1000 },
+      { ...base, chunkSize: 1.5 * MiB + 0.5 },
       { ...base, bucket: '' },
       { ...base, authorizationVersion: 'v3' as 'v1' },
       { ...base, multipartConcurrency: 0 },

@@ -31,7 +31,7 @@ describe('oss: object names as distribution\'s oss driver writes them', () => {
 
     for (const root of ['', '/registry/', '//a//b//']) {
       it(`stores files at distribution's keys and reads what distribution wrote (rootdirectory ${JSON.stringify(root)})`, async () => {
-        const driver = await oss.driver({ rootdirectory: root, chunksize: 100 * 1024 });
+        const driver = await oss.driver({ rootDirectory: root, chunkSize: 100 * 1024 });
         const viaPut = '/docker/registry/v2/blobs/sha256/ab/abcdef/data';
         const viaWriter = '/docker/registry/v2/repositories/demo/_layers/sha256/abcdef/link';
         await driver.putContent(viaPut, Buffer.from('blob'));
@@ -60,7 +60,7 @@ describe('oss: object names as distribution\'s oss driver writes them', () => {
     }
 
     it('keeps unfinished uploads in .stowage~uploads, which list, walk and stat never show', async () => {
-      const driver = await oss.driver({ rootdirectory: '/registry', chunksize: 100 * 1024 });
+      const driver = await oss.driver({ rootDirectory: '/registry', chunkSize: 100 * 1024 });
       const writer = await driver.writer('/up/data', false);
       await writer.write(Buffer.alloc(250 * 1024, 1));
       await writer.close();

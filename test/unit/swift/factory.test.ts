@@ -133,4 +133,19 @@ describe('swift: factory and parameters', () => {
     assert.equal(guessAuthVersion('https://keystone.example.com/identity/v3'), 3);
     assert.equal(guessAuthVersion('https://keystone.example.com/identity/v3/'), 3);
   });
+
+  it('the constructor checks its options, naming them as SwiftDriverOptions spells them', () => {
+    const options = { authUrl: 'https://keystone.example.com/v3', username: 'registry', password: 'secret', container: 'registry' };
+    for (const [bad, name] of [
+      [{ ...options, authUrl: 'keystone' }, 'authUrl'],
+      [{ ...options, password: undefined }, 'password'],
+      [{ ...options, container: 'a/b' }, 'container'],
+      [{ ...options, authVersion: 4 as 3 }, 'authVersion'],
+      [{ ...options, endpointType: 'private' as 'public' }, 'endpointType'],
+      [{ ...options, chunkSize: 1024 }, 'chunkSize'],
+    ] as const) {
+      assert.throws(() => new SwiftDriver(bad), (err: unknown) => isInvalidParameter(err) && err.parameter === name && err.driverName === 'swift', name);
+    }
+  });
 });
+

@@ -16,6 +16,7 @@
 import { randomBytes } from 'node:crypto';
 import { describeConformance, type ConformanceOptions } from '@stowage/conformance';
 import { OssDriver, type OssDriverOptions } from '@stowage/oss';
+import { ossDriverInternals } from '@stowage/oss/internal';
 import { startOssServer, type OssServerHandle } from '../services/oss/server';
 
 const hooks: Pick<ConformanceOptions, 'newInstance'> = {
@@ -49,7 +50,7 @@ async function localDriver(authorizationVersion: 'v1' | 'v4'): Promise<OssDriver
     rootDirectory: `/${randomName('root')}/`,
     authorizationVersion,
   });
-  await driver.client.putBucket(bucket);
+  await ossDriverInternals(driver).client.putBucket(bucket);
   return driver;
 }
 

@@ -18,7 +18,7 @@ import { invalidParameter } from './errors';
 import { DEFAULT_MAX_TRIES, DEFAULT_REALM, type AzureDriverOptions } from './options';
 
 /** Signs read-only URLs of single blobs. */
-export interface UrlSigner {
+interface UrlSigner {
   /** The longest lifetime a URL may have, in seconds; unbounded when undefined. */
   readonly maxLifetimeSeconds?: number;
   /** The SAS query string (without '?') for reading `blobName` until `expiresOn`. */

@@ -5,6 +5,7 @@ import {
   ObjectKeyLayout,
   ObjectStoreDriver,
   integerOption,
+  type StagedUploads,
   type DriverCapabilities,
   type ErrorContext,
   type OpOptions,
@@ -31,6 +32,27 @@ import {
 import { OssStore } from './store';
 
 /**
+ * The parts of an OssDriver that are not its API, for this repository's tests (exported from
+ * `@stowage/oss/internal` only; may change in any release).
+ * @internal
+ */
+export interface OssDriverInternals {
+  client: OssClient;
+  store: OssStore;
+  uploads: StagedUploads;
+}
+
+let internalsOf: (driver: OssDriver) => OssDriverInternals;
+
+/**
+ * The ali-oss client, store and staged uploads of `driver`, for tests only.
+ * @internal
+ */
+export function ossDriverInternals(driver: OssDriver): OssDriverInternals {
+  return internalsOf(driver);
+}
+
+/**
  * A StorageDriver over Aliyun OSS with ali-oss. Object names are distribution's oss driver's
  * (rootdirectory + path, leading slash trimmed), so either can read what the other wrote.
  * Unfinished uploads are staged by core's StagedUploads under `<root>/.stowage~uploads/`.
@@ -39,9 +61,13 @@ export class OssDriver extends ObjectStoreDriver {
   readonly name = DRIVER_NAME;
   /** Every URL is signed with the driver's credentials. */
   override readonly supports: DriverCapabilities = Object.freeze({ redirect: true });
-  declare readonly store: OssStore;
+  static {
+    internalsOf = (driver) => ({ client: driver.client, store: driver.store, uploads: driver.uploads });
+  }
+
+  protected declare readonly store: OssStore;
   readonly bucket: string;
-  readonly client: OssClient;
+  private readonly client: OssClient;
   readonly chunkSize: number;
   readonly authorizationVersion: AuthorizationVersion;
   private readonly redirectExpirySeconds: number;

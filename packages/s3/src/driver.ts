@@ -38,7 +38,11 @@ export class S3Driver extends ObjectStoreDriver {
   readonly name = DRIVER_NAME;
   /** Every URL is presigned with the driver's credentials. */
   override readonly supports: DriverCapabilities = Object.freeze({ redirect: true });
-  declare readonly store: S3Store;
+  protected declare readonly store: S3Store;
+  /**
+   * The SDK client the driver sends its requests with (built from the options, or the one given
+   * as `client`): for what the driver does not do itself, such as creating the bucket.
+   */
   readonly client: S3Client;
   readonly bucket: string;
   readonly chunkSize: number;

@@ -45,6 +45,28 @@ import { tempUrl, tempUrlDigest } from './tempurl';
 import { SegmentedUploads } from './uploads';
 
 /**
+ * The parts of a SwiftDriver that are not its API, for this repository's tests (exported from
+ * `@stowage/swift/internal` only; may change in any release).
+ * @internal
+ */
+export interface SwiftDriverInternals {
+  client: SwiftClient;
+  container: SwiftContainer;
+  largeObjects: LargeObjects;
+  uploads: SegmentedUploads;
+}
+
+let internalsOf: (driver: SwiftDriver) => SwiftDriverInternals;
+
+/**
+ * The client, container, large-object and upload helpers of `driver`, for tests only.
+ * @internal
+ */
+export function swiftDriverInternals(driver: SwiftDriver): SwiftDriverInternals {
+  return internalsOf(driver);
+}
+
+/**
  * A StorageDriver over OpenStack Swift's REST API. Names follow distribution's swift driver
  * (`<prefix>/files<path>`, segments under `<prefix>/segments/`), so either reads what the other
  * wrote; large files are Static Large Objects whose segments belong to exactly one manifest.
@@ -54,10 +76,14 @@ export class SwiftDriver extends BaseStorageDriver implements LeftoverInspector 
   /** TempURLs, for the methods in tempurlmethods, signed with secretkey or the account's or container's TempURL key. */
   override readonly supports: DriverCapabilities;
   readonly layout: SwiftLayout;
-  readonly client: SwiftClient;
-  readonly container: SwiftContainer;
-  readonly largeObjects: LargeObjects;
-  readonly uploads: SegmentedUploads;
+  static {
+    internalsOf = (driver) => ({ client: driver.client, container: driver.container, largeObjects: driver.largeObjects, uploads: driver.uploads });
+  }
+
+  private readonly client: SwiftClient;
+  private readonly container: SwiftContainer;
+  private readonly largeObjects: LargeObjects;
+  private readonly uploads: SegmentedUploads;
   readonly chunkSize: number;
   readonly segmentConcurrency: number;
   private readonly agent: Agent;

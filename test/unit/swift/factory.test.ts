@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { MiB, createDriver, isInvalidParameter, registeredDrivers } from '@stowage/core';
 import '@stowage/swift';
-import { SwiftDriver, guessAuthVersion } from '@stowage/swift';
+import { SwiftDriver } from '@stowage/swift';
+import { guessAuthVersion, swiftDriverInternals } from '@stowage/swift/internal';
 
 // createDriver('swift', ...) with distribution's config.yml parameter names. Nothing here talks to
 // a server: constructing a driver does not authenticate.
@@ -31,7 +32,7 @@ describe('swift: factory and parameters', () => {
     assert.ok(driver instanceof SwiftDriver);
     assert.equal(driver.name, 'swift');
     assert.equal(driver.chunkSize, 20 * MiB);
-    assert.equal(driver.container.name, 'registry');
+    assert.equal(swiftDriverInternals(driver).container.name, 'registry');
     assert.equal(driver.options.endpointType, 'public');
     assert.equal(driver.options.authVersion, undefined, 'guessed from the URL when not given');
     assert.equal(driver.options.tempUrlContainerKey, false);

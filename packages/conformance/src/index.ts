@@ -8,7 +8,9 @@ export {
   type BenchmarkTarget,
   type Baseline,
   type MemoryCheckOptions,
+  type MemoryPhase,
   type MemoryResult,
+  type SideResult,
   type TargetResult,
 } from './bench';
 export { TestData, randomContent, randomName, hashStream, sha256 } from './data';

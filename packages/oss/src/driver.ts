@@ -65,6 +65,7 @@ export class OssDriver extends ObjectStoreDriver {
     internalsOf = (driver) => ({ client: driver.client, store: driver.store, uploads: driver.uploads });
   }
 
+  /** @internal */
   protected declare readonly store: OssStore;
   readonly bucket: string;
   private readonly client: OssClient;

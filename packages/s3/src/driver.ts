@@ -38,6 +38,7 @@ export class S3Driver extends ObjectStoreDriver {
   readonly name = DRIVER_NAME;
   /** Every URL is presigned with the driver's credentials. */
   override readonly supports: DriverCapabilities = Object.freeze({ redirect: true });
+  /** @internal */
   protected declare readonly store: S3Store;
   /**
    * The SDK client the driver sends its requests with (built from the options, or the one given

@@ -109,9 +109,10 @@ async function prepareBackend(backend, workDir) {
   }
   if (backend === 'swift') {
     const { SwiftDriver } = require('@stowage/swift');
+    const { swiftDriverInternals } = require('@stowage/swift/internal');
     const container = `stowage-bench-registry-${run}`;
     const admin = new SwiftDriver({ authUrl: swift.authUrl, username: swift.user, password: swift.key, container });
-    await admin.container.ensureExists({});
+    await swiftDriverInternals(admin).container.ensureExists({});
     const common = { authurl: swift.authUrl, username: swift.user, password: swift.key, container };
     return {
       describe: `swift (v1 auth) on the local Swift at ${swift.authUrl}, container ${container} (chunksize: both drivers' default, 20 MiB)`,
@@ -120,9 +121,9 @@ async function prepareBackend(backend, workDir) {
       cleanUp: async () => {
         try {
           const names = [];
-          for await (const object of admin.container.listAll('')) names.push(object.name);
-          for (let i = 0; i < names.length; i += 1000) await admin.container.deleteMany(names.slice(i, i + 1000), {}).catch(() => undefined);
-          const response = await admin.client.request({ method: 'DELETE', container, ok: [204, 404, 409] }).catch(() => undefined);
+          for await (const object of swiftDriverInternals(admin).container.listAll('')) names.push(object.name);
+          for (let i = 0; i < names.length; i += 1000) await swiftDriverInternals(admin).container.deleteMany(names.slice(i, i + 1000), {}).catch(() => undefined);
+          const response = await swiftDriverInternals(admin).client.request({ method: 'DELETE', container, ok: [204, 404, 409] }).catch(() => undefined);
           await response?.body.dump();
         } finally {
           await admin.destroy();

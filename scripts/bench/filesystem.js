@@ -15,7 +15,7 @@ async function setUp(cli) {
   const driverRoot = await makeTempDir('driver');
   // A sibling directory on the same filesystem, so both sides hit the same disk and page cache.
   const baselineRoot = await makeTempDir('baseline');
-  const driver = new FilesystemDriver({ rootdirectory: driverRoot, ...(cli.driverFsync === undefined ? {} : { syncOnCommit: cli.driverFsync }) });
+  const driver = new FilesystemDriver({ rootDirectory: driverRoot, ...(cli.driverFsync === undefined ? {} : { syncOnCommit: cli.driverFsync }) });
   // The same work on both sides: the baseline fsyncs exactly when the driver does, unless told otherwise.
   const durable = cli.baselineFsync ?? driver.syncOnCommit !== false;
   return {

@@ -100,7 +100,7 @@ async function setUp() {
     bucket,
   };
   try {
-    const driver = new OssDriver({ ...connection, pathStyle: true, rootdirectory: `/bench-${run}/driver` });
+    const driver = new OssDriver({ ...connection, pathStyle: true, rootDirectory: `/bench-${run}/driver` });
     const client = new OSS({ ...connection, sldEnable: true });
     await client.putBucket(bucket);
     const concurrency = DEFAULT_MULTIPART_CONCURRENCY;

@@ -12,6 +12,7 @@ const { Readable } = require('node:stream');
 const bench = require('@stowage/conformance/bench');
 const { deleteUnder } = require('./_baseline');
 const { SwiftDriver, DEFAULT_SEGMENT_CONCURRENCY } = require('@stowage/swift');
+const { swiftDriverInternals } = require('@stowage/swift/internal');
 
 const MiB = 1024 * 1024;
 
@@ -37,9 +38,9 @@ async function driverOptions() {
 
 /** Plain fetch with the driver's token and storage URL, doing what the driver does. */
 function fetchBaseline(driver, prefix, segmentSize, inFlight) {
-  const container = driver.container.name;
-  const objectUrl = async (name) => `${await driver.client.storageUrl()}/${container}/${name.split('/').map(encodeURIComponent).join('/')}`;
-  const token = async () => (await driver.client.session.credentials()).token;
+  const container = swiftDriverInternals(driver).container.name;
+  const objectUrl = async (name) => `${await swiftDriverInternals(driver).client.storageUrl()}/${container}/${name.split('/').map(encodeURIComponent).join('/')}`;
+  const token = async () => (await swiftDriverInternals(driver).client.session.credentials()).token;
   const name = (key) => `${prefix}${key}`;
   const ok = async (response, what) => {
     if (!response.ok) throw new Error(`${what}: HTTP ${response.status} ${await response.text()}`);
@@ -52,7 +53,7 @@ function fetchBaseline(driver, prefix, segmentSize, inFlight) {
     return response;
   };
   async function* namesUnder(p) {
-    for await (const object of driver.container.listAll(p)) yield object.name;
+    for await (const object of swiftDriverInternals(driver).container.listAll(p)) yield object.name;
   }
   return {
     name: 'fetch (PUT / GET, segments + SLO manifest for streams)',
@@ -98,12 +99,12 @@ function fetchBaseline(driver, prefix, segmentSize, inFlight) {
     },
     list: async (dir) => {
       const names = [];
-      for await (const page of driver.container.list(`${name(dir)}/`, { delimiter: '/' })) {
+      for await (const page of swiftDriverInternals(driver).container.list(`${name(dir)}/`, { delimiter: '/' })) {
         names.push(...page.objects.map((o) => o.name), ...page.prefixes.map((p) => p.slice(0, -1)));
       }
       return names.filter((n) => !n.endsWith('.segments')).map((n) => n.slice(prefix.length)).sort();
     },
-    delete: (key) => deleteUnder(namesUnder(name(key)), name(key), (batch) => driver.container.deleteMany(batch, {})),
+    delete: (key) => deleteUnder(namesUnder(name(key)), name(key), (batch) => swiftDriverInternals(driver).container.deleteMany(batch, {})),
   };
 }
 
@@ -111,7 +112,7 @@ async function setUp() {
   const options = await driverOptions();
   const driver = new SwiftDriver(options);
   const concurrency = DEFAULT_SEGMENT_CONCURRENCY;
-  await driver.container.ensureExists({});
+  await swiftDriverInternals(driver).container.ensureExists({});
   return {
     driver,
     baseline: fetchBaseline(driver, `${options.prefix.replace(/\/driver$/, '')}/baseline`, driver.chunkSize, concurrency),
@@ -122,10 +123,10 @@ async function setUp() {
     describe: `Swift at ${options.authUrl}, container ${options.container}, chunksize ${driver.chunkSize / MiB} MiB, ${concurrency} segments in flight`,
     async tearDown() {
       const names = [];
-      for await (const object of driver.container.listAll(`${options.prefix.replace(/\/driver$/, '')}/`)) names.push(object.name);
-      await driver.container.deleteMany(names, {}).catch(() => undefined);
+      for await (const object of swiftDriverInternals(driver).container.listAll(`${options.prefix.replace(/\/driver$/, '')}/`)) names.push(object.name);
+      await swiftDriverInternals(driver).container.deleteMany(names, {}).catch(() => undefined);
       if (!process.env.STOWAGE_SWIFT_CONTAINER) {
-        const response = await driver.client.request({ method: 'DELETE', container: options.container, ok: [204, 404, 409] }).catch(() => undefined);
+        const response = await swiftDriverInternals(driver).client.request({ method: 'DELETE', container: options.container, ok: [204, 404, 409] }).catch(() => undefined);
         await response?.body.dump();
       }
       await driver.destroy();

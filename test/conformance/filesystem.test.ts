@@ -16,14 +16,14 @@ describeConformance(
   'filesystem',
   async () => {
     root = await mkdtemp(join(tmpdir(), 'stowage-conformance-filesystem-'));
-    return new FilesystemDriver({ rootdirectory: root });
+    return new FilesystemDriver({ rootDirectory: root });
   },
   {
     profile: 'full',
     // A new process would construct its own driver over the same root directory.
     newInstance: (driver) => {
       const original = driver as FilesystemDriver;
-      return new FilesystemDriver({ rootdirectory: original.rootDirectory, maxthreads: original.maxThreads, syncOnCommit: original.syncOnCommit });
+      return new FilesystemDriver({ rootDirectory: original.rootDirectory, maxThreads: original.maxThreads, syncOnCommit: original.syncOnCommit });
     },
     // ext4/xfs timestamps have nanosecond fields but follow the kernel's coarse clock (a few ms).
     modTimeResolutionMs: 20,

@@ -16,6 +16,7 @@
 import { randomBytes } from 'node:crypto';
 import { describeConformance, type ConformanceOptions } from '@stowage/conformance';
 import { OssDriver, type OssDriverOptions } from '@stowage/oss';
+import { ossDriverInternals } from '@stowage/oss/internal';
 import { startOssServer, type OssServerHandle } from '../services/oss/server';
 
 const hooks: Pick<ConformanceOptions, 'newInstance'> = {
@@ -46,10 +47,10 @@ async function localDriver(authorizationVersion: 'v1' | 'v4'): Promise<OssDriver
     // Path-style: `<bucket>.localhost` needs no name resolution this way.
     pathStyle: true,
     bucket,
-    rootdirectory: `/${randomName('root')}/`,
+    rootDirectory: `/${randomName('root')}/`,
     authorizationVersion,
   });
-  await driver.client.putBucket(bucket);
+  await ossDriverInternals(driver).client.putBucket(bucket);
   return driver;
 }
 
@@ -76,16 +77,16 @@ if (missing.length === 0) {
     accessKeySecret: env.STOWAGE_OSS_ACCESS_KEY_SECRET!,
     region: env.STOWAGE_OSS_REGION!,
     bucket: env.STOWAGE_OSS_BUCKET!,
-    rootdirectory: `${parent}/${randomName('stowage-conformance')}/`,
+    rootDirectory: `${parent}/${randomName('stowage-conformance')}/`,
     authorizationVersion: env.STOWAGE_OSS_AUTH_VERSION?.toLowerCase() === 'v1' ? 'v1' : 'v4',
     ...(env.STOWAGE_OSS_ENDPOINT ? { endpoint: env.STOWAGE_OSS_ENDPOINT } : {}),
     ...(env.STOWAGE_OSS_STS_TOKEN ? { stsToken: env.STOWAGE_OSS_STS_TOKEN } : {}),
     ...(env.STOWAGE_OSS_INTERNAL === 'true' ? { internal: true } : {}),
     ...(env.STOWAGE_OSS_ENCRYPT === 'true' ? { encrypt: true } : {}),
     ...(env.STOWAGE_OSS_ENCRYPTION_KEY_ID ? { encryptionKeyId: env.STOWAGE_OSS_ENCRYPTION_KEY_ID } : {}),
-    ...(env.STOWAGE_OSS_CHUNKSIZE ? { chunksize: Number(env.STOWAGE_OSS_CHUNKSIZE) } : {}),
+    ...(env.STOWAGE_OSS_CHUNKSIZE ? { chunkSize: Number(env.STOWAGE_OSS_CHUNKSIZE) } : {}),
   };
-  describeConformance(`oss (real bucket ${options.bucket} in ${options.region}, root ${options.rootdirectory})`, () => new OssDriver(options), {
+  describeConformance(`oss (real bucket ${options.bucket} in ${options.region}, root ${options.rootDirectory})`, () => new OssDriver(options), {
     profile: 'standard',
     ...hooks,
     modTimeResolutionMs: 1000,

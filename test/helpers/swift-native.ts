@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { MiB } from '@stowage/core';
 import { describeConformance } from '@stowage/conformance';
 import { SwiftDriver, type SwiftDriverOptions } from '@stowage/swift';
+import { swiftDriverInternals } from '@stowage/swift/internal';
 import { requireService } from '../services/require-service';
 import { startSwift, type SwiftService } from '../services/swift';
 
@@ -32,7 +33,7 @@ export async function newSwiftContainer<S extends SwiftV1Service>(service: S, la
   };
   const admin = new SwiftDriver(options);
   try {
-    const response = await admin.client.request({ method: 'POST', headers: { 'x-account-meta-temp-url-key': TEMP_URL_KEY }, ok: [204] });
+    const response = await swiftDriverInternals(admin).client.request({ method: 'POST', headers: { 'x-account-meta-temp-url-key': TEMP_URL_KEY }, ok: [204] });
     await response.body.dump();
   } finally {
     await admin.destroy();
@@ -50,9 +51,9 @@ export async function dropContainer(options: SwiftDriverOptions): Promise<void> 
   const driver = new SwiftDriver({ ...options, createContainer: false });
   try {
     const names: string[] = [];
-    for await (const object of driver.container.listAll('')) names.push(object.name);
-    await driver.container.deleteMany(names, {});
-    const response = await driver.client.request({ method: 'DELETE', container: options.container, ok: [204, 404, 409] });
+    for await (const object of swiftDriverInternals(driver).container.listAll('')) names.push(object.name);
+    await swiftDriverInternals(driver).container.deleteMany(names, {});
+    const response = await swiftDriverInternals(driver).client.request({ method: 'DELETE', container: options.container, ok: [204, 404, 409] });
     await response.body.dump();
   } finally {
     await driver.destroy();

@@ -31,7 +31,7 @@ const WIDTH = { upload: 5, seq: 6, gen: 4, session: 5, stamp: 9 } as const;
 const NO_PRED = '0'.repeat(WIDTH.session);
 
 export type UploadMode = 'n' | 'a';
-export type BlockKind = 'd' | 'o';
+type BlockKind = 'd' | 'o';
 
 /** Largest seq and gen the id has room for. */
 export const MAX_SEQ = 36 ** WIDTH.seq - 1;
@@ -87,7 +87,7 @@ export function newSession(gen: number): SessionId {
 }
 
 /** A stable text key of an upload, equal for all of its blocks. */
-export function uploadKey(upload: UploadId): string {
+function uploadKey(upload: UploadId): string {
   return `${upload.mode}${upload.nonce}`;
 }
 
@@ -96,7 +96,7 @@ function sessionKey(session: SessionId): string {
 }
 
 /** Older sessions first. */
-export function compareSessions(a: SessionId, b: SessionId): number {
+function compareSessions(a: SessionId, b: SessionId): number {
   if (a.gen !== b.gen) return a.gen - b.gen;
   return a.nonce < b.nonce ? -1 : a.nonce > b.nonce ? 1 : 0;
 }

@@ -18,7 +18,7 @@ import { invalidParameter } from './errors';
 import { DEFAULT_MAX_TRIES, DEFAULT_REALM, type AzureDriverOptions } from './options';
 
 /** Signs read-only URLs of single blobs. */
-export interface UrlSigner {
+interface UrlSigner {
   /** The longest lifetime a URL may have, in seconds; unbounded when undefined. */
   readonly maxLifetimeSeconds?: number;
   /** The SAS query string (without '?') for reading `blobName` until `expiresOn`. */
@@ -63,7 +63,7 @@ function tokenCredentialOf(options: AzureDriverOptions): { credential: TokenCred
   if (options.tokenCredential) return { credential: options.tokenCredential, authentication: 'token credential' };
   const creds = options.credentials;
   if (creds?.type === 'client_secret') {
-    for (const [name, value] of [['tenantid', creds.tenantId], ['clientid', creds.clientId], ['secret', creds.secret]] as const) {
+    for (const [name, value] of [['tenantId', creds.tenantId], ['clientId', creds.clientId], ['secret', creds.secret]] as const) {
       if (typeof value !== 'string' || value === '') throw invalidParameter(`credentials.${name}`, 'is required for credentials of type client_secret');
     }
     return { credential: new (identity().ClientSecretCredential)(creds.tenantId, creds.clientId, creds.secret), authentication: 'client secret' };
@@ -86,7 +86,7 @@ export function createClients(options: AzureDriverOptions): AzureClients {
     try {
       service = BlobServiceClient.fromConnectionString(options.connectionString, pipelineOptions(options));
     } catch (err) {
-      throw invalidParameter('connectionstring', `cannot be parsed: ${err instanceof Error ? err.message : String(err)}`);
+      throw invalidParameter('connectionString', `cannot be parsed: ${err instanceof Error ? err.message : String(err)}`);
     }
     const key = service.credential instanceof StorageSharedKeyCredential ? service.credential : undefined;
     return {
@@ -99,12 +99,12 @@ export function createClients(options: AzureDriverOptions): AzureClients {
   }
 
   const accountName = options.accountName;
-  if (!accountName && !options.serviceUrl) throw invalidParameter('accountname', 'is required (or give serviceurl or connectionstring)');
+  if (!accountName && !options.serviceUrl) throw invalidParameter('accountName', 'is required (or give serviceUrl or connectionString)');
   const serviceUrl = options.serviceUrl ?? `https://${accountName}.blob.${options.realm ?? DEFAULT_REALM}`;
   try {
     new URL(serviceUrl);
   } catch {
-    throw invalidParameter('serviceurl', `is not a URL: ${JSON.stringify(serviceUrl)}`);
+    throw invalidParameter('serviceUrl', `is not a URL: ${JSON.stringify(serviceUrl)}`);
   }
 
   const token = tokenCredentialOf(options);
@@ -118,13 +118,13 @@ export function createClients(options: AzureDriverOptions): AzureClients {
       signer: new UserDelegationSigner(service, container, serviceUrl),
     };
   }
-  if (!accountName) throw invalidParameter('accountname', 'is required for shared key authentication');
-  if (!options.accountKey) throw invalidParameter('accountkey', 'is required for credentials of type shared_key');
+  if (!accountName) throw invalidParameter('accountName', 'is required for shared key authentication');
+  if (!options.accountKey) throw invalidParameter('accountKey', 'is required for credentials of type shared_key');
   let key: StorageSharedKeyCredential;
   try {
     key = new StorageSharedKeyCredential(accountName, options.accountKey);
   } catch (err) {
-    throw invalidParameter('accountkey', `is not a valid key: ${err instanceof Error ? err.message : String(err)}`);
+    throw invalidParameter('accountKey', `is not a valid key: ${err instanceof Error ? err.message : String(err)}`);
   }
   const service = new BlobServiceClient(serviceUrl, key, pipelineOptions(options));
   return {

@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { BlockBlobClient } from '@azure/storage-blob';
 import { StorageDriverError } from '@stowage/core';
 
-export type CopyStatus = 'pending' | 'success' | 'aborted' | 'failed';
+type CopyStatus = 'pending' | 'success' | 'aborted' | 'failed';
 
 export interface CopyProgress {
   status: CopyStatus | undefined;
@@ -23,7 +23,7 @@ export type CopyOutcome =
   /** Still pending after every poll; the caller aborts the copy. */
   | { kind: 'unfinished'; polls: number; copyId?: string };
 
-export interface CopyPolling {
+interface CopyPolling {
   maxRetry: number;
   delayMs: number;
 }

@@ -14,8 +14,9 @@ import { DEFAULT_COPY_STATUS_POLL_DELAY_MS, DEFAULT_COPY_STATUS_POLL_MAX_RETRY, 
  */
 export function azureDriverFactory(parameters: Record<string, unknown> = {}): AzureDriver {
   const params = new ParameterReader(DRIVER_NAME, parameters);
+  // Parsed here, checked by the constructor (required values, ranges, credentials).
   const options: AzureDriverOptions = {
-    container: params.requiredString('container'),
+    container: params.string('container', ''),
     accountName: nonEmpty(params.string('accountname')),
     accountKey: nonEmpty(params.string('accountkey')),
     connectionString: nonEmpty(params.string('connectionstring')),
@@ -24,21 +25,24 @@ export function azureDriverFactory(parameters: Record<string, unknown> = {}): Az
     rootDirectory: params.string('rootdirectory', ''),
     credentials: readCredentials(params),
   };
-  if (!options.connectionString && !options.accountName) throw params.invalid('accountname', 'is required (or give connectionstring)');
 
   // distribution treats 0 as "not set".
   const maxRetryName = params.has('copy_status_poll_max_retry') ? 'copy_status_poll_max_retry' : 'max_retries';
-  const maxRetry = params.integer(maxRetryName, { default: DEFAULT_COPY_STATUS_POLL_MAX_RETRY, min: -1 });
-  options.copyStatusPollMaxRetry = maxRetry === 0 ? DEFAULT_COPY_STATUS_POLL_MAX_RETRY : maxRetry;
+  const maxRetry = params.optionalInteger(maxRetryName);
+  options.copyStatusPollMaxRetry = maxRetry === 0 || maxRetry === undefined ? DEFAULT_COPY_STATUS_POLL_MAX_RETRY : maxRetry;
   const delayName = params.has('copy_status_poll_delay') ? 'copy_status_poll_delay' : 'retry_delay';
   options.copyStatusPollDelayMs = readDuration(params, delayName);
 
-  if (params.has('blocksize')) options.blockSize = params.integer('blocksize', { default: 0, min: 1 });
-  if (params.has('uploadconcurrency')) options.uploadConcurrency = params.integer('uploadconcurrency', { default: 0, min: 1 });
-  if (params.has('maxsingleputsize')) options.maxSinglePutSize = params.integer('maxsingleputsize', { default: 0, min: 0 });
-  if (params.has('maxtries')) options.maxTries = params.integer('maxtries', { default: 0, min: 1 });
-  if (params.has('redirectexpiry')) options.redirectExpirySeconds = params.integer('redirectexpiry', { default: 0, min: 1 });
-  return new AzureDriver(options);
+  options.blockSize = params.optionalInteger('blocksize');
+  options.uploadConcurrency = params.optionalInteger('uploadconcurrency');
+  options.maxSinglePutSize = params.optionalInteger('maxsingleputsize');
+  options.maxTries = params.optionalInteger('maxtries');
+  options.redirectExpirySeconds = params.optionalInteger('redirectexpiry');
+  return params.construct(() => new AzureDriver(options), {
+    copyStatusPollMaxRetry: maxRetryName,
+    copyStatusPollDelayMs: delayName,
+    redirectExpirySeconds: 'redirectexpiry',
+  });
 }
 
 function nonEmpty(value: string | undefined): string | undefined {
@@ -70,12 +74,8 @@ function readCredentials(params: ParameterReader): AzureCredentials | undefined 
     throw params.invalid('credentials.type', `must be one of ${CREDENTIAL_TYPES.join(', ')}, got ${JSON.stringify(type)}`);
   }
   if (normalised === 'client_secret') {
-    const field = (name: string) => {
-      const value = inner.string(name);
-      if (!value) throw params.invalid(`credentials.${name}`, 'is required for credentials of type client_secret');
-      return value;
-    };
-    return { type: 'client_secret', tenantId: field('tenantid'), clientId: field('clientid'), secret: field('secret') };
+    // The constructor checks that all three are given.
+    return { type: 'client_secret', tenantId: inner.string('tenantid', ''), clientId: inner.string('clientid', ''), secret: inner.string('secret', '') };
   }
   return { type: normalised as 'shared_key' | 'default_credentials' };
 }

@@ -14,7 +14,7 @@ import {
   PUT_BLOB_LIMIT,
   type AzureDriverOptions,
 } from './options';
-/** The driver's validated settings (InvalidParameterError names a bad parameter). */
+/** The driver's validated settings (InvalidParameterError names a bad option, as AzureDriverOptions spells it). */
 export interface AzureSettings {
   rootDirectory: string;
   blockSize: number;
@@ -27,17 +27,17 @@ export interface AzureSettings {
 
 export function resolveSettings(options: AzureDriverOptions): AzureSettings {
   const rootDirectory = options.rootDirectory ?? '';
-  if (typeof rootDirectory !== 'string') throw invalidParameter('rootdirectory', 'must be a string');
+  if (typeof rootDirectory !== 'string') throw invalidParameter('rootDirectory', 'must be a string');
   // Checked here although the SDK's retry policy reads it (client.ts): a bad value fails at construction.
-  integerOption(DRIVER_NAME, 'maxtries', options.maxTries, { default: DEFAULT_MAX_TRIES, min: 1, max: 100 });
+  integerOption(DRIVER_NAME, 'maxTries', options.maxTries, { default: DEFAULT_MAX_TRIES, min: 1, max: 100 });
   return {
     rootDirectory,
-    blockSize: integerOption(DRIVER_NAME, 'blocksize', options.blockSize, { default: DEFAULT_BLOCK_SIZE, min: 1, max: MAX_BLOCK_SIZE }),
-    uploadConcurrency: integerOption(DRIVER_NAME, 'uploadconcurrency', options.uploadConcurrency, { default: DEFAULT_UPLOAD_CONCURRENCY, min: 1, max: 64 }),
-    copyStatusPollMaxRetry: integerOption(DRIVER_NAME, 'copy_status_poll_max_retry', options.copyStatusPollMaxRetry, { default: DEFAULT_COPY_STATUS_POLL_MAX_RETRY, min: -1, max: 1000 }),
-    copyStatusPollDelayMs: numberOption('copy_status_poll_delay', options.copyStatusPollDelayMs, DEFAULT_COPY_STATUS_POLL_DELAY_MS, 0),
-    redirectExpirySeconds: numberOption('redirectexpiry', options.redirectExpirySeconds, DEFAULT_REDIRECT_EXPIRY_SECONDS, Number.MIN_VALUE),
-    maxSinglePutSize: integerOption(DRIVER_NAME, 'maxsingleputsize', options.maxSinglePutSize, { default: MAX_SINGLE_PUT_SIZE, min: 0, max: PUT_BLOB_LIMIT }),
+    blockSize: integerOption(DRIVER_NAME, 'blockSize', options.blockSize, { default: DEFAULT_BLOCK_SIZE, min: 1, max: MAX_BLOCK_SIZE }),
+    uploadConcurrency: integerOption(DRIVER_NAME, 'uploadConcurrency', options.uploadConcurrency, { default: DEFAULT_UPLOAD_CONCURRENCY, min: 1, max: 64 }),
+    copyStatusPollMaxRetry: integerOption(DRIVER_NAME, 'copyStatusPollMaxRetry', options.copyStatusPollMaxRetry, { default: DEFAULT_COPY_STATUS_POLL_MAX_RETRY, min: -1, max: 1000 }),
+    copyStatusPollDelayMs: numberOption('copyStatusPollDelayMs', options.copyStatusPollDelayMs, DEFAULT_COPY_STATUS_POLL_DELAY_MS, 0),
+    redirectExpirySeconds: numberOption('redirectExpirySeconds', options.redirectExpirySeconds, DEFAULT_REDIRECT_EXPIRY_SECONDS, Number.MIN_VALUE),
+    maxSinglePutSize: integerOption(DRIVER_NAME, 'maxSinglePutSize', options.maxSinglePutSize, { default: MAX_SINGLE_PUT_SIZE, min: 0, max: PUT_BLOB_LIMIT }),
   };
 }
 

@@ -12,7 +12,7 @@ const MIN_SECRET_LENGTH = 4;
 
 export type Redactor = (text: string) => string;
 
-export function isSecretParameter(name: string): boolean {
+function isSecretParameter(name: string): boolean {
   return SECRET_NAME.test(name) && !NOT_SECRET.has(name.toLowerCase());
 }
 
@@ -35,15 +35,4 @@ export function createRedactor(secrets: readonly string[]): Redactor {
   const ordered = [...new Set(secrets)].sort((a, b) => b.length - a.length);
   if (ordered.length === 0) return (text) => text;
   return (text) => ordered.reduce((out, secret) => out.split(secret).join('***'), text);
-}
-
-/** The parameters with secret values replaced, for showing a configuration. */
-export function redactedParameters(parameters: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(parameters)) {
-    if (isSecretParameter(key) && value !== null && value !== undefined && value !== '') out[key] = '***';
-    else if (value !== null && typeof value === 'object' && !Array.isArray(value)) out[key] = redactedParameters(value as Record<string, unknown>);
-    else out[key] = value;
-  }
-  return out;
 }

@@ -7,6 +7,7 @@ import {
   MiB,
   BaseStorageDriver,
   InvalidParameterError,
+  integerOption,
   InvalidPathError,
   NotDurableError,
   PathNotFoundError,
@@ -39,10 +40,10 @@ export const DEFAULT_ROOT_DIRECTORY = '/var/lib/registry';
 export const DEFAULT_MAX_THREADS = 100;
 
 export interface FilesystemDriverOptions {
-  /** Where content lives; storage path P is the file `<rootdirectory>P`. Default /var/lib/registry. */
-  rootdirectory?: string;
+  /** Where content lives; storage path P is the file `<rootDirectory>P`. Default /var/lib/registry. */
+  rootDirectory?: string;
   /** How many filesystem operations may run at once (distribution's regulator). Default 100. */
-  maxthreads?: number;
+  maxThreads?: number;
   /**
    * fsync a file before commit or putContent renames it into place (and its directory after), as
    * distribution does. Without it a process crash still never tears a file, but an OS crash or
@@ -77,21 +78,19 @@ export class FilesystemDriver extends BaseStorageDriver implements LeftoverInspe
 
   constructor(options: FilesystemDriverOptions = {}) {
     super();
-    const rootdirectory = options.rootdirectory ?? DEFAULT_ROOT_DIRECTORY;
-    if (typeof rootdirectory !== 'string' || rootdirectory === '') {
-      throw new InvalidParameterError(DRIVER_NAME, 'rootdirectory', 'must be a non-empty string');
+    if (options === null || typeof options !== 'object') throw new InvalidParameterError(DRIVER_NAME, 'options', 'must be an object');
+    const rootDirectory = options.rootDirectory ?? DEFAULT_ROOT_DIRECTORY;
+    if (typeof rootDirectory !== 'string' || rootDirectory.trim() === '') {
+      throw new InvalidParameterError(DRIVER_NAME, 'rootDirectory', 'must be a non-empty string');
     }
-    const maxthreads = options.maxthreads ?? DEFAULT_MAX_THREADS;
-    if (!Number.isSafeInteger(maxthreads) || maxthreads < 1) {
-      throw new InvalidParameterError(DRIVER_NAME, 'maxthreads', `must be a positive integer, got ${String(maxthreads)}`);
-    }
+    const maxThreads = integerOption(DRIVER_NAME, 'maxThreads', options.maxThreads, { default: DEFAULT_MAX_THREADS, min: 1 });
     const syncOnCommit = options.syncOnCommit ?? true;
     if (typeof syncOnCommit !== 'boolean') throw new InvalidParameterError(DRIVER_NAME, 'syncOnCommit', 'must be true or false');
-    this.layout = new Layout(rootdirectory);
+    this.layout = new Layout(rootDirectory);
     this.rootDirectory = this.layout.root;
-    this.maxThreads = maxthreads;
+    this.maxThreads = maxThreads;
     this.syncOnCommit = syncOnCommit;
-    this.limiter = new Semaphore(maxthreads);
+    this.limiter = new Semaphore(maxThreads);
     const driver = this;
     this.uploads = new FilesystemUploads({
       // A getter: a subclass sets its own name after this constructor has run.

@@ -12,11 +12,11 @@ export const MIN_MAX_THREADS = 25;
  */
 export function filesystemDriverFactory(parameters: Record<string, unknown> = {}): FilesystemDriver {
   const params = new ParameterReader(DRIVER_NAME, parameters);
-  const rootdirectory = params.string('rootdirectory', DEFAULT_ROOT_DIRECTORY);
-  if (rootdirectory.trim() === '') throw params.invalid('rootdirectory', 'must not be empty');
-  const maxthreads = Math.max(MIN_MAX_THREADS, params.integer('maxthreads', { default: DEFAULT_MAX_THREADS }));
+  // Parsed here, checked by the constructor.
+  const rootDirectory = params.string('rootdirectory', DEFAULT_ROOT_DIRECTORY);
+  const maxThreads = Math.max(MIN_MAX_THREADS, params.integer('maxthreads', { default: DEFAULT_MAX_THREADS }));
   const syncOnCommit = params.boolean('syncOnCommit', true);
-  return new FilesystemDriver({ rootdirectory, maxthreads, syncOnCommit });
+  return params.construct(() => new FilesystemDriver({ rootDirectory, maxThreads, syncOnCommit }), { syncOnCommit: 'syncOnCommit' });
 }
 
 registerDriver(DRIVER_NAME, filesystemDriverFactory as (parameters: Record<string, unknown>) => StorageDriver);

@@ -5,6 +5,5 @@ export {
   DEFAULT_MAX_THREADS,
   type FilesystemDriverOptions,
 } from './driver';
-export { FilesystemFileWriter } from './writer';
 export { filesystemDriverFactory, MIN_MAX_THREADS } from './factory';
 export { STAGING_DIR_NAME } from './layout';

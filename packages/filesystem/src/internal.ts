@@ -1,5 +1,6 @@
 /**
- * Not part of the public API: hooks for this repository's own fault-injection tests. May change
- * in any release.
+ * Not part of the public API: hooks for this repository's own fault-injection tests and the
+ * driver's writer class. May change in any release.
  */
 export { durability } from './fs-util';
+export { FilesystemFileWriter } from './writer';

@@ -22,7 +22,7 @@ import { joinPath, ROOT } from '@stowage/core';
 
 export const STAGING_DIR_NAME = '.stowage~staging';
 export const UPLOAD_SUFFIX = '~upload';
-export const PUT_MARKER = '~put-';
+const PUT_MARKER = '~put-';
 
 /** Longest flat stem; names stay well under NAME_MAX (255 bytes) with any suffix. */
 const MAX_FLAT_STEM = 200;

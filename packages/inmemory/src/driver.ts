@@ -117,7 +117,11 @@ export class InMemoryDriver extends BaseStorageDriver implements LeftoverInspect
     return removed;
   }
 
-  /** Puts `file` at `path`, creating parent directories; replaces an existing file atomically. */
+  /**
+   * Puts `file` at `path`, creating parent directories; replaces an existing file atomically.
+   * The driver's own (its writer commits through it), not part of the API.
+   * @internal
+   */
   publish(path: string, file: FileNode): void {
     const names = pathComponents(path);
     let dir = this.store.root;

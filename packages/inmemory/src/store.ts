@@ -35,6 +35,8 @@ export interface StagedUpload {
  * files and uploads, as two processes would see one real backend.
  */
 export class MemoryStore {
+  /** The committed tree (the drivers' own; not part of the API). @internal */
   readonly root = new DirNode(new Date());
+  /** Unfinished uploads by path (the drivers' own; not part of the API). @internal */
   readonly uploads = new Map<string, StagedUpload>();
 }

@@ -12,7 +12,7 @@ import type { Readable } from 'node:stream';
 import type { OssCredentials } from './options';
 
 /** Registers `cancel` to run on abort; returns the function that unregisters it. */
-export type AbortHook = (cancel: () => void) => () => void;
+type AbortHook = (cancel: () => void) => () => void;
 
 /** What each driver request passes as ali-oss's `ctx`. A function survives ali-oss's deep copies of options. */
 export interface RequestContext {
@@ -30,7 +30,7 @@ interface CallOptions {
   headers?: Record<string, string>;
 }
 
-export interface ListV2Page {
+interface ListV2Page {
   objects?: Array<{ name: string; size: number; lastModified: string }>;
   prefixes?: string[] | null;
   isTruncated: boolean;

@@ -5,6 +5,7 @@ import {
   ObjectKeyLayout,
   ObjectStoreDriver,
   integerOption,
+  type StagedUploads,
   type DriverCapabilities,
   type ErrorContext,
   type OpOptions,
@@ -31,6 +32,27 @@ import {
 import { OssStore } from './store';
 
 /**
+ * The parts of an OssDriver that are not its API, for this repository's tests (exported from
+ * `@stowage/oss/internal` only; may change in any release).
+ * @internal
+ */
+export interface OssDriverInternals {
+  client: OssClient;
+  store: OssStore;
+  uploads: StagedUploads;
+}
+
+let internalsOf: (driver: OssDriver) => OssDriverInternals;
+
+/**
+ * The ali-oss client, store and staged uploads of `driver`, for tests only.
+ * @internal
+ */
+export function ossDriverInternals(driver: OssDriver): OssDriverInternals {
+  return internalsOf(driver);
+}
+
+/**
  * A StorageDriver over Aliyun OSS with ali-oss. Object names are distribution's oss driver's
  * (rootdirectory + path, leading slash trimmed), so either can read what the other wrote.
  * Unfinished uploads are staged by core's StagedUploads under `<root>/.stowage~uploads/`.
@@ -39,9 +61,14 @@ export class OssDriver extends ObjectStoreDriver {
   readonly name = DRIVER_NAME;
   /** Every URL is signed with the driver's credentials. */
   override readonly supports: DriverCapabilities = Object.freeze({ redirect: true });
-  declare readonly store: OssStore;
+  static {
+    internalsOf = (driver) => ({ client: driver.client, store: driver.store, uploads: driver.uploads });
+  }
+
+  /** @internal */
+  protected declare readonly store: OssStore;
   readonly bucket: string;
-  readonly client: OssClient;
+  private readonly client: OssClient;
   readonly chunkSize: number;
   readonly authorizationVersion: AuthorizationVersion;
   private readonly redirectExpirySeconds: number;
@@ -67,7 +94,7 @@ export class OssDriver extends ObjectStoreDriver {
     super({
       driverName: DRIVER_NAME,
       store: new OssStore(client, { driverName: DRIVER_NAME, bucket: options.bucket, creationHeaders: encryptionHeaders(options), maxRetries: settings.maxRetries }),
-      layout: new ObjectKeyLayout(options.rootdirectory ?? ''),
+      layout: new ObjectKeyLayout(options.rootDirectory ?? ''),
       partSize: settings.chunkSize,
       concurrency: settings.concurrency,
       copyThresholdSize: settings.copyThresholdSize,
@@ -121,8 +148,10 @@ export class OssDriver extends ObjectStoreDriver {
   }
 }
 
-/** The options' sizes, limits and choices, checked, with the defaults. */
+/** The options checked (each rule lives here only; the factory parses config into options), with the defaults. */
 function resolveSettings(options: OssDriverOptions) {
+  if (options === null || typeof options !== 'object') throw new InvalidParameterError(DRIVER_NAME, 'options', 'must be an object');
+  if (typeof (options.rootDirectory ?? '') !== 'string') throw new InvalidParameterError(DRIVER_NAME, 'rootDirectory', 'must be a string');
   for (const name of ['accessKeyId', 'accessKeySecret', 'region', 'bucket'] as const) {
     if (typeof options[name] !== 'string' || options[name] === '') throw new InvalidParameterError(DRIVER_NAME, name, 'must be a non-empty string');
   }
@@ -131,7 +160,7 @@ function resolveSettings(options: OssDriverOptions) {
     throw new InvalidParameterError(DRIVER_NAME, 'bucket', `must be 3 to 63 lowercase letters, digits and hyphens, got ${JSON.stringify(options.bucket)}`);
   }
   if (!/^[A-Za-z0-9_-]+$/.test(options.region)) throw new InvalidParameterError(DRIVER_NAME, 'region', `is not a region name: ${JSON.stringify(options.region)}`);
-  const chunkSize = integerOption(DRIVER_NAME, 'chunksize', options.chunksize, { default: DEFAULT_CHUNK_SIZE, min: MIN_CHUNK_SIZE, max: MAX_PART_SIZE });
+  const chunkSize = integerOption(DRIVER_NAME, 'chunkSize', options.chunkSize, { default: DEFAULT_CHUNK_SIZE, min: MIN_CHUNK_SIZE, max: MAX_PART_SIZE });
   const copyThresholdSize = integerOption(DRIVER_NAME, 'multipartCopyThresholdSize', options.multipartCopyThresholdSize, { default: DEFAULT_MULTIPART_COPY_THRESHOLD_SIZE, min: 0, max: MAX_COPY_OBJECT_SIZE });
   const copyChunkSize = integerOption(DRIVER_NAME, 'multipartCopyChunkSize', options.multipartCopyChunkSize, { default: DEFAULT_MULTIPART_COPY_CHUNK_SIZE, min: MIN_CHUNK_SIZE, max: MAX_PART_SIZE });
   const copyMaxConcurrency = integerOption(DRIVER_NAME, 'multipartCopyMaxConcurrency', options.multipartCopyMaxConcurrency, { default: DEFAULT_MULTIPART_COPY_MAX_CONCURRENCY, min: 1 });

@@ -1,21 +1,6 @@
 import { ParameterReader, registerDriver, type StorageDriver } from '@stowage/core';
 import { OssDriver } from './driver';
-import {
-  DEFAULT_CHUNK_SIZE,
-  DEFAULT_MAX_RETRIES,
-  DEFAULT_MULTIPART_CONCURRENCY,
-  DEFAULT_MULTIPART_COPY_CHUNK_SIZE,
-  DEFAULT_MULTIPART_COPY_MAX_CONCURRENCY,
-  DEFAULT_MULTIPART_COPY_THRESHOLD_SIZE,
-  DEFAULT_REDIRECT_EXPIRY_SECONDS,
-  DEFAULT_TIMEOUT_MS,
-  DRIVER_NAME,
-  MAX_COPY_OBJECT_SIZE,
-  MAX_PART_SIZE,
-  MIN_CHUNK_SIZE,
-  type AuthorizationVersion,
-  type OssDriverOptions,
-} from './options';
+import { DEFAULT_REDIRECT_EXPIRY_SECONDS, DEFAULT_TIMEOUT_MS, DRIVER_NAME, type AuthorizationVersion, type OssDriverOptions } from './options';
 
 /**
  * Builds an OssDriver from distribution's oss config.yml parameters (same names and defaults):
@@ -28,39 +13,40 @@ import {
  */
 export function ossDriverFactory(parameters: Record<string, unknown> = {}): OssDriver {
   const params = new ParameterReader(DRIVER_NAME, parameters);
+  // Parsed here, checked by the constructor (required values, names, ranges, combinations).
   const options: OssDriverOptions = {
-    accessKeyId: params.requiredString('accesskeyid'),
-    accessKeySecret: params.requiredString('accesskeysecret'),
-    region: params.requiredString('region'),
-    bucket: params.requiredString('bucket'),
+    accessKeyId: params.string('accesskeyid', ''),
+    accessKeySecret: params.string('accesskeysecret', ''),
+    region: params.string('region', ''),
+    bucket: params.string('bucket', ''),
     endpoint: params.string('endpoint') || undefined,
     internal: params.boolean('internal', false),
     secure: params.boolean('secure', true),
     encrypt: params.boolean('encrypt', false),
     encryptionKeyId: params.string('encryptionkeyid') || undefined,
-    rootdirectory: params.string('rootdirectory', ''),
-    chunksize: params.integer('chunksize', { default: DEFAULT_CHUNK_SIZE, min: MIN_CHUNK_SIZE, max: MAX_PART_SIZE }),
+    rootDirectory: params.string('rootdirectory', ''),
+    chunkSize: params.optionalInteger('chunksize'),
     authorizationVersion: authorizationVersion(params),
     stsToken: params.string('ststoken') || undefined,
     pathStyle: params.boolean('pathstyle', false),
     cname: params.boolean('cname', false),
-    multipartConcurrency: params.integer('multipartconcurrency', { default: DEFAULT_MULTIPART_CONCURRENCY, min: 1 }),
-    multipartCopyThresholdSize: params.integer('multipartcopythresholdsize', { default: DEFAULT_MULTIPART_COPY_THRESHOLD_SIZE, min: 0, max: MAX_COPY_OBJECT_SIZE }),
-    multipartCopyChunkSize: params.integer('multipartcopychunksize', { default: DEFAULT_MULTIPART_COPY_CHUNK_SIZE, min: MIN_CHUNK_SIZE, max: MAX_PART_SIZE }),
-    multipartCopyMaxConcurrency: params.integer('multipartcopymaxconcurrency', { default: DEFAULT_MULTIPART_COPY_MAX_CONCURRENCY, min: 1 }),
-    maxRetries: params.integer('maxretries', { default: DEFAULT_MAX_RETRIES, min: 0 }),
+    multipartConcurrency: params.optionalInteger('multipartconcurrency'),
+    multipartCopyThresholdSize: params.optionalInteger('multipartcopythresholdsize'),
+    multipartCopyChunkSize: params.optionalInteger('multipartcopychunksize'),
+    multipartCopyMaxConcurrency: params.optionalInteger('multipartcopymaxconcurrency'),
+    maxRetries: params.optionalInteger('maxretries'),
     timeoutMs: Math.ceil(params.durationSeconds('timeout', DEFAULT_TIMEOUT_MS / 1000) * 1000),
     redirectExpirySeconds: params.redirectExpirySeconds(DEFAULT_REDIRECT_EXPIRY_SECONDS),
   };
-  if (options.encryptionKeyId && !options.encrypt) throw params.invalid('encryptionkeyid', 'needs encrypt: true');
-  return new OssDriver(options);
+  return params.construct(() => new OssDriver(options), { timeoutMs: 'timeout', redirectExpirySeconds: 'redirectexpiry' });
 }
 
+/** distribution's spellings (v1, v4) and bare digits; anything else goes to the constructor, which names it. */
 function authorizationVersion(params: ParameterReader): AuthorizationVersion {
   const value = params.string('authorizationversion', 'v1').trim().toLowerCase();
-  if (value === 'v1' || value === '1') return 'v1';
-  if (value === 'v4' || value === '4') return 'v4';
-  throw params.invalid('authorizationversion', `must be v1 or v4, got ${JSON.stringify(value)}`);
+  if (value === '1') return 'v1';
+  if (value === '4') return 'v4';
+  return value as AuthorizationVersion;
 }
 
 registerDriver(DRIVER_NAME, ossDriverFactory as (parameters: Record<string, unknown>) => StorageDriver);

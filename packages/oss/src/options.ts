@@ -9,7 +9,7 @@ export const DEFAULT_CHUNK_SIZE = 10 * MiB;
 /** OSS's largest part (and largest PutObject). */
 export const MAX_PART_SIZE = 5 * GiB;
 export const MAX_PARTS = 10_000;
-/** Parts one writer keeps in flight; its memory is bounded by chunksize x (this + 1). */
+/** Parts one writer keeps in flight; its memory is bounded by chunkSize x (this + 1). */
 export const DEFAULT_MULTIPART_CONCURRENCY = 4;
 /** Below this a move is one CopyObject; above, parallel UploadPartCopy. */
 export const DEFAULT_MULTIPART_COPY_THRESHOLD_SIZE = 32 * MiB;
@@ -48,9 +48,10 @@ export interface OssDriverOptions {
   /** https (default) or http, when the endpoint does not say. */
   secure?: boolean;
   bucket: string;
-  rootdirectory?: string;
+  /** Prepended to every key (distribution's `rootdirectory`). */
+  rootDirectory?: string;
   /** Size of every non-final part of an upload; default 10 MiB, at least 100 KiB. */
-  chunksize?: number;
+  chunkSize?: number;
   /** Server-side encryption of everything the driver writes: AES256, or KMS with `encryptionKeyId`. */
   encrypt?: boolean;
   encryptionKeyId?: string;

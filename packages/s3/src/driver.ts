@@ -38,7 +38,12 @@ export class S3Driver extends ObjectStoreDriver {
   readonly name = DRIVER_NAME;
   /** Every URL is presigned with the driver's credentials. */
   override readonly supports: DriverCapabilities = Object.freeze({ redirect: true });
-  declare readonly store: S3Store;
+  /** @internal */
+  protected declare readonly store: S3Store;
+  /**
+   * The SDK client the driver sends its requests with (built from the options, or the one given
+   * as `client`): for what the driver does not do itself, such as creating the bucket.
+   */
   readonly client: S3Client;
   readonly bucket: string;
   readonly chunkSize: number;
@@ -101,17 +106,28 @@ export class S3Driver extends ObjectStoreDriver {
   }
 }
 
-/** The options' sizes and limits, checked, with distribution's defaults. */
+/** The options checked (each rule lives here only; the factory parses config into options), with distribution's defaults. */
 function resolveSettings(options: S3DriverOptions) {
-  if (typeof options.bucket !== 'string' || options.bucket === '') throw new InvalidParameterError(DRIVER_NAME, 'bucket', 'must be a non-empty string');
+  if (options === null || typeof options !== 'object') throw new InvalidParameterError(DRIVER_NAME, 'options', 'must be an object');
+  for (const name of ['bucket', 'region'] as const) {
+    if (typeof options[name] !== 'string' || options[name] === '') throw new InvalidParameterError(DRIVER_NAME, name, 'must be a non-empty string');
+  }
+  if (Boolean(options.accessKey) !== Boolean(options.secretKey)) {
+    throw new InvalidParameterError(DRIVER_NAME, options.accessKey ? 'secretKey' : 'accessKey', 'accessKey and secretKey go together');
+  }
   if (options.encrypt !== true && options.keyId) throw new InvalidParameterError(DRIVER_NAME, 'keyId', 'needs encrypt: true');
+  const redirectExpirySeconds = options.redirectExpirySeconds ?? DEFAULT_REDIRECT_EXPIRY_SECONDS;
+  if (!(Number.isFinite(redirectExpirySeconds) && redirectExpirySeconds > 0)) {
+    throw new InvalidParameterError(DRIVER_NAME, 'redirectExpirySeconds', 'must be a positive number of seconds');
+  }
   return {
     chunkSize: integerOption(DRIVER_NAME, 'chunkSize', options.chunkSize, { default: DEFAULT_CHUNK_SIZE, min: MIN_CHUNK_SIZE }),
     concurrency: integerOption(DRIVER_NAME, 'multipartConcurrency', options.multipartConcurrency, { default: DEFAULT_MULTIPART_CONCURRENCY, min: 1 }),
-    copyChunkSize: integerOption(DRIVER_NAME, 'multipartCopyChunkSize', options.multipartCopyChunkSize, { default: DEFAULT_MULTIPART_COPY_CHUNK_SIZE, min: MIN_COPY_PART_SIZE }),
+    copyChunkSize: integerOption(DRIVER_NAME, 'multipartCopyChunkSize', options.multipartCopyChunkSize, { default: DEFAULT_MULTIPART_COPY_CHUNK_SIZE, min: MIN_COPY_PART_SIZE, max: MAX_COPY_OBJECT_SIZE }),
     copyMaxConcurrency: integerOption(DRIVER_NAME, 'multipartCopyMaxConcurrency', options.multipartCopyMaxConcurrency, { default: DEFAULT_MULTIPART_COPY_MAX_CONCURRENCY, min: 1 }),
     // One CopyObject cannot copy more than 5 GiB.
-    copyThresholdSize: Math.min(integerOption(DRIVER_NAME, 'multipartCopyThresholdSize', options.multipartCopyThresholdSize, { default: DEFAULT_MULTIPART_COPY_THRESHOLD_SIZE, min: 0 }), MAX_COPY_OBJECT_SIZE),
+    copyThresholdSize: integerOption(DRIVER_NAME, 'multipartCopyThresholdSize', options.multipartCopyThresholdSize, { default: DEFAULT_MULTIPART_COPY_THRESHOLD_SIZE, min: 0, max: MAX_COPY_OBJECT_SIZE }),
+    redirectExpirySeconds,
   };
 }
 

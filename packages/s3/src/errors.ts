@@ -11,12 +11,12 @@ function shape(err: unknown): S3ErrorShape {
   return typeof err === 'object' && err !== null ? (err as S3ErrorShape) : {};
 }
 
-export function s3ErrorCode(err: unknown): string | undefined {
+function s3ErrorCode(err: unknown): string | undefined {
   const e = shape(err);
   return e.Code ?? e.name;
 }
 
-export function s3HttpStatus(err: unknown): number | undefined {
+function s3HttpStatus(err: unknown): number | undefined {
   return shape(err).$metadata?.httpStatusCode;
 }
 

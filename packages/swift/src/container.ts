@@ -67,7 +67,7 @@ export interface ManifestListingEntry {
   range?: string;
 }
 
-export const GENERATION_HEADER = 'x-object-meta-stowage-gen';
+const GENERATION_HEADER = 'x-object-meta-stowage-gen';
 const CONTENT_TYPE = 'application/octet-stream';
 /** Deletes one at a time run this many at once when bulk delete is not available. */
 const DELETE_CONCURRENCY = 8;
@@ -317,7 +317,7 @@ function listedObject(entry: RawEntry): ListedObject {
  * Listing times carry no zone (`2026-11-22T19:04:27.988580`) and are UTC; read as local time they
  * would be off by the machine's offset. Microseconds are cut to milliseconds.
  */
-export function parseListingTime(text: string | undefined): Date {
+function parseListingTime(text: string | undefined): Date {
   if (!text) return new Date(0);
   const match = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d{1,3})?\d*(Z|[+-]\d\d:?\d\d)?$/.exec(text.trim());
   if (!match) return new Date(Date.parse(text));

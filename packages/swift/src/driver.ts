@@ -45,6 +45,28 @@ import { tempUrl, tempUrlDigest } from './tempurl';
 import { SegmentedUploads } from './uploads';
 
 /**
+ * The parts of a SwiftDriver that are not its API, for this repository's tests (exported from
+ * `@stowage/swift/internal` only; may change in any release).
+ * @internal
+ */
+export interface SwiftDriverInternals {
+  client: SwiftClient;
+  container: SwiftContainer;
+  largeObjects: LargeObjects;
+  uploads: SegmentedUploads;
+}
+
+let internalsOf: (driver: SwiftDriver) => SwiftDriverInternals;
+
+/**
+ * The client, container, large-object and upload helpers of `driver`, for tests only.
+ * @internal
+ */
+export function swiftDriverInternals(driver: SwiftDriver): SwiftDriverInternals {
+  return internalsOf(driver);
+}
+
+/**
  * A StorageDriver over OpenStack Swift's REST API. Names follow distribution's swift driver
  * (`<prefix>/files<path>`, segments under `<prefix>/segments/`), so either reads what the other
  * wrote; large files are Static Large Objects whose segments belong to exactly one manifest.
@@ -54,10 +76,14 @@ export class SwiftDriver extends BaseStorageDriver implements LeftoverInspector 
   /** TempURLs, for the methods in tempurlmethods, signed with secretkey or the account's or container's TempURL key. */
   override readonly supports: DriverCapabilities;
   readonly layout: SwiftLayout;
-  readonly client: SwiftClient;
-  readonly container: SwiftContainer;
-  readonly largeObjects: LargeObjects;
-  readonly uploads: SegmentedUploads;
+  static {
+    internalsOf = (driver) => ({ client: driver.client, container: driver.container, largeObjects: driver.largeObjects, uploads: driver.uploads });
+  }
+
+  private readonly client: SwiftClient;
+  private readonly container: SwiftContainer;
+  private readonly largeObjects: LargeObjects;
+  private readonly uploads: SegmentedUploads;
   readonly chunkSize: number;
   readonly segmentConcurrency: number;
   private readonly agent: Agent;
@@ -314,14 +340,22 @@ function resolveSettings(options: SwiftDriverOptions) {
   if (typeof options.container !== 'string' || options.container === '' || options.container.includes('/')) {
     throw new InvalidParameterError(DRIVER_NAME, 'container', 'must be a non-empty string without "/"');
   }
-  if (typeof options.authUrl !== 'string' || !/^https?:\/\//.test(options.authUrl)) throw new InvalidParameterError(DRIVER_NAME, 'authurl', 'must be an http(s) URL');
+  if (typeof options.authUrl !== 'string' || !/^https?:\/\//.test(options.authUrl)) throw new InvalidParameterError(DRIVER_NAME, 'authUrl', 'must be an http(s) URL');
   const hasIdentity = options.username || options.applicationCredentialId || options.token;
   if (!hasIdentity) throw new InvalidParameterError(DRIVER_NAME, 'username', 'is required (or an application credential, or a token)');
+  // distribution requires a password with the username; an application credential or a token replaces it.
+  if (options.username && !options.password && !options.applicationCredentialSecret && !options.token) {
+    throw new InvalidParameterError(DRIVER_NAME, 'password', 'is required with username (or an application credential secret, or a token)');
+  }
   if (options.authVersion !== undefined && ![1, 2, 3].includes(options.authVersion)) {
-    throw new InvalidParameterError(DRIVER_NAME, 'authversion', `must be 1, 2 or 3, got ${String(options.authVersion)}`);
+    throw new InvalidParameterError(DRIVER_NAME, 'authVersion', `must be 1, 2 or 3, got ${String(options.authVersion)}`);
   }
   if (options.endpointType !== undefined && !['public', 'internal', 'admin'].includes(options.endpointType)) {
-    throw new InvalidParameterError(DRIVER_NAME, 'endpointtype', `must be public, internal or admin, got ${String(options.endpointType)}`);
+    throw new InvalidParameterError(DRIVER_NAME, 'endpointType', `must be public, internal or admin, got ${JSON.stringify(options.endpointType)}`);
+  }
+  const redirectExpirySeconds = options.redirectExpirySeconds ?? DEFAULT_REDIRECT_EXPIRY_SECONDS;
+  if (!(Number.isFinite(redirectExpirySeconds) && redirectExpirySeconds > 0)) {
+    throw new InvalidParameterError(DRIVER_NAME, 'redirectExpirySeconds', 'must be a positive number of seconds');
   }
   return {
     chunkSize: integerOption(DRIVER_NAME, 'chunkSize', options.chunkSize, { default: DEFAULT_CHUNK_SIZE, min: MIN_CHUNK_SIZE }),

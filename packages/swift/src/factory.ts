@@ -1,16 +1,6 @@
 import { ParameterReader, registerDriver, type StorageDriver } from '@stowage/core';
 import { SwiftDriver } from './driver';
-import {
-  DEFAULT_CHUNK_SIZE,
-  DEFAULT_COPY_CONCURRENCY,
-  DEFAULT_REDIRECT_EXPIRY_SECONDS,
-  DEFAULT_SEGMENT_CONCURRENCY,
-  DRIVER_NAME,
-  MIN_CHUNK_SIZE,
-  type AuthVersion,
-  type EndpointType,
-  type SwiftDriverOptions,
-} from './options';
+import { DEFAULT_REDIRECT_EXPIRY_SECONDS, DRIVER_NAME, type AuthVersion, type EndpointType, type SwiftDriverOptions } from './options';
 
 /**
  * Builds a SwiftDriver from distribution's swift config.yml parameters (same names and defaults):
@@ -22,19 +12,13 @@ import {
  */
 export function swiftDriverFactory(parameters: Record<string, unknown> = {}): SwiftDriver {
   const params = new ParameterReader(DRIVER_NAME, parameters);
-  const authVersion = params.integer('authversion', { default: 0, min: 0, max: 3 });
-  if (authVersion === 0 && params.has('authversion')) throw params.invalid('authversion', 'must be 1, 2 or 3');
-  const endpointType = params.string('endpointtype', 'public').toLowerCase();
-  if (!['public', 'internal', 'admin'].includes(endpointType)) throw params.invalid('endpointtype', `must be public, internal or admin, got ${JSON.stringify(endpointType)}`);
-  const applicationCredentialSecret = params.string('applicationcredentialsecret') || undefined;
-  const token = params.string('token') || undefined;
+  // Parsed here, checked by the constructor (required values, choices, ranges).
   const options: SwiftDriverOptions = {
-    authUrl: params.requiredString('authurl'),
-    authVersion: authVersion === 0 ? undefined : (authVersion as AuthVersion),
-    // distribution requires username and password; an application credential or a token replaces them.
-    username: applicationCredentialSecret || token ? params.string('username') || undefined : params.requiredString('username'),
-    password: applicationCredentialSecret || token ? params.string('password') || undefined : params.requiredString('password'),
-    container: params.requiredString('container'),
+    authUrl: params.string('authurl', ''),
+    authVersion: params.optionalInteger('authversion') as AuthVersion | undefined,
+    username: params.string('username') || undefined,
+    password: params.string('password') || undefined,
+    container: params.string('container', ''),
     region: params.string('region') || undefined,
     tenant: params.string('tenant') || undefined,
     tenantId: params.string('tenantid') || undefined,
@@ -45,13 +29,13 @@ export function swiftDriverFactory(parameters: Record<string, unknown> = {}): Sw
     trustId: params.string('trustid') || undefined,
     applicationCredentialId: params.string('applicationcredentialid') || undefined,
     applicationCredentialName: params.string('applicationcredentialname') || undefined,
-    applicationCredentialSecret,
-    token,
+    applicationCredentialSecret: params.string('applicationcredentialsecret') || undefined,
+    token: params.string('token') || undefined,
     insecureSkipVerify: params.boolean('insecureskipverify', false),
-    endpointType: endpointType as EndpointType,
-    chunkSize: params.integer('chunksize', { default: DEFAULT_CHUNK_SIZE, min: MIN_CHUNK_SIZE }),
-    segmentConcurrency: params.integer('segmentconcurrency', { default: DEFAULT_SEGMENT_CONCURRENCY, min: 1 }),
-    copyConcurrency: params.integer('copyconcurrency', { default: DEFAULT_COPY_CONCURRENCY, min: 1 }),
+    endpointType: params.string('endpointtype', 'public').toLowerCase() as EndpointType,
+    chunkSize: params.optionalInteger('chunksize'),
+    segmentConcurrency: params.optionalInteger('segmentconcurrency'),
+    copyConcurrency: params.optionalInteger('copyconcurrency'),
     prefix: params.string('prefix', ''),
     rootDirectory: params.string('rootdirectory', ''),
     secretKey: params.string('secretkey') || undefined,
@@ -60,7 +44,7 @@ export function swiftDriverFactory(parameters: Record<string, unknown> = {}): Sw
     tempUrlMethods: methods(params),
     redirectExpirySeconds: params.redirectExpirySeconds(DEFAULT_REDIRECT_EXPIRY_SECONDS),
   };
-  return new SwiftDriver(options);
+  return params.construct(() => new SwiftDriver(options), { redirectExpirySeconds: 'redirectexpiry' });
 }
 
 /** `tempurlmethods`: a YAML list, or a comma/space separated string from an environment variable. */

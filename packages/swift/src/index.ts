@@ -1,7 +1,6 @@
 export { SwiftDriver } from './driver';
 export { swiftDriverFactory } from './factory';
 export { SwiftHttpError } from './http/errors';
-export { tempUrl, tempUrlDigest, type TempUrlDigest } from './tempurl';
-export { SwiftLayout } from './layout';
-export { guessAuthVersion } from './auth/identity';
+export { tempUrl, tempUrlDigest, type TempUrlDigest, type TempUrlInput } from './tempurl';
+export { SwiftLayout, type ParsedSegmentName } from './layout';
 export * from './options';

@@ -239,7 +239,7 @@ function sloEtag(segments: StoredSegment[]): string {
 }
 
 /** `container/prefix/of/segments` → its parts. */
-export function splitManifest(manifest: string): { container: string; prefix: string } {
+function splitManifest(manifest: string): { container: string; prefix: string } {
   const slash = manifest.indexOf('/');
   return slash < 0 ? { container: manifest, prefix: '' } : { container: manifest.slice(0, slash), prefix: manifest.slice(slash + 1) };
 }

@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { ErrorCode, KiB, MiB, hasErrorCode, isPathNotFound, readAll } from '@stowage/core';
-import { AzureDriver, parseBlockId } from '@stowage/azure';
+import { AzureDriver } from '@stowage/azure';
+import { parseBlockId } from '@stowage/azure/internal';
 import { pattern, sha256 } from '../../helpers/child-process';
 import { blocksOf, listedNames, useAzurite } from './helpers';
 

@@ -81,6 +81,6 @@ describe('azure: factory and parameters', () => {
     expectParameterError(() => azureDriverFactory({ ...base, uploadconcurrency: 'many' }), /uploadconcurrency/);
     expectParameterError(() => azureDriverFactory({ ...base, serviceurl: 'not a url' }), /serviceurl/);
     expectParameterError(() => azureDriverFactory({ container: 'c', connectionstring: 'nonsense' }), /connectionstring/);
-    expectParameterError(() => new AzureDriver({ container: 'c', accountName: 'a', accountKey: KEY, blockSize: 5000 * 1024 * 1024 }), /blocksize/);
+    expectParameterError(() => new AzureDriver({ container: 'c', accountName: 'a', accountKey: KEY, blockSize: 5000 * 1024 * 1024 }), /parameter blockSize:/);
   });
 });

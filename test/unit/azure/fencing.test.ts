@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { ErrorCode, KiB, hasErrorCode, isUploadFenced } from '@stowage/core';
-import { AzureDriver, dataBlockId, parseBlockId, type ParsedBlockId } from '@stowage/azure';
+import { AzureDriver } from '@stowage/azure';
+import { dataBlockId, parseBlockId, type ParsedBlockId } from '@stowage/azure/internal';
 import { pattern, sha256 } from '../../helpers/child-process';
 import { blocksOf, useAzurite } from './helpers';
 

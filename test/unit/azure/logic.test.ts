@@ -21,7 +21,7 @@ import {
   type ListedBlock,
   type SessionId,
   type UploadId,
-} from '@stowage/azure';
+} from '@stowage/azure/internal';
 
 describe('azure: blob names', () => {
   it("maps paths exactly as distribution's azure driver does (TrimLeft(TrimRight(root, '/') + path, '/'))", () => {

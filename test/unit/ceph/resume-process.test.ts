@@ -3,6 +3,7 @@ import { DeleteBucketCommand } from '@aws-sdk/client-s3';
 import { MiB } from '@stowage/core';
 import { S3Driver, type S3DriverOptions } from '@stowage/s3';
 import { SwiftDriver, type SwiftDriverOptions } from '@stowage/swift';
+import { swiftDriverInternals } from '@stowage/swift/internal';
 import { cephS3Bucket, cephSwiftContainer } from '../../helpers/ceph';
 import { resumeStagedUpload, stageUploadInChild } from '../../helpers/child-process';
 import { dropContainer } from '../../helpers/swift-native';
@@ -65,20 +66,20 @@ describe('ceph rgw: resuming uploads a separate process staged', function () {
       const parent = new SwiftDriver(options);
       drivers.push(parent);
       // The child's segments are all there: 2 + 2 + 2 MiB full ones and the 1 MiB close() flushed.
-      const marker = await parent.uploads.readMarker(path, {});
+      const marker = await swiftDriverInternals(parent).uploads.readMarker(path, {});
       assert.ok(marker, 'the upload marker is stored');
-      const segments = await parent.largeObjects.listGeneration(path, marker.generation, {});
+      const segments = await swiftDriverInternals(parent).largeObjects.listGeneration(path, marker.generation, {});
       assert.deepEqual(segments.map((s) => s.size), [2 * MiB, 2 * MiB, 2 * MiB, MiB]);
 
       await resumeStagedUpload(parent, path, { parent: '/t', seed: 'resume', staged: 7 * MiB, more: 4 * MiB + 5 });
       // The file is an SLO of the upload's generation; RGW does not give manifests back, so the
       // check is the HEAD's generation and that nothing but the manifest's segments remains.
-      const head = await parent.container.head(parent.layout.objectName(path), {});
+      const head = await swiftDriverInternals(parent).container.head(parent.layout.objectName(path), {});
       assert.ok(head?.slo, 'committed as an SLO');
       assert.equal(head.size, 11 * MiB + 5);
       assert.equal(head.generation, marker.generation);
       assert.deepEqual(await parent.leftovers('/t'), []);
-      assert.equal(await parent.uploads.readMarker(path, {}), undefined);
+      assert.equal(await swiftDriverInternals(parent).uploads.readMarker(path, {}), undefined);
       // The walk reports the SLO's size, not the size of its manifest that RGW lists.
       const walked: Array<[string, number]> = [];
       await parent.walk('/', (info) => void walked.push([info.path, info.size]));
@@ -91,7 +92,7 @@ describe('ceph rgw: resuming uploads a separate process staged', function () {
       await parent.delete('/t');
       assert.deepEqual(await parent.leftovers('/'), []);
       const rest: string[] = [];
-      for await (const object of parent.container.listAll('')) rest.push(object.name);
+      for await (const object of swiftDriverInternals(parent).container.listAll('')) rest.push(object.name);
       assert.deepEqual(rest, [], 'nothing at all is left in the container');
     });
   });

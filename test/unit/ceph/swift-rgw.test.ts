@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { MiB, isStorageDriverError } from '@stowage/core';
 import { SwiftDriver, tempUrl, tempUrlDigest, type SwiftDriverOptions } from '@stowage/swift';
+import { swiftDriverInternals } from '@stowage/swift/internal';
 import { cephSwiftContainer } from '../../helpers/ceph';
 import { pattern, sha256 } from '../../helpers/child-process';
 import { TEMP_URL_KEY, dropContainer } from '../../helpers/swift-native';
@@ -51,13 +52,13 @@ describe('swift: against Ceph RGW', function () {
     await writer.commit();
     const name = driver.layout.objectName('/t/slo');
     const listed = [];
-    for await (const object of driver.container.listAll(name)) if (object.name === name) listed.push(object);
+    for await (const object of swiftDriverInternals(driver).container.listAll(name)) if (object.name === name) listed.push(object);
     assert.equal(listed.length, 1);
     // The deviation itself: were these fixed in RGW, the driver's workarounds would go unused.
     assert.equal(listed[0]!.slo, false, 'RGW listings carry no slo_etag');
     assert.notEqual(listed[0]!.bytes, data.length, 'RGW lists the manifest size');
     assert.equal(listed[0]!.unverified, true);
-    assert.equal(await driver.container.readManifestListing(name, {}), undefined, 'RGW gives no manifest back');
+    assert.equal(await swiftDriverInternals(driver).container.readManifestListing(name, {}), undefined, 'RGW gives no manifest back');
 
     const walked: Array<[string, number]> = [];
     await driver.walk('/t', (info) => void walked.push([info.path, info.size]));
@@ -74,31 +75,31 @@ describe('swift: against Ceph RGW', function () {
     const writer = await driver.writer('/t/a', false);
     await writer.write(data);
     await writer.commit();
-    const head = await driver.container.head(driver.layout.objectName('/t/a'), {});
+    const head = await swiftDriverInternals(driver).container.head(driver.layout.objectName('/t/a'), {});
     assert.ok(head?.generation);
-    const segments = await driver.largeObjects.listGeneration('/t/a', head.generation, {});
+    const segments = await swiftDriverInternals(driver).largeObjects.listGeneration('/t/a', head.generation, {});
     assert.equal(segments.length, 3);
     // Another session's segment 2, of the same size: only the ETag tells the two apart.
     const stray = driver.layout.segmentName('/t/a', head.generation, 2, 'zzstray');
-    await driver.container.put(stray, Buffer.from(pattern('other', 0, MiB)), {});
+    await swiftDriverInternals(driver).container.put(stray, Buffer.from(pattern('other', 0, MiB)), {});
     // And one past the manifest's last segment.
     const past = driver.layout.segmentName('/t/a', head.generation, 4, 'zzstray');
-    await driver.container.put(past, Buffer.from(pattern('other', MiB, MiB)), {});
+    await swiftDriverInternals(driver).container.put(past, Buffer.from(pattern('other', MiB, MiB)), {});
     assert.deepEqual(await driver.leftovers('/t'), [stray, past]);
 
     await driver.move('/t/a', '/t/b');
     assert.equal(sha256(await driver.getContent('/t/b')), sha256(data));
     // The move took the manifest's segments with the source; the strays are still leftovers.
     assert.deepEqual(await driver.leftovers('/t'), [stray, past]);
-    await driver.container.deleteMany([stray, past], {});
+    await swiftDriverInternals(driver).container.deleteMany([stray, past], {});
     assert.deepEqual(await driver.leftovers('/t'), []);
   });
 
   it('an SLO this driver did not write cannot be moved on RGW (its segments are unknown): a typed error, and nothing changes', async () => {
     const name = driver.layout.objectName('/t/foreign');
     const segment = `${options.prefix}/elsewhere/0001`;
-    const etag = await driver.container.put(segment, Buffer.from(pattern('foreign', 0, MiB)), {});
-    assert.ok(await driver.container.putManifest(name, [{ path: `/${options.container}/${segment}`, etag, size_bytes: MiB }], undefined, {}));
+    const etag = await swiftDriverInternals(driver).container.put(segment, Buffer.from(pattern('foreign', 0, MiB)), {});
+    assert.ok(await swiftDriverInternals(driver).container.putManifest(name, [{ path: `/${options.container}/${segment}`, etag, size_bytes: MiB }], undefined, {}));
     assert.equal((await driver.stat('/t/foreign')).size, MiB);
 
     await assert.rejects(driver.move('/t/foreign', '/t/dest'), (err: unknown) => isStorageDriverError(err) && /not one this driver wrote/.test(String(err)));
@@ -106,7 +107,7 @@ describe('swift: against Ceph RGW', function () {
     await assert.rejects(driver.stat('/t/dest'));
     // delete asks the unverified entry with HEAD and removes it with its segment.
     await driver.delete('/t');
-    assert.equal(await driver.container.head(segment, {}), undefined);
+    assert.equal(await swiftDriverInternals(driver).container.head(segment, {}), undefined);
   });
 
   it('redirect URLs are signed with HMAC-SHA1, which RGW checks, and serve the content', async () => {
@@ -119,7 +120,7 @@ describe('swift: against Ceph RGW', function () {
     assert.equal(response.status, 200);
     assert.equal(sha256(Buffer.from(await response.arrayBuffer())), sha256(data));
     // A wrong key's URL is refused: the signature is checked (RGW answers 403 where Swift answers 401).
-    const forged = tempUrl({ storageUrl: await driver.client.storageUrl(), container: options.container, object: driver.layout.objectName('/t/r'), method: 'GET', expires: Math.floor(Date.now() / 1000) + 60, key: `${TEMP_URL_KEY}-wrong`, digest: 'sha1' });
+    const forged = tempUrl({ storageUrl: await swiftDriverInternals(driver).client.storageUrl(), container: options.container, object: driver.layout.objectName('/t/r'), method: 'GET', expires: Math.floor(Date.now() / 1000) + 60, key: `${TEMP_URL_KEY}-wrong`, digest: 'sha1' });
     assert.equal((await fetch(forged)).status, 403);
   });
 });

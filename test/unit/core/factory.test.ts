@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { ParameterReader, createDriver, firstPartyDriverPackage, firstPartyDrivers, isInvalidParameter, isUnknownDriver, registerDriver, registeredDrivers } from '@stowage/core';
+import { InvalidParameterError, ParameterReader, createDriver, firstPartyDriverPackage, firstPartyDrivers, isInvalidParameter, isUnknownDriver, registerDriver, registeredDrivers } from '@stowage/core';
 import { InMemoryDriver } from '@stowage/inmemory';
 
 describe('core: factory and parameters', () => {
@@ -54,5 +54,25 @@ describe('core: factory and parameters', () => {
     assert.throws(() => params.integer('bad', { default: 1 }), isInvalidParameter);
     assert.throws(() => params.string('obj'), isInvalidParameter);
     assert.throws(() => params.requiredString('bucket'), isInvalidParameter);
+  });
+
+  it('optionalInteger parses only; construct renames a constructor\'s InvalidParameterError to the config parameter', () => {
+    const params = new ParameterReader('mydriver', { chunksize: ' 1024 ', size: '10MB', timeout: '5s' });
+    assert.equal(params.optionalInteger('chunksize'), 1024);
+    assert.equal(params.optionalInteger('missing'), undefined);
+    assert.throws(() => params.optionalInteger('size'), (err: unknown) => isInvalidParameter(err) && err.parameter === 'size');
+    const check = (options: { chunkSize: number; timeoutMs?: number }) => {
+      if (options.chunkSize < 5000) throw new InvalidParameterError('mydriver', 'chunkSize', `must be at least 5000, got ${options.chunkSize}`);
+      if (options.timeoutMs === 0) throw new InvalidParameterError('mydriver', 'timeoutMs', 'must be positive');
+      throw new InvalidParameterError('otherdriver', 'chunkSize', 'not ours');
+    };
+    assert.throws(
+      () => params.construct(() => check({ chunkSize: 1024 })),
+      (err: unknown) => isInvalidParameter(err) && err.parameter === 'chunksize' && err.driverName === 'mydriver' && err.message === 'mydriver: parameter chunksize: must be at least 5000, got 1024',
+    );
+    assert.throws(() => params.construct(() => check({ chunkSize: 9000, timeoutMs: 0 }), { timeoutMs: 'timeout' }), (err: unknown) => isInvalidParameter(err) && err.parameter === 'timeout');
+    // Another driver's error (a driver built inside another) passes through unchanged.
+    assert.throws(() => params.construct(() => check({ chunkSize: 9000 })), (err: unknown) => isInvalidParameter(err) && err.parameter === 'chunkSize' && err.driverName === 'otherdriver');
+    assert.equal(params.construct(() => 'built'), 'built');
   });
 });

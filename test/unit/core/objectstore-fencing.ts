@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode, KiB, StagedUploads, type FileWriter, type MultipartStore, type ObjectStoreDriver } from '@stowage/core';
+import { objectStoreDriverInternals } from '@stowage/core/internal';
 import { pattern, sha256 } from '../../helpers/child-process';
 
 /** What the scenarios need from a backend's test setup. */
@@ -71,7 +72,7 @@ export function describeObjectStoreFencing(backend: FencingBackend): void {
     /** A driver, and writers on the same storage whose part uploads a gate can hold. */
     async function setup() {
       const driver = await backend.driver();
-      const gate = new GatedStore(driver.store);
+      const gate = new GatedStore(objectStoreDriverInternals(driver).store);
       const uploads = new StagedUploads(driver.name, gate.store, driver.layout, { partSize: PART, concurrency: 2 });
       const gatedWriter = (append: boolean) => uploads.open(path, append, {}, (size) => ({ driverName: driver.name, path, size, mapError: (err) => err as Error }));
       return { driver, gate, gatedWriter };

@@ -36,7 +36,7 @@ describe('filesystem: concurrency', function () {
   const tmp = useTempRoot();
 
   it('maxthreads bounds how many filesystem operations run at once', async () => {
-    const driver = tmp.driver({ maxthreads: 4 });
+    const driver = tmp.driver({ maxThreads: 4 });
     await Promise.all(Array.from({ length: 8 }, (_, i) => driver.putContent(`/f${i}`, Buffer.from(String(i)))));
     const stats = instrument('stat');
     try {

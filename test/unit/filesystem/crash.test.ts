@@ -19,7 +19,7 @@ describe('filesystem: crashes and other processes', function () {
     // The child appends 256 KiB chunks forever, reporting each completed write, until killed.
     const child = runChild(`
       (async () => {
-        const driver = new FilesystemDriver({ rootdirectory: ${JSON.stringify(tmp.root)} });
+        const driver = new FilesystemDriver({ rootDirectory: ${JSON.stringify(tmp.root)} });
         const writer = await driver.writer(${JSON.stringify(path)}, false);
         for (let offset = 0; ; offset += 262144) {
           await writer.write(pattern('new', offset, 262144));
@@ -61,7 +61,7 @@ describe('filesystem: crashes and other processes', function () {
 
     const child = runChild(`
       (async () => {
-        const driver = new FilesystemDriver({ rootdirectory: ${JSON.stringify(tmp.root)}, syncOnCommit: false });
+        const driver = new FilesystemDriver({ rootDirectory: ${JSON.stringify(tmp.root)}, syncOnCommit: false });
         const versions = ['a', 'b', 'c'].map((seed) => pattern(seed, 0, 2 * 1048576 + 5));
         for (let i = 0; ; i++) {
           await driver.putContent(${JSON.stringify(path)}, versions[i % 3]);
@@ -97,7 +97,7 @@ describe('filesystem: crashes and other processes', function () {
     const chunks = [3 * MiB, 3 * MiB + 1, MiB - 1];
     const child = runChild(`
       (async () => {
-        const driver = new FilesystemDriver({ rootdirectory: ${JSON.stringify(tmp.root)} });
+        const driver = new FilesystemDriver({ rootDirectory: ${JSON.stringify(tmp.root)} });
         ${stageUploadSnippet(path, chunks)}
       })().catch((err) => { console.error(err); process.exit(3); });
     `);
@@ -123,7 +123,7 @@ describe('filesystem: crashes and other processes', function () {
       const path = '/contested';
       const child = runChild(`
         (async () => {
-          const driver = new FilesystemDriver({ rootdirectory: ${JSON.stringify(tmp.root)} });
+          const driver = new FilesystemDriver({ rootDirectory: ${JSON.stringify(tmp.root)} });
           const writer = await driver.writer(${JSON.stringify(path)}, false);
           await writer.write(Buffer.from('from the child'));
           console.log('written');
@@ -159,7 +159,7 @@ describe('filesystem: crashes and other processes', function () {
     const child = runChild(
       `
       (async () => {
-        const driver = new FilesystemDriver({ rootdirectory: ${JSON.stringify(tmp.root)} });
+        const driver = new FilesystemDriver({ rootDirectory: ${JSON.stringify(tmp.root)} });
         let dropped = await driver.writer('/dropped', false);
         await dropped.write(Buffer.from('abandoned'));
         dropped = undefined;

@@ -55,10 +55,10 @@ describe('filesystem: factory and parameters', () => {
   });
 
   it('the constructor validates its options too (any maxthreads >= 1)', () => {
-    assert.equal(new FilesystemDriver({ rootdirectory: tmp.root, maxthreads: 2 }).maxThreads, 2);
+    assert.equal(new FilesystemDriver({ rootDirectory: tmp.root, maxThreads: 2 }).maxThreads, 2);
     for (const maxthreads of [0, -1, 1.5, Number.NaN]) {
-      assert.throws(() => new FilesystemDriver({ rootdirectory: tmp.root, maxthreads }), isInvalidParameter, String(maxthreads));
+      assert.throws(() => new FilesystemDriver({ rootDirectory: tmp.root, maxThreads: maxthreads }), isInvalidParameter, String(maxthreads));
     }
-    assert.throws(() => new FilesystemDriver({ rootdirectory: '' }), isInvalidParameter);
+    assert.throws(() => new FilesystemDriver({ rootDirectory: '' }), isInvalidParameter);
   });
 });

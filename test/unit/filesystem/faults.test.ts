@@ -84,7 +84,7 @@ describe('filesystem: faults', function () {
     };
 
     it('commit into new directories: ERR_STORAGE_FULL (not PATH_NOT_FOUND), no half-made directory visible, the upload still resumable', async () => {
-      const driver = new FilesystemDriver({ rootdirectory: root });
+      const driver = new FilesystemDriver({ rootDirectory: root });
       await driver.putContent('/keep', Buffer.from('kept'));
       const path = '/a/b/c/d/blob';
       const writer = await driver.writer(path, false);
@@ -103,7 +103,7 @@ describe('filesystem: faults', function () {
       await assert.rejects(driver.stat('/a'), isPathNotFound);
 
       await rm(fill, { recursive: true, force: true });
-      const resumed = await new FilesystemDriver({ rootdirectory: root }).writer(path, true);
+      const resumed = await new FilesystemDriver({ rootDirectory: root }).writer(path, true);
       assert.equal(resumed.size, 100_000, 'the upload survived the failed commit whole');
       await resumed.commit();
       assert.ok((await driver.getContent(path)).equals(pattern('full', 0, 100_000)));
@@ -111,7 +111,7 @@ describe('filesystem: faults', function () {
     });
 
     it('putContent and move into new directories: ERR_STORAGE_FULL, the source kept, nothing half-made', async () => {
-      const driver = new FilesystemDriver({ rootdirectory: root });
+      const driver = new FilesystemDriver({ rootDirectory: root });
       await driver.putContent('/src', Buffer.from('source'));
       await leaveInodes(2); // the temp file and /x; /x/y finds none
       await assert.rejects(driver.putContent('/x/y/z', Buffer.from('new')), isStorageFull);
@@ -125,7 +125,7 @@ describe('filesystem: faults', function () {
     });
 
     it('opening a writer with no inode left: ERR_STORAGE_FULL, and no staging directory left behind', async () => {
-      const driver = new FilesystemDriver({ rootdirectory: root });
+      const driver = new FilesystemDriver({ rootDirectory: root });
       await driver.putContent('/keep', Buffer.from('kept'));
       await leaveInodes(1); // the upload's directory; its lock finds none
       await assert.rejects(driver.writer('/new/upload', false), isStorageFull);
@@ -142,7 +142,7 @@ describe('filesystem: faults', function () {
         this.skip();
       }
       try {
-        const driver = new FilesystemDriver({ rootdirectory: join(result.dir, 'root') });
+        const driver = new FilesystemDriver({ rootDirectory: join(result.dir, 'root') });
         const writer = await driver.writer('/big', false);
         let failure: unknown;
         for (let i = 0; i < 8 && failure === undefined; i++) await writer.write(pattern('big', i * 512 * 1024, 512 * 1024)).catch((err: unknown) => (failure = err));

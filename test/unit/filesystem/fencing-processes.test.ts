@@ -57,7 +57,7 @@ class Racer {
 
 function racerScript(root: string): string {
   return `
-    const driver = new FilesystemDriver({ rootdirectory: ${JSON.stringify(root)} });
+    const driver = new FilesystemDriver({ rootDirectory: ${JSON.stringify(root)} });
     (async () => {
       for await (const line of require('node:readline').createInterface({ input: process.stdin })) {
         const { round, path, append, seed } = JSON.parse(line);

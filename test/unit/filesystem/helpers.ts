@@ -25,7 +25,7 @@ export function useTempRoot(): { readonly root: string; driver(options?: Filesys
       return root;
     },
     driver(options: FilesystemDriverOptions = {}) {
-      return new FilesystemDriver({ rootdirectory: root, syncOnCommit: false, ...options });
+      return new FilesystemDriver({ rootDirectory: root, syncOnCommit: false, ...options });
     },
   };
 }

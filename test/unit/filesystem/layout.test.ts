@@ -53,12 +53,12 @@ describe('filesystem: on-disk layout', () => {
   });
 
   it('a relative rootdirectory is resolved once, against the working directory at construction', () => {
-    const driver = new FilesystemDriver({ rootdirectory: 'some/relative/dir/' });
+    const driver = new FilesystemDriver({ rootDirectory: 'some/relative/dir/' });
     assert.equal(driver.rootDirectory, join(process.cwd(), 'some/relative/dir'));
   });
 
   it('the root needs not exist: stat("/") is a directory, list/walk of "/" are empty', async () => {
-    const driver = new FilesystemDriver({ rootdirectory: join(tmp.root, 'not', 'yet') });
+    const driver = new FilesystemDriver({ rootDirectory: join(tmp.root, 'not', 'yet') });
     const info = await driver.stat('/');
     assert.equal(info.isDir, true);
     assert.equal(info.path, '/');

@@ -73,7 +73,7 @@ describe('oss: credentials and signatures', () => {
     it('every request that creates an object asks for KMS with the key id; parts and reads do not', async () => {
       proxy = new FaultyProxy(oss.server.port);
       await proxy.start();
-      const driver = await oss.driver({ endpoint: proxy.endpoint, encrypt: true, encryptionKeyId: 'kms-key-1', chunksize: 100 * 1024, multipartCopyThresholdSize: MiB });
+      const driver = await oss.driver({ endpoint: proxy.endpoint, encrypt: true, encryptionKeyId: 'kms-key-1', chunkSize: 100 * 1024, multipartCopyThresholdSize: MiB });
       await driver.putContent('/small', Buffer.from('small'));
       const writer = await driver.writer('/big', false);
       await writer.write(Buffer.alloc(250 * 1024, 1));

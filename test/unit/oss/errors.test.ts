@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { ErrorCode, readAll } from '@stowage/core';
-import { isOssInvalidRange, isOssNotFound, isTransientOssError, mapOssError, parseContentRange, skipBytes } from '@stowage/oss';
+import { isOssInvalidRange, isOssNotFound, isTransientOssError, mapOssError, parseContentRange, skipBytes } from '@stowage/oss/internal';
 
 /** An error shaped as ali-oss builds them from OSS's XML error body (client.js requestError). */
 function ossError(code: string, status: number): Error {

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { KiB, MiB, createDriver, isInvalidParameter, registeredDrivers } from '@stowage/core';
-import { DEFAULT_CHUNK_SIZE, MIN_CHUNK_SIZE, OssDriver, encryptionHeaders, ossDriverFactory } from '@stowage/oss';
+import { DEFAULT_CHUNK_SIZE, MIN_CHUNK_SIZE, OssDriver, ossDriverFactory } from '@stowage/oss';
+import { encryptionHeaders, ossDriverInternals } from '@stowage/oss/internal';
 
 /** The ali-oss options the driver built its client with. */
 function clientOptions(driver: OssDriver): Record<string, unknown> & { endpoint: { protocol: string; host: string } } {
-  return (driver.client as unknown as { options: Record<string, unknown> & { endpoint: { protocol: string; host: string } } }).options;
+  return (ossDriverInternals(driver).client as unknown as { options: Record<string, unknown> & { endpoint: { protocol: string; host: string } } }).options;
 }
 
 const REQUIRED = { accesskeyid: 'id', accesskeysecret: 'secret', region: 'oss-cn-hangzhou', bucket: 'registry' };
@@ -50,7 +51,7 @@ describe('oss: factory and parameters', () => {
     assert.equal(options.endpoint.protocol, 'http:');
     assert.equal(options.endpoint.host, 'oss.example.com');
     assert.equal(options.internal, true);
-    assert.deepEqual(driver.store.settings.creationHeaders, { 'x-oss-server-side-encryption': 'KMS', 'x-oss-server-side-encryption-key-id': 'kms-key-1' });
+    assert.deepEqual(ossDriverInternals(driver).store.settings.creationHeaders, { 'x-oss-server-side-encryption': 'KMS', 'x-oss-server-side-encryption-key-id': 'kms-key-1' });
   });
 
   it('internal without an endpoint uses the region\'s -internal host', () => {
@@ -61,7 +62,7 @@ describe('oss: factory and parameters', () => {
   it('encrypt alone is AES256; encryptionkeyid needs encrypt', () => {
     assert.deepEqual(encryptionHeaders({ encrypt: true }), { 'x-oss-server-side-encryption': 'AES256' });
     assert.deepEqual(encryptionHeaders({ encrypt: false }), {});
-    assert.deepEqual(ossDriverFactory({ ...REQUIRED, encrypt: true }).store.settings.creationHeaders, { 'x-oss-server-side-encryption': 'AES256' });
+    assert.deepEqual(ossDriverInternals(ossDriverFactory({ ...REQUIRED, encrypt: true })).store.settings.creationHeaders, { 'x-oss-server-side-encryption': 'AES256' });
     assert.throws(() => ossDriverFactory({ ...REQUIRED, encryptionkeyid: 'k' }), (err: unknown) => isInvalidParameter(err) && err.parameter === 'encryptionkeyid');
   });
 
@@ -86,7 +87,7 @@ describe('oss: factory and parameters', () => {
   it('accepts chunk sizes down to OSS\'s 100 KiB minimum part (distribution insists on 5 MiB)', () => {
     assert.equal(MIN_CHUNK_SIZE, 100 * KiB);
     assert.equal(ossDriverFactory({ ...REQUIRED, chunksize: 100 * KiB }).chunkSize, 100 * KiB);
-    assert.equal(ossDriverFactory({ ...REQUIRED, chunksize: '102400' }).uploads.options.partSize, 100 * KiB);
+    assert.equal(ossDriverInternals(ossDriverFactory({ ...REQUIRED, chunksize: '102400' })).uploads.options.partSize, 100 * KiB);
   });
 
   it('durations: timeout and redirect expiry take seconds or Go durations', () => {
@@ -134,10 +135,10 @@ describe('oss: factory and parameters', () => {
 
   it('the constructor validates its options too', () => {
     const base = { accessKeyId: 'id', accessKeySecret: 'secret', region: 'oss-cn-hangzhou', bucket: 'bucket-1' };
-    assert.equal(new OssDriver({ ...base, chunksize: 100 * KiB }).chunkSize, 100 * KiB);
+    assert.equal(new OssDriver({ ...base, chunkSize: 100 * KiB }).chunkSize, 100 * KiB);
     for (const options of [
-      { ...base, chunksize: 1000 },
-      { ...base, chunksize: 1.5 * MiB + 0.5 },
+      { ...base, chunkSize: 1000 },
+      { ...base, chunkSize: 1.5 * MiB + 0.5 },
       { ...base, bucket: '' },
       { ...base, authorizationVersion: 'v3' as 'v1' },
       { ...base, multipartConcurrency: 0 },

@@ -10,7 +10,7 @@ describe('oss: fencing against the local OSS server', () => {
 
   describeObjectStoreFencing({
     partSize: 100 * KiB, // OSS's minimum
-    driver: () => oss.driver({ chunksize: 100 * KiB }),
+    driver: () => oss.driver({ chunkSize: 100 * KiB }),
     storedParts: async (driver, path) => uploadsOf(driver, path).flatMap((u) => [...u.parts.keys()]),
     multipartUploads: async (driver, path) => uploadsOf(driver, path).length,
   });

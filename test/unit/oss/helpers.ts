@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { OssDriver, type OssDriverOptions } from '@stowage/oss';
+import { ossDriverInternals } from '@stowage/oss/internal';
 import { startOssServer, type OssServerHandle, type OssServerOptions } from '../../services/oss/server';
 
 export interface LocalOss {
@@ -45,7 +46,7 @@ export function useLocalOss(serverOptions: OssServerOptions = {}): LocalOss {
         ...overrides,
       };
       // Created directly on the server, whatever endpoint (a proxy, say) the driver is to use.
-      await new OssDriver({ ...options, endpoint: s.endpoint }).client.putBucket(options.bucket);
+      await ossDriverInternals(new OssDriver({ ...options, endpoint: s.endpoint })).client.putBucket(options.bucket);
       return options;
     },
     async driver(overrides = {}) {

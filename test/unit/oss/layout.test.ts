@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { ObjectKeyLayout, readAll, walkFallback, type FileInfo } from '@stowage/core';
+import { ossDriverInternals } from '@stowage/oss/internal';
 import { useLocalOss } from './helpers';
 
 /**
@@ -31,7 +32,7 @@ describe('oss: object names as distribution\'s oss driver writes them', () => {
 
     for (const root of ['', '/registry/', '//a//b//']) {
       it(`stores files at distribution's keys and reads what distribution wrote (rootdirectory ${JSON.stringify(root)})`, async () => {
-        const driver = await oss.driver({ rootdirectory: root, chunksize: 100 * 1024 });
+        const driver = await oss.driver({ rootDirectory: root, chunkSize: 100 * 1024 });
         const viaPut = '/docker/registry/v2/blobs/sha256/ab/abcdef/data';
         const viaWriter = '/docker/registry/v2/repositories/demo/_layers/sha256/abcdef/link';
         await driver.putContent(viaPut, Buffer.from('blob'));
@@ -42,7 +43,7 @@ describe('oss: object names as distribution\'s oss driver writes them', () => {
 
         // An object distribution wrote (a plain PutObject at ossPath) is a file of this driver.
         const foreign = '/docker/registry/v2/repositories/demo/_manifests/tags/latest/current/link';
-        await driver.client.put(distributionOssPath(root, foreign), Buffer.from('sha256:abcdef'));
+        await ossDriverInternals(driver).client.put(distributionOssPath(root, foreign), Buffer.from('sha256:abcdef'));
         assert.equal((await readAll(await driver.reader(foreign))).toString(), 'sha256:abcdef');
         assert.deepEqual(await driver.list('/docker/registry/v2/repositories/demo'), ['/docker/registry/v2/repositories/demo/_layers', '/docker/registry/v2/repositories/demo/_manifests']);
         const walked: FileInfo[] = [];
@@ -60,7 +61,7 @@ describe('oss: object names as distribution\'s oss driver writes them', () => {
     }
 
     it('keeps unfinished uploads in .stowage~uploads, which list, walk and stat never show', async () => {
-      const driver = await oss.driver({ rootdirectory: '/registry', chunksize: 100 * 1024 });
+      const driver = await oss.driver({ rootDirectory: '/registry', chunkSize: 100 * 1024 });
       const writer = await driver.writer('/up/data', false);
       await writer.write(Buffer.alloc(250 * 1024, 1));
       await writer.close();
@@ -85,13 +86,13 @@ describe('oss: object names as distribution\'s oss driver writes them', () => {
     it('walk jumps over a crowded staging namespace instead of paging through it', async () => {
       const driver = await oss.driver();
       // 2100 staged keys sort between /-first and /0last ('.' lies between '-' and '0'); a page holds 1000.
-      await Promise.all(Array.from({ length: 2100 }, (_, i) => driver.client.put(`.stowage~uploads/p${i}/~upload.json`, Buffer.from('{}'))));
+      await Promise.all(Array.from({ length: 2100 }, (_, i) => ossDriverInternals(driver).client.put(`.stowage~uploads/p${i}/~upload.json`, Buffer.from('{}'))));
       await driver.putContent('/-first', Buffer.from('a'));
       await driver.putContent('/0last', Buffer.from('b'));
       // Counting the real listing requests (each still goes to the server).
       let listings = 0;
-      const listV2 = driver.client.listV2.bind(driver.client);
-      Object.assign(driver.client, {
+      const listV2 = ossDriverInternals(driver).client.listV2.bind(ossDriverInternals(driver).client);
+      Object.assign(ossDriverInternals(driver).client, {
         listV2: (...args: Parameters<typeof listV2>) => {
           listings++;
           return listV2(...args);

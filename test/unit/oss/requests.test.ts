@@ -14,7 +14,7 @@ describe('oss: retries, lost responses and aborts against the local server', () 
   async function driverBehind(choose: (req: IncomingMessage, attempt: number) => Fault | undefined, maxRetries = 3) {
     proxy = new FaultyProxy(oss.server.port, choose);
     await proxy.start();
-    return oss.driver({ endpoint: proxy.endpoint, maxRetries, chunksize: 100 * 1024 });
+    return oss.driver({ endpoint: proxy.endpoint, maxRetries, chunkSize: 100 * 1024 });
   }
 
   for (const fault of ['slowdown', 'reset'] as const) {

@@ -13,7 +13,7 @@ describe('oss: resume from another OS process', () => {
   // 10 MiB: all 7 MiB stay in the tail object. 1 MiB: six parts uploaded plus a full last part kept as the tail.
   for (const chunksize of [10 * MiB, 1 * MiB]) {
     it(`a child writes 7 MiB in 3 chunks, closes and exits; this process appends and commits (chunksize ${chunksize / MiB} MiB)`, async () => {
-      const options = await oss.options({ rootdirectory: '/registry', chunksize });
+      const options = await oss.options({ rootDirectory: '/registry', chunkSize: chunksize });
       const path = '/docker/registry/v2/repositories/demo/_uploads/0123/data';
       const chunks = [3 * MiB, 3 * MiB + 1, MiB - 1];
       const child = await runNodeScript(`

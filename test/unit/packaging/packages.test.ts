@@ -19,7 +19,7 @@ const REPO = resolve(__dirname, '../../../..');
 const TSC = require.resolve('typescript/bin/tsc', { paths: [REPO] });
 const PACKAGES = ['core', 'inmemory', 'filesystem', 's3', 'azure', 'oss', 'swift', 'conformance', 'cli'];
 /** Every entry point a user can import: package subpaths with a JavaScript module behind them. */
-const ENTRY_POINTS = PACKAGES.map((name) => `@stowage/${name}`).concat(['@stowage/conformance/bench', '@stowage/filesystem/internal']);
+const ENTRY_POINTS = PACKAGES.map((name) => `@stowage/${name}`).concat(['@stowage/conformance/bench'], ['core', 'filesystem', 's3', 'azure', 'oss', 'swift'].map((name) => `@stowage/${name}/internal`));
 
 /** Runs a command; on failure the error carries its output. */
 async function run(file: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<string> {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MiB } from '@stowage/core';
 import { SwiftDriver, type SwiftDriverOptions } from '@stowage/swift';
+import { swiftDriverInternals } from '@stowage/swift/internal';
 import { dropContainer, swiftContainer } from '../../helpers/swift-native';
 import { swiftS3Bucket } from '../../helpers/swift-s3';
 import { type DockerRegistryInstance, ensureDockerRegistry, startDockerRegistry } from '../../services/docker-registry';
@@ -124,7 +125,7 @@ async function assertDloManifest(options: SwiftDriverOptions, digest: string): P
   const driver = new SwiftDriver({ ...options, createContainer: false });
   try {
     const hex = digest.slice('sha256:'.length);
-    const response = await driver.client.request({
+    const response = await swiftDriverInternals(driver).client.request({
       method: 'HEAD',
       container: options.container,
       object: `${options.prefix}/files/docker/registry/v2/blobs/sha256/${hex.slice(0, 2)}/${hex}/data`,

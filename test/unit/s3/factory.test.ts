@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { ErrorCode, createDriver, hasErrorCode, parseGoDuration } from '@stowage/core';
+import { ErrorCode, createDriver, hasErrorCode, isInvalidParameter, parseGoDuration } from '@stowage/core';
 import { DEFAULT_CHUNK_SIZE, S3Driver, s3DriverFactory } from '@stowage/s3';
 
 const base = { bucket: 'b', region: 'us-east-1', accesskey: 'k', secretkey: 's' };
@@ -61,6 +61,21 @@ describe('s3: factory and parameters', () => {
       assert.equal(driver.layout.key(path), key, `${rootdirectory} + ${path}`);
       assert.equal(driver.layout.pathOf(key), path);
       driver.destroy();
+    }
+  });
+
+  it('the constructor checks its options, naming them as S3DriverOptions spells them', () => {
+    const options = { bucket: 'b', region: 'us-east-1', accessKey: 'k', secretKey: 's' };
+    for (const [bad, name] of [
+      [{ ...options, bucket: '' }, 'bucket'],
+      [{ ...options, region: '' }, 'region'],
+      [{ ...options, secretKey: undefined }, 'secretKey'],
+      [{ ...options, keyId: 'arn:kms' }, 'keyId'],
+      [{ ...options, chunkSize: 1024 }, 'chunkSize'],
+      [{ ...options, multipartCopyChunkSize: 100 }, 'multipartCopyChunkSize'],
+      [{ ...options, multipartCopyThresholdSize: 6 * 1024 * 1024 * 1024 }, 'multipartCopyThresholdSize'],
+    ] as const) {
+      assert.throws(() => new S3Driver(bad), (err: unknown) => isInvalidParameter(err) && err.parameter === name && err.driverName === 's3', name);
     }
   });
 });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { KiB, MiB, isPathNotFound, type FileInfo } from '@stowage/core';
 import { SwiftDriver, type SwiftDriverOptions } from '@stowage/swift';
+import { swiftDriverInternals } from '@stowage/swift/internal';
 import { dropContainer, swiftContainer } from '../../helpers/swift-native';
 import { bytes, inTimeZone, namesUnder, raw, readStream } from './helpers';
 
@@ -143,9 +144,9 @@ describe('swift: compatibility with distribution\'s layout', function () {
     await driver.move('/move/src', '/move/dest');
 
     assert.deepEqual(await driver.getContent('/move/dest'), content);
-    const head = await driver.container.head(driver.layout.objectName('/move/dest'), {});
+    const head = await swiftDriverInternals(driver).container.head(driver.layout.objectName('/move/dest'), {});
     assert.ok(head?.slo, 'the destination must be a Static Large Object');
-    const manifest = await driver.container.readManifest(driver.layout.objectName('/move/dest'), {});
+    const manifest = await swiftDriverInternals(driver).container.readManifest(driver.layout.objectName('/move/dest'), {});
     assert.equal(manifest.length, segments.length);
     const own = `/${options.container}/${driver.layout.generationsPrefix('/move/dest')}`;
     for (const entry of manifest) assert.ok(entry.path.startsWith(own), `segment ${entry.path} is not under ${own}`);
@@ -215,7 +216,7 @@ describe('swift: compatibility with distribution\'s layout', function () {
       await pending.write(bytes(1.5 * MiB));
       await pending.close();
 
-      const head = await ours.container.head(`${options.prefix}-ours/files/repo/big`, {});
+      const head = await swiftDriverInternals(ours).container.head(`${options.prefix}-ours/files/repo/big`, {});
       assert.ok(head?.slo, '3.5 MiB in 1 MiB segments must be an SLO');
       for (const [path, content] of [
         ['/repo/big', big],

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { MiB, createDriver, isInvalidParameter, registeredDrivers } from '@stowage/core';
 import '@stowage/swift';
-import { SwiftDriver, guessAuthVersion } from '@stowage/swift';
+import { SwiftDriver } from '@stowage/swift';
+import { guessAuthVersion, swiftDriverInternals } from '@stowage/swift/internal';
 
 // createDriver('swift', ...) with distribution's config.yml parameter names. Nothing here talks to
 // a server: constructing a driver does not authenticate.
@@ -31,7 +32,7 @@ describe('swift: factory and parameters', () => {
     assert.ok(driver instanceof SwiftDriver);
     assert.equal(driver.name, 'swift');
     assert.equal(driver.chunkSize, 20 * MiB);
-    assert.equal(driver.container.name, 'registry');
+    assert.equal(swiftDriverInternals(driver).container.name, 'registry');
     assert.equal(driver.options.endpointType, 'public');
     assert.equal(driver.options.authVersion, undefined, 'guessed from the URL when not given');
     assert.equal(driver.options.tempUrlContainerKey, false);
@@ -133,4 +134,19 @@ describe('swift: factory and parameters', () => {
     assert.equal(guessAuthVersion('https://keystone.example.com/identity/v3'), 3);
     assert.equal(guessAuthVersion('https://keystone.example.com/identity/v3/'), 3);
   });
+
+  it('the constructor checks its options, naming them as SwiftDriverOptions spells them', () => {
+    const options = { authUrl: 'https://keystone.example.com/v3', username: 'registry', password: 'secret', container: 'registry' };
+    for (const [bad, name] of [
+      [{ ...options, authUrl: 'keystone' }, 'authUrl'],
+      [{ ...options, password: undefined }, 'password'],
+      [{ ...options, container: 'a/b' }, 'container'],
+      [{ ...options, authVersion: 4 as 3 }, 'authVersion'],
+      [{ ...options, endpointType: 'private' as 'public' }, 'endpointType'],
+      [{ ...options, chunkSize: 1024 }, 'chunkSize'],
+    ] as const) {
+      assert.throws(() => new SwiftDriver(bad), (err: unknown) => isInvalidParameter(err) && err.parameter === name && err.driverName === 'swift', name);
+    }
+  });
 });
+

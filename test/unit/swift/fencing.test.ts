@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { MiB, isUploadFenced, type FileWriter } from '@stowage/core';
 import { SwiftDriver, type SwiftDriverOptions } from '@stowage/swift';
+import { swiftDriverInternals } from '@stowage/swift/internal';
 import { dropContainer, swiftContainer } from '../../helpers/swift-native';
 import { bytes, namesUnder } from './helpers';
 
@@ -36,12 +37,12 @@ describe('swift: fencing a writer whose segment is in flight', function () {
    * when the earlier ones have landed, `landed()` when the held ones have.
    */
   function gateSegments(driver: SwiftDriver): { open: () => void; sent: () => Promise<unknown>; landed: () => Promise<unknown> } {
-    const put = driver.container.put.bind(driver.container);
+    const put = swiftDriverInternals(driver).container.put.bind(swiftDriverInternals(driver).container);
     let open!: () => void;
     const gate = new Promise<void>((resolve) => (open = resolve));
     const early: Array<Promise<string>> = [];
     const held: Array<Promise<string>> = [];
-    driver.container.put = (name, body, opts, headers) => {
+    swiftDriverInternals(driver).container.put = (name, body, opts, headers) => {
       const index = driver.layout.parseSegment(name)?.index;
       if (index === undefined) return put(name, body, opts, headers);
       const sent = index < 2 ? put(name, body, opts, headers) : gate.then(() => put(name, body, opts, headers));
@@ -77,8 +78,8 @@ describe('swift: fencing a writer whose segment is in flight', function () {
     assert.equal(newer.size, MiB, 'the newer writer resumes the one stored segment');
     gate.open();
     await gate.landed();
-    const marker = await driver.uploads.readMarker(path, {});
-    const late = (await driver.largeObjects.listGeneration(path, marker!.generation, {})).filter((s) => s.index === 2);
+    const marker = await swiftDriverInternals(driver).uploads.readMarker(path, {});
+    const late = (await swiftDriverInternals(driver).largeObjects.listGeneration(path, marker!.generation, {})).filter((s) => s.index === 2);
     assert.equal(late.length, 1, 'the fenced writer\'s segment 2 landed in the generation');
 
     const own = bytes(MiB + 7);
@@ -134,9 +135,9 @@ describe('swift: fencing a writer whose segment is in flight', function () {
     const path = `/fencing/legacy-${++round}`;
     const generation = 'legacy0gen';
     const parts = [bytes(MiB), bytes(MiB)];
-    for (const [i, part] of parts.entries()) await driver.container.put(driver.layout.segmentName(path, generation, i + 1), part, {});
+    for (const [i, part] of parts.entries()) await swiftDriverInternals(driver).container.put(driver.layout.segmentName(path, generation, i + 1), part, {});
     const marker = { version: 1, path, generation, startedAt: new Date().toISOString() };
-    await driver.container.put(driver.layout.uploadMarker(path), Buffer.from(JSON.stringify(marker)), {});
+    await swiftDriverInternals(driver).container.put(driver.layout.uploadMarker(path), Buffer.from(JSON.stringify(marker)), {});
     const writer = await driver.writer(path, true);
     assert.equal(writer.size, 2 * MiB);
     const tail = bytes(MiB / 2);

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { readAll, type FileWriter } from '@stowage/core';
 import type { SwiftDriver } from '@stowage/swift';
+import { swiftDriverInternals, type SwiftDriverInternals } from '@stowage/swift/internal';
 
 /** Random bytes: content whose every byte matters (a shifted or torn read cannot match). */
 export const bytes = (size: number): Buffer => randomBytes(Math.round(size));
@@ -14,9 +15,9 @@ export async function readStream(stream: Readable): Promise<Buffer> {
 /** Sends a raw authenticated request and returns its status and body (read whole). */
 export async function raw(
   driver: SwiftDriver,
-  request: Parameters<SwiftDriver['client']['request']>[0],
+  request: Parameters<SwiftDriverInternals['client']['request']>[0],
 ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
-  const response = await driver.client.request(request);
+  const response = await swiftDriverInternals(driver).client.request(request);
   const body = Buffer.from(await response.body.arrayBuffer());
   return { status: response.statusCode, headers: response.headers, body };
 }
@@ -24,7 +25,7 @@ export async function raw(
 /** Every object name under `prefix` (a raw container listing, following markers). */
 export async function namesUnder(driver: SwiftDriver, prefix: string): Promise<string[]> {
   const names: string[] = [];
-  for await (const object of driver.container.listAll(prefix)) names.push(object.name);
+  for await (const object of swiftDriverInternals(driver).container.listAll(prefix)) names.push(object.name);
   return names;
 }
 

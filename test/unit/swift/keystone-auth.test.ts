@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { isInvalidParameter, isStorageDriverError } from '@stowage/core';
 import { SwiftDriver, SwiftHttpError, type SwiftDriverOptions } from '@stowage/swift';
+import { swiftDriverInternals } from '@stowage/swift/internal';
 import {
   KEYSTONE_APPLICATION_CREDENTIAL,
   KEYSTONE_PROJECT,
@@ -76,7 +77,7 @@ describe('swift: Keystone auth (stand-in)', function () {
   it('v3 trust scope and v3 token exchange', async () => {
     const trust: SwiftDriverOptions = { ...base, authUrl: keystone.authUrlV3, username: KEYSTONE_USER.name, password: KEYSTONE_USER.password, domain: KEYSTONE_USER.domain.name, trustId: KEYSTONE_TRUST.id, region: 'RegionOne' };
     assert.deepEqual(await roundTrip(make(trust), '/k/trust'), ['RegionOne/public']);
-    const issued = await make(v3Password()).client.session.credentials();
+    const issued = await swiftDriverInternals(make(v3Password())).client.session.credentials();
     const exchange: SwiftDriverOptions = { ...base, authUrl: keystone.authUrlV3, token: issued.token, tenant: KEYSTONE_PROJECT.name, domain: KEYSTONE_USER.domain.name, region: 'RegionTwo' };
     assert.deepEqual(await roundTrip(make(exchange), '/k/token'), ['RegionTwo/public']);
   });

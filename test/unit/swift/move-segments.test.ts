@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { KiB, MiB, isPathNotFound } from '@stowage/core';
 import { SwiftDriver, type SwiftDriverOptions } from '@stowage/swift';
+import { swiftDriverInternals } from '@stowage/swift/internal';
 import { dropContainer, swiftContainer } from '../../helpers/swift-native';
 import { bytes, namesUnder, writeInSessions } from './helpers';
 
@@ -25,7 +26,7 @@ describe('swift: a move never shares segments (distribution #2878)', function ()
     if (options) await dropContainer(options);
   });
 
-  const segmentPaths = async (path: string) => (await driver.container.readManifest(driver.layout.objectName(path), {})).map((entry) => entry.path);
+  const segmentPaths = async (path: string) => (await swiftDriverInternals(driver).container.readManifest(driver.layout.objectName(path), {})).map((entry) => entry.path);
   const ownPrefix = (path: string) => `/${options.container}/${driver.layout.generationsPrefix(path)}`;
 
   async function assertWhole(path: string, content: Buffer, when: string): Promise<void> {
@@ -85,7 +86,7 @@ describe('swift: a move never shares segments (distribution #2878)', function ()
     const D = '/over/d';
     const first = bytes(2.5 * MiB);
     await writeInSessions(driver, B, [first]);
-    const replacedGeneration = (await driver.container.head(driver.layout.objectName(B), {}))?.generation;
+    const replacedGeneration = (await swiftDriverInternals(driver).container.head(driver.layout.objectName(B), {}))?.generation;
     assert.ok(replacedGeneration, 'an SLO written by the driver carries its generation');
     assert.ok((await namesUnder(driver, driver.layout.generationDir(B, replacedGeneration))).length >= 3);
 
@@ -94,7 +95,7 @@ describe('swift: a move never shares segments (distribution #2878)', function ()
     await writeInSessions(driver, C, [second.subarray(0, SESSION), second.subarray(SESSION)]);
     await driver.move(C, B);
     await assertWhole(B, second, 'after the move over it');
-    const head = await driver.container.head(driver.layout.objectName(B), {});
+    const head = await swiftDriverInternals(driver).container.head(driver.layout.objectName(B), {});
     assert.ok(head?.slo && head.generation && head.generation !== replacedGeneration);
     assert.deepEqual(await namesUnder(driver, driver.layout.generationDir(B, replacedGeneration)), [], 'the replaced generation must be deleted');
     for (const segment of await segmentPaths(B)) assert.ok(segment.startsWith(ownPrefix(B)), segment);
@@ -107,7 +108,7 @@ describe('swift: a move never shares segments (distribution #2878)', function ()
     await driver.putContent(D, third);
     await driver.move(D, B);
     await assertWhole(B, third, 'after a plain file moved over it');
-    assert.equal((await driver.container.head(driver.layout.objectName(B), {}))?.slo, false);
+    assert.equal((await swiftDriverInternals(driver).container.head(driver.layout.objectName(B), {}))?.slo, false);
     assert.deepEqual(await namesUnder(driver, driver.layout.generationDir(B, movedGeneration)), []);
     assert.deepEqual(await driver.leftovers('/over'), []);
   });

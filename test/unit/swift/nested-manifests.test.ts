@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { MiB, isPathNotFound } from '@stowage/core';
 import { SwiftDriver, type SwiftDriverOptions } from '@stowage/swift';
+import { swiftDriverInternals } from '@stowage/swift/internal';
 import { dropContainer, swiftContainer } from '../../helpers/swift-native';
 import { bytes, namesUnder, writeInSessions } from './helpers';
 
@@ -19,8 +20,8 @@ describe('swift: nested manifests past the segment limit', function () {
   /** A driver told that one manifest may list `limit` entries. */
   function withLimit(limit: number): SwiftDriver {
     const made = new SwiftDriver(options);
-    const info = made.client.info.bind(made.client);
-    made.client.info = async (signal) => ({ ...(await info(signal)), slo: { max_manifest_segments: limit } });
+    const info = swiftDriverInternals(made).client.info.bind(swiftDriverInternals(made).client);
+    swiftDriverInternals(made).client.info = async (signal) => ({ ...(await info(signal)), slo: { max_manifest_segments: limit } });
     return made;
   }
 
@@ -40,7 +41,7 @@ describe('swift: nested manifests past the segment limit', function () {
     const cut = Math.round(3.2 * MiB);
     await writeInSessions(driver, '/n/a', [content.subarray(0, cut), content.subarray(cut, 2 * cut), content.subarray(2 * cut)]);
 
-    const top = await driver.container.readManifest(driver.layout.objectName('/n/a'), {});
+    const top = await swiftDriverInternals(driver).container.readManifest(driver.layout.objectName('/n/a'), {});
     assert.equal(top.length, 3, 'the top manifest lists 3 nested manifests (4 + 4 + 2 segments)');
     assert.ok(top.every((entry) => /\/manifest-\d+-\d{8}$/.test(entry.path)), 'the top manifest lists nested manifests');
     assert.equal((await driver.stat('/n/a')).size, content.length);

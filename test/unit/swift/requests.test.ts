@@ -1,16 +1,17 @@
 import assert from 'node:assert/strict';
 import { Semaphore, isPathNotFound } from '@stowage/core';
 import { SwiftDriver, type SwiftDriverOptions } from '@stowage/swift';
+import { swiftDriverInternals, type SwiftDriverInternals } from '@stowage/swift/internal';
 import { dropContainer, swiftContainer } from '../../helpers/swift-native';
 import { namesUnder, raw } from './helpers';
 
-type SwiftRequest = Parameters<SwiftDriver['client']['request']>[0];
+type SwiftRequest = Parameters<SwiftDriverInternals['client']['request']>[0];
 
 /** Counts the driver's requests by kind (bulk-delete POSTs, single DELETEs), passing them on unchanged. */
 function countRequests(driver: SwiftDriver): { bulkDeletes: number; singleDeletes: number } {
   const counts = { bulkDeletes: 0, singleDeletes: 0 };
-  const send = driver.client.request.bind(driver.client);
-  driver.client.request = (req: SwiftRequest) => {
+  const send = swiftDriverInternals(driver).client.request.bind(swiftDriverInternals(driver).client);
+  swiftDriverInternals(driver).client.request = (req: SwiftRequest) => {
     if (req.method === 'POST' && req.query && 'bulk-delete' in req.query) counts.bulkDeletes++;
     if (req.method === 'DELETE' && req.object !== undefined) counts.singleDeletes++;
     return send(req);
@@ -33,7 +34,7 @@ describe('swift: requests', function () {
   before(async function () {
     options = await swiftContainer(this, 'requests');
     driver = new SwiftDriver(options);
-    await driver.container.ensureExists({});
+    await swiftDriverInternals(driver).container.ensureExists({});
   });
 
   after(async () => {
@@ -50,7 +51,7 @@ describe('swift: requests', function () {
   /** Creates empty objects, many at once. */
   async function putEmpty(target: SwiftDriver, names: string[]): Promise<void> {
     const slots = new Semaphore(32);
-    await Promise.all(names.map((name) => slots.run(() => target.container.put(name, Buffer.alloc(0), {}))));
+    await Promise.all(names.map((name) => slots.run(() => swiftDriverInternals(target).container.put(name, Buffer.alloc(0), {}))));
   }
 
   // Paths are [A-Za-z0-9._-], but the container layer takes any object name (a DLO's foreign
@@ -60,30 +61,30 @@ describe('swift: requests', function () {
   it('raw object names with characters that need escaping round-trip exactly', async () => {
     const base = `${options.prefix}/odd/`;
     const names = ODD_NAMES.map((name) => `${base}${name}`);
-    for (const name of names) await driver.container.put(name, Buffer.from(`content of ${name}`), {});
+    for (const name of names) await swiftDriverInternals(driver).container.put(name, Buffer.from(`content of ${name}`), {});
     for (const name of names) {
-      assert.deepEqual(await driver.container.getBuffer(name, {}), Buffer.from(`content of ${name}`), `GET ${name}`);
-      assert.equal((await driver.container.head(name, {}))?.size, Buffer.byteLength(`content of ${name}`), `HEAD ${name}`);
+      assert.deepEqual(await swiftDriverInternals(driver).container.getBuffer(name, {}), Buffer.from(`content of ${name}`), `GET ${name}`);
+      assert.equal((await swiftDriverInternals(driver).container.head(name, {}))?.size, Buffer.byteLength(`content of ${name}`), `HEAD ${name}`);
     }
     assert.deepEqual((await namesUnder(driver, base)).sort(), [...names].sort(), 'the listing shows the exact names');
     // A name that only looks escaped is a different object from its unescaped form.
-    assert.equal(await driver.container.getBuffer(`${base}percentA`, {}), undefined);
+    assert.equal(await swiftDriverInternals(driver).container.getBuffer(`${base}percentA`, {}), undefined);
 
     // Server-side copies name their source in a header: escaped too.
     const copies = `${options.prefix}/odd-copies/`;
-    for (const name of ODD_NAMES) await driver.container.copy(`${copies}${name}`, `/${options.container}/${base}${name}`, {});
-    for (const name of ODD_NAMES) assert.deepEqual(await driver.container.getBuffer(`${copies}${name}`, {}), Buffer.from(`content of ${base}${name}`), `copy of ${name}`);
+    for (const name of ODD_NAMES) await swiftDriverInternals(driver).container.copy(`${copies}${name}`, `/${options.container}/${base}${name}`, {});
+    for (const name of ODD_NAMES) assert.deepEqual(await swiftDriverInternals(driver).container.getBuffer(`${copies}${name}`, {}), Buffer.from(`content of ${base}${name}`), `copy of ${name}`);
 
     // Bulk delete takes escaped names in its body; single deletes escape them in the URL.
     const bulk = another();
     const counts = countRequests(bulk);
-    await bulk.container.deleteMany(names, {});
+    await swiftDriverInternals(bulk).container.deleteMany(names, {});
     assert.deepEqual(counts, { bulkDeletes: 1, singleDeletes: 0 }, 'the local Swift offers bulk delete: one request');
     assert.deepEqual(await namesUnder(driver, base), []);
     const single = another();
     // Bulk delete hidden from this instance only (see the fallback test below): one DELETE per name.
-    single.client.info = async () => ({});
-    await single.container.deleteMany(ODD_NAMES.map((name) => `${copies}${name}`), {});
+    swiftDriverInternals(single).client.info = async () => ({});
+    await swiftDriverInternals(single).container.deleteMany(ODD_NAMES.map((name) => `${copies}${name}`), {});
     assert.deepEqual(await namesUnder(driver, copies), []);
   });
 
@@ -97,9 +98,9 @@ describe('swift: requests', function () {
     assert.equal((await namesUnder(driver, base)).length, written.length);
     const limited = another();
     // Only /info's answer is changed (the local Swift allows 10000 a request, which would make this one request).
-    limited.client.info = async () => ({ bulk_delete: { max_deletes_per_request: BULK_LIMIT } });
+    swiftDriverInternals(limited).client.info = async () => ({ bulk_delete: { max_deletes_per_request: BULK_LIMIT } });
     const counts = countRequests(limited);
-    await limited.container.deleteMany(names, {});
+    await swiftDriverInternals(limited).container.deleteMany(names, {});
     assert.equal(counts.bulkDeletes, Math.ceil(BULK_NAMES / BULK_LIMIT));
     assert.equal(counts.singleDeletes, 0);
     assert.deepEqual(await namesUnder(driver, base), []);
@@ -112,9 +113,9 @@ describe('swift: requests', function () {
     const noBulk = another();
     // This only hides the capability from this driver instance: the server is the real Swift,
     // which still has bulk delete; the driver must not use what /info does not offer.
-    noBulk.client.info = async () => ({});
+    swiftDriverInternals(noBulk).client.info = async () => ({});
     const counts = countRequests(noBulk);
-    await noBulk.container.deleteMany([...names, `${base}never-written`], {});
+    await swiftDriverInternals(noBulk).container.deleteMany([...names, `${base}never-written`], {});
     assert.equal(counts.bulkDeletes, 0);
     assert.equal(counts.singleDeletes, 101);
     assert.deepEqual(await namesUnder(driver, base), []);

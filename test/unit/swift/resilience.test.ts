@@ -3,6 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isStorageDriverError } from '@stowage/core';
 import { SwiftDriver, SwiftHttpError, type SwiftDriverOptions } from '@stowage/swift';
+import { swiftDriverInternals } from '@stowage/swift/internal';
 import { dropContainer, swiftContainer } from '../../helpers/swift-native';
 
 /**
@@ -71,7 +72,7 @@ describe('swift: retries and listing pages', function () {
   /** A driver whose requests all go through the proxy: v1 auth there returns Swift's storage URL, rewritten to the proxy. */
   function proxiedDriver(extra: Partial<SwiftDriverOptions> = {}): SwiftDriver {
     const driver = new SwiftDriver({ ...options, authUrl: `${proxy.url}/auth/v1.0`, ...extra });
-    const session = driver.client.session;
+    const session = swiftDriverInternals(driver).client.session;
     const credentials = session.credentials.bind(session);
     // tempauth answers with its own host in X-Storage-Url; send the account's requests via the proxy too.
     session.credentials = async (signal) => {
@@ -115,11 +116,11 @@ describe('swift: retries and listing pages', function () {
     const dirs = Array.from({ length: 7 }, (_, i) => `/p/d${i}/x`);
     await Promise.all([...names, ...dirs].map((path) => driver.putContent(path, Buffer.from(path))));
     const flat: string[] = [];
-    for await (const object of driver.container.listAll(driver.layout.dirPrefix('/p'), { pageSize: 5 })) flat.push(object.name);
+    for await (const object of swiftDriverInternals(driver).container.listAll(driver.layout.dirPrefix('/p'), { pageSize: 5 })) flat.push(object.name);
     assert.deepEqual(flat, [...dirs, ...names].map((p) => driver.layout.objectName(p)).sort());
     let pages = 0;
     const children: string[] = [];
-    for await (const page of driver.container.list(driver.layout.dirPrefix('/p'), { delimiter: '/', pageSize: 4 })) {
+    for await (const page of swiftDriverInternals(driver).container.list(driver.layout.dirPrefix('/p'), { delimiter: '/', pageSize: 4 })) {
       pages++;
       children.push(...page.objects.map((o) => o.name), ...page.prefixes);
     }

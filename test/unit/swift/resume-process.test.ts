@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { MiB, isStorageDriverError } from '@stowage/core';
 import { SwiftDriver, type SwiftDriverOptions } from '@stowage/swift';
+import { swiftDriverInternals } from '@stowage/swift/internal';
 import { resumeStagedUpload, stageUploadInChild } from '../../helpers/child-process';
 import { dropContainer, swiftContainer } from '../../helpers/swift-native';
 
@@ -29,18 +30,18 @@ describe('swift: resuming uploads', function () {
     const parent = new SwiftDriver(options);
     drivers.push(parent);
     // The child's segments are all there: 2 + 2 + 2 MiB full ones and the 1 MiB close() flushed.
-    const marker = await parent.uploads.readMarker(path, {});
+    const marker = await swiftDriverInternals(parent).uploads.readMarker(path, {});
     assert.ok(marker, 'the upload marker is stored');
-    const segments = await parent.largeObjects.listGeneration(path, marker.generation, {});
+    const segments = await swiftDriverInternals(parent).largeObjects.listGeneration(path, marker.generation, {});
     assert.deepEqual(segments.map((s) => s.size), [2 * MiB, 2 * MiB, 2 * MiB, MiB]);
 
     await resumeStagedUpload(parent, path, { parent: '/t', seed: 'resume', staged: 7 * MiB, more: 4 * MiB + 5 });
     assert.equal((await parent.stat(path)).size, 11 * MiB + 5);
     // The manifest owns exactly the upload's segments; no marker or stray segment is left.
-    const manifest = await parent.container.readManifest(parent.layout.objectName(path), {});
+    const manifest = await swiftDriverInternals(parent).container.readManifest(parent.layout.objectName(path), {});
     assert.ok(manifest.every((entry) => entry.path.startsWith(`/${options.container}/${parent.layout.generationDir(path, marker.generation)}`)));
     assert.deepEqual(await parent.leftovers('/t'), []);
-    assert.equal(await parent.uploads.readMarker(path, {}), undefined);
+    assert.equal(await swiftDriverInternals(parent).uploads.readMarker(path, {}), undefined);
     await parent.delete('/t');
   });
 
@@ -49,9 +50,9 @@ describe('swift: resuming uploads', function () {
     drivers.push(driver);
     const path = '/t/broken';
     const markerName = driver.layout.uploadMarker(path);
-    await driver.container.put(markerName, Buffer.from('not json'), {});
+    await swiftDriverInternals(driver).container.put(markerName, Buffer.from('not json'), {});
     await assert.rejects(driver.writer(path, true), (err: unknown) => isStorageDriverError(err) && err.path === path && /unreadable/.test(String(err)));
     assert.equal(await driver.purgeUploads(new Date(Date.now() + 60_000)), 0, 'not counted as an upload');
-    assert.equal(await driver.container.head(markerName, {}), undefined, 'the marker is gone');
+    assert.equal(await swiftDriverInternals(driver).container.head(markerName, {}), undefined, 'the marker is gone');
   });
 });

@@ -196,7 +196,7 @@ export async function walkCommand(driver: StorageDriver, path: string, startAfte
 }
 
 /** `7d`, `12h`, `30m`, `90s`, `1h30m` -> milliseconds. */
-export function parseAge(text: string): number {
+function parseAge(text: string): number {
   const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
   const trimmed = text.trim();
   if (!/^(\d+(\.\d+)?(ms|s|m|h|d|w))+$/.test(trimmed)) throw new UsageError(`not an age: ${JSON.stringify(text)} (examples: 7d, 12h, 1h30m, 90s)`);

@@ -7,7 +7,7 @@ import { UsageError } from '../errors';
 import { escapeHtml, htmlPage } from '../html';
 import { tallyByGroup, type ConformanceReport, type TestRecord } from './results';
 
-export const REPORT_FORMATS = ['json', 'junit', 'html'] as const;
+const REPORT_FORMATS = ['json', 'junit', 'html'] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
 
 export interface ReportRequest {

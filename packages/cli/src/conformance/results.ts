@@ -5,7 +5,7 @@ import Mocha = require('mocha');
 
 const { EVENT_TEST_PASS, EVENT_TEST_FAIL, EVENT_TEST_PENDING } = Mocha.Runner.constants;
 
-export type TestState = 'passed' | 'failed' | 'skipped';
+type TestState = 'passed' | 'failed' | 'skipped';
 
 /** One test (or a failed hook, which mocha reports as a failure too). */
 export interface TestRecord {

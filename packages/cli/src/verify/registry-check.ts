@@ -286,7 +286,7 @@ function isForeignLayer(entry: unknown): boolean {
  * The blobs a manifest references: image manifests (Docker schema 2, OCI) their config and layers,
  * manifest lists and OCI indexes their manifests, schema 1 its fsLayers. undefined: no known kind.
  */
-export function manifestReferences(manifest: Record<string, unknown>): Reference[] | undefined {
+function manifestReferences(manifest: Record<string, unknown>): Reference[] | undefined {
   if (Array.isArray(manifest.manifests)) return digestsOf(manifest.manifests, 'manifest');
   if (manifest.schemaVersion === 1) return digestsOf(manifest.fsLayers, 'layer', 'blobSum');
   if (manifest.schemaVersion === 2 && manifest.config !== null && typeof manifest.config === 'object' && Array.isArray(manifest.layers)) {

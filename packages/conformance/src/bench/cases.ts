@@ -13,7 +13,7 @@ export const STREAM_TARGET_SIZE = 256 * MiB;
 const MAX_SETUP_FILES_PER_BATCH = 50_000;
 
 /** Where a batch works: each side (driver, baseline) has its own `side` dir, each batch its own `batch` dir below it. */
-export interface BatchDirs {
+interface BatchDirs {
   side: string;
   batch: string;
 }

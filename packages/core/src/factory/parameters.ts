@@ -63,6 +63,18 @@ export class ParameterReader {
     return parsed;
   }
 
+  /**
+   * An integer parameter, or undefined when absent: only the text is parsed here ("10MB" is
+   * refused); its range is the driver constructor's to check, see `construct`.
+   */
+  optionalInteger(name: string): number | undefined {
+    const value = this.raw(name);
+    if (value === undefined || value === '') return undefined;
+    const parsed = typeof value === 'number' ? value : typeof value === 'string' && /^\s*-?\d+\s*$/.test(value) ? Number(value) : Number.NaN;
+    if (!Number.isSafeInteger(parsed)) throw this.invalid(name, `must be an integer, got ${JSON.stringify(value)}`);
+    return parsed;
+  }
+
   boolean(name: string, fallback: boolean): boolean {
     const value = this.raw(name);
     if (value === undefined || value === '') return fallback;
@@ -103,6 +115,26 @@ export class ParameterReader {
 
   invalid(name: string, problem: string): InvalidParameterError {
     return new InvalidParameterError(this.driverName, name, problem);
+  }
+
+  /**
+   * Runs a driver's constructor on options parsed from these parameters. A factory parses config
+   * text into typed options and the constructor checks them, so each rule lives in one place; an
+   * InvalidParameterError from the constructor names the option (`chunkSize`) and is thrown again
+   * naming the config.yml parameter it came from: `configNames[option]` when given, else the
+   * option's name in lower case (`chunksize`), distribution's spelling.
+   */
+  construct<T>(build: () => T, configNames: Readonly<Record<string, string>> = {}): T {
+    try {
+      return build();
+    } catch (err) {
+      if (!(err instanceof InvalidParameterError) || err.driverName !== this.driverName) throw err;
+      const name = Object.hasOwn(configNames, err.parameter) ? configNames[err.parameter]! : err.parameter.toLowerCase();
+      if (name === err.parameter) throw err;
+      const prefix = `${this.driverName}: parameter ${err.parameter}: `;
+      const problem = err.message.startsWith(prefix) ? err.message.slice(prefix.length) : err.message;
+      throw this.invalid(name, problem);
+    }
   }
 }
 

@@ -47,10 +47,29 @@ export interface ObjectStoreDriverConfig {
   copyMaxConcurrency: number;
 }
 
+/**
+ * The parts of an ObjectStoreDriver that are not its API, for this repository's tests (exported
+ * from `@stowage/core/internal` only).
+ * @internal
+ */
+export interface ObjectStoreDriverInternals {
+  store: ObjectStore;
+  uploads: StagedUploads;
+}
+
+let internalsOf: (driver: ObjectStoreDriver) => ObjectStoreDriverInternals;
+
 export abstract class ObjectStoreDriver extends BaseStorageDriver implements LeftoverInspector {
-  readonly store: ObjectStore;
+  static {
+    internalsOf = (driver) => ({ store: driver.store, uploads: driver.uploads });
+  }
+
+  /** The backend's requests; a subclass narrows it to its own store. */
+  protected readonly store: ObjectStore;
+  /** Maps storage paths to object keys and back. */
   readonly layout: ObjectKeyLayout;
-  readonly uploads: StagedUploads;
+  /** Unfinished uploads, staged as objects under the layout's uploads directory. */
+  protected readonly uploads: StagedUploads;
   protected readonly copyThresholdSize: number;
   protected readonly copyChunkSize: number;
   protected readonly copyMaxConcurrency: number;
@@ -184,4 +203,12 @@ export abstract class ObjectStoreDriver extends BaseStorageDriver implements Lef
       },
     };
   }
+}
+
+/**
+ * The store and staged uploads of an ObjectStoreDriver (or a subclass), for tests only.
+ * @internal
+ */
+export function objectStoreDriverInternals(driver: ObjectStoreDriver): ObjectStoreDriverInternals {
+  return internalsOf(driver);
 }

@@ -7,10 +7,10 @@
 /** Parameter and option names whose values are credentials, in any of the drivers' spellings. */
 const SECRET_NAME = /secret|password|passwd|token|credential|signature|connectionstring|sas|privatekey|(?:^|access|account|container|api|storage|shared|tempurl)key$/i;
 
-export const REDACTED = '[redacted]';
+const REDACTED = '[redacted]';
 
 /** True when a parameter or option called `name` holds a credential. */
-export function isSecretName(name: string): boolean {
+function isSecretName(name: string): boolean {
   return SECRET_NAME.test(name);
 }
 
@@ -25,7 +25,7 @@ export function redactEntry(name: string, value: unknown, depth = 4): unknown {
  * not plain data (clients, agents, streams, functions) become `[ClassName]`, so nothing a client
  * holds (signing keys, token caches) is walked into.
  */
-export function redactSecrets(value: unknown, depth = 4): unknown {
+function redactSecrets(value: unknown, depth = 4): unknown {
   if (value === null || typeof value !== 'object') {
     return typeof value === 'function' ? `[Function ${value.name || 'anonymous'}]` : value;
   }

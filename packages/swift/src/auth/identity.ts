@@ -99,7 +99,7 @@ async function authV3(options: SwiftAuthOptions, agent: Agent, signal?: AbortSig
 }
 
 /** The v3 `auth` object: identity by application credential, token or password, scoped unless the method carries its scope. */
-export function v3AuthBody(options: SwiftAuthOptions): Record<string, unknown> {
+function v3AuthBody(options: SwiftAuthOptions): Record<string, unknown> {
   const domainRef = (id?: string, name?: string) => (id ? { id } : name ? { name } : undefined);
   if (options.applicationCredentialSecret && (options.applicationCredentialId || options.applicationCredentialName)) {
     const credential: Record<string, unknown> = { secret: options.applicationCredentialSecret };

@@ -27,7 +27,7 @@ export function escapeName(name: string): string {
   return name.split('/').map(encodeURIComponent).join('/');
 }
 
-export function queryString(query: Record<string, string> | undefined): string {
+function queryString(query: Record<string, string> | undefined): string {
   if (!query) return '';
   const parts = Object.entries(query).map(([key, value]) => (value === '' ? encodeURIComponent(key) : `${encodeURIComponent(key)}=${encodeURIComponent(value)}`));
   return parts.length ? `?${parts.join('&')}` : '';
@@ -114,7 +114,7 @@ export class SwiftClient {
 }
 
 /** /info sits beside the API version: https://host/v1/AUTH_x → https://host/info (path prefixes kept). */
-export function infoUrl(storageUrl: string): string {
+function infoUrl(storageUrl: string): string {
   const url = new URL(storageUrl);
   const base = url.pathname.replace(/\/v1(\.0)?(\/.*)?$/, '');
   return `${url.origin}${base}/info`;

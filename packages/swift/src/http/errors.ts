@@ -14,7 +14,7 @@ export class SwiftHttpError extends Error {
   }
 }
 
-export const isSwiftStatus = (err: unknown, status: number): boolean => err instanceof SwiftHttpError && err.status === status;
+const isSwiftStatus = (err: unknown, status: number): boolean => err instanceof SwiftHttpError && err.status === status;
 
 /** Swift's 404 on the path's object is PathNotFound; everything else becomes the base's StorageDriverError. */
 export function mapSwiftError(driverName: string, err: unknown, context: ErrorContext): Error | undefined {

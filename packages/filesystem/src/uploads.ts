@@ -60,7 +60,7 @@ function ownerIsGone(session: string): boolean {
 }
 
 /** How a live writer of this process is told directly that it was fenced. */
-export interface Fence {
+interface Fence {
   fenced: boolean;
 }
 

@@ -49,7 +49,12 @@ async function waitUntilReady(url, exited, output) {
   }
 }
 
-/** Starts `stowage-registry serve` on `storage` (a config.yml storage driver section). */
+/**
+ * Starts `stowage-registry serve` on `storage` (a config.yml storage driver section).
+ * @param {Record<string, unknown>} storage
+ * @param {string} workDir
+ * @param {{ cpuProfDir?: string, registryCli?: string }} [options] a CPU profile directory; another registry CLI to run
+ */
 async function startStowageRegistry(storage, workDir, { cpuProfDir, registryCli } = {}) {
   const { freePort } = dockerRegistryService();
   const port = await freePort();

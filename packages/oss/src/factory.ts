@@ -1,4 +1,4 @@
-import { ParameterReader, registerDriver, type StorageDriver } from '@stowage/core';
+import { ParameterReader, registerDriver } from '@stowage/core';
 import { OssDriver } from './driver';
 import {
   DEFAULT_CHUNK_SIZE,
@@ -63,4 +63,4 @@ function authorizationVersion(params: ParameterReader): AuthorizationVersion {
   throw params.invalid('authorizationversion', `must be v1 or v4, got ${JSON.stringify(value)}`);
 }
 
-registerDriver(DRIVER_NAME, ossDriverFactory as (parameters: Record<string, unknown>) => StorageDriver);
+registerDriver(DRIVER_NAME, ossDriverFactory);

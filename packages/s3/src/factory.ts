@@ -1,4 +1,4 @@
-import { ParameterReader, registerDriver, type StorageDriver } from '@stowage/core';
+import { ParameterReader, registerDriver } from '@stowage/core';
 import { S3Driver } from './driver';
 import {
   DEFAULT_CHUNK_SIZE,
@@ -61,6 +61,6 @@ export function s3DriverFactory(parameters: Record<string, unknown> = {}): S3Dri
   return new S3Driver(options);
 }
 
-registerDriver(DRIVER_NAME, s3DriverFactory as (parameters: Record<string, unknown>) => StorageDriver);
+registerDriver(DRIVER_NAME, s3DriverFactory);
 // distribution registers this driver as `s3-aws`.
-registerDriver('s3-aws', s3DriverFactory as (parameters: Record<string, unknown>) => StorageDriver);
+registerDriver('s3-aws', s3DriverFactory);

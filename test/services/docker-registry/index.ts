@@ -118,8 +118,8 @@ async function launch(options: DockerRegistryOptions, configDir: string): Promis
   await writeFile(configPath, configYaml(options, port));
   const child = spawn(options.binary ?? DOCKER_REGISTRY_BINARY, ['serve', configPath], { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? cleanEnvironment() });
   let output = '';
-  child.stdout!.setEncoding('utf8').on('data', (text: string) => (output += text));
-  child.stderr!.setEncoding('utf8').on('data', (text: string) => (output += text));
+  child.stdout.setEncoding('utf8').on('data', (text: string) => (output += text));
+  child.stderr.setEncoding('utf8').on('data', (text: string) => (output += text));
   const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
   const killOnExit = () => child.kill('SIGKILL');
   process.on('exit', killOnExit);

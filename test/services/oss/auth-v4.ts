@@ -138,6 +138,6 @@ export function parseIsoBasic(text: string): Date | undefined {
   const match = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(text);
   if (!match) return undefined;
   const [, y, mo, d, h, mi, s] = match.map(Number) as number[];
-  const date = new Date(Date.UTC(y!, mo! - 1, d!, h!, mi!, s!));
+  const date = new Date(Date.UTC(y!, mo! - 1, d, h, mi, s));
   return Number.isNaN(date.getTime()) ? undefined : date;
 }

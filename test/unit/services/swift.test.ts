@@ -19,7 +19,7 @@ import {
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { ServiceUnavailableError, startSwift, SwiftService } from '../../services/swift';
+import { ServiceUnavailableError, startSwift, type SwiftService } from '../../services/swift';
 
 const MiB = 1024 * 1024;
 const md5 = (data: Buffer) => createHash('md5').update(data).digest('hex');

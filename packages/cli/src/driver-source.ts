@@ -83,14 +83,15 @@ export function loadDriverModules(modules: readonly string[], cwd: string = proc
 }
 
 /** The first-party driver packages by the names they register. */
-const FIRST_PARTY: Record<string, () => unknown> = {
-  filesystem: () => require('@stowage/filesystem'),
-  inmemory: () => require('@stowage/inmemory'),
-  s3: () => require('@stowage/s3'),
-  's3-aws': () => require('@stowage/s3'),
-  azure: () => require('@stowage/azure'),
-  oss: () => require('@stowage/oss'),
-  swift: () => require('@stowage/swift'),
+// Loading a package registers its drivers; what it exports is not needed here.
+const FIRST_PARTY: Record<string, () => void> = {
+  filesystem: () => void require('@stowage/filesystem'),
+  inmemory: () => void require('@stowage/inmemory'),
+  s3: () => void require('@stowage/s3'),
+  's3-aws': () => void require('@stowage/s3'),
+  azure: () => void require('@stowage/azure'),
+  oss: () => void require('@stowage/oss'),
+  swift: () => void require('@stowage/swift'),
 };
 
 /** Loads every first-party driver, so that all of them are registered (for listings). */

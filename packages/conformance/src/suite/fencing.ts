@@ -163,7 +163,7 @@ async function raceWritersToCommit(writers: FileWriter[], contents: Buffer[]): P
   const settled = await Promise.allSettled(writers.map((w) => w.commit()));
   // The losers' own staged state must not linger: a fenced writer's cancel fails and changes nothing.
   await Promise.all(writers.map((w) => w.cancel().catch(() => undefined)));
-  return settled.map((s) => (s.status === 'fulfilled' ? { ok: true } : { ok: false, error: s.reason }));
+  return settled.map((s) => (s.status === 'fulfilled' ? { ok: true } : { ok: false, error: s.reason as unknown }));
 }
 
 /** Exactly one commit succeeded; every other failed with ERR_UPLOAD_FENCED. Returns the winner's index. */

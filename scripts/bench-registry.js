@@ -53,11 +53,16 @@ async function benchBackend(backend, options, log) {
   log(`[bench:registry] ${backend}: ${storage.describe}`);
   const sides = [];
   try {
-    sides.push(await servers.startStowageRegistry(storage.stowage, workDir, options));
-    sides.push(await servers.startDistribution(storage.distribution));
-    log(`[bench:registry] ${backend}: stowage-registry pid ${sides[0].pid} at ${sides[0].url}, docker-registry 2.8.2 pid ${sides[1].pid} at ${sides[1].url}`);
+    const stowage = await servers.startStowageRegistry(storage.stowage, workDir, options);
+    sides.push(stowage);
+    const distribution = await servers.startDistribution(storage.distribution);
+    sides.push(distribution);
+    log(`[bench:registry] ${backend}: stowage-registry pid ${stowage.pid} at ${stowage.url}, docker-registry 2.8.2 pid ${distribution.pid} at ${distribution.url}`);
     const sizes = lib.layerSizes(options.imageSize, options.layers);
-    const samples = sides.map(() => ({ push: { seconds: [], cpuSeconds: [] }, pull: { seconds: [], cpuSeconds: [] } }));
+    const newSamples = () => ({ push: { seconds: [], cpuSeconds: [] }, pull: { seconds: [], cpuSeconds: [] } });
+    const stowageRun = { index: 0, label: 'stowage', side: stowage, samples: newSamples() };
+    const distributionRun = { index: 1, label: 'distribution', side: distribution, samples: newSamples() };
+    const runs = [stowageRun, distributionRun];
     let bytes = 0;
     const total = options.warmup + options.rounds;
     for (let round = 0; round < total; round++) {
@@ -68,11 +73,10 @@ async function benchBackend(backend, options, log) {
       const expected = await readOciImage(imageDir, tag);
       // What skopeo moves: the layers, the config and the manifest.
       bytes = image.layers.reduce((sum, layer) => sum + layer.size, image.config.size + image.manifest.length);
-      const order = round % 2 === 0 ? [0, 1] : [1, 0];
+      const order = round % 2 === 0 ? runs : [...runs].reverse();
       const figures = [];
       for (const operation of lib.OPERATIONS) {
-        for (const i of order) {
-          const side = sides[i];
+        for (const { index: i, label, side, samples } of order) {
           const pulledDir = path.join(workDir, `pulled-${round}-${i}`);
           const result = await measure(side.pid, () =>
             operation === 'push' ? pushImage(imageDir, tag, side.host, REPOSITORY) : pullImage(side.host, REPOSITORY, tag, pulledDir, tag),
@@ -82,16 +86,16 @@ async function benchBackend(backend, options, log) {
             await fsp.rm(pulledDir, { recursive: true, force: true });
           }
           if (!warm) {
-            samples[i][operation].seconds.push(result.seconds);
-            samples[i][operation].cpuSeconds.push(result.cpuSeconds);
+            samples[operation].seconds.push(result.seconds);
+            samples[operation].cpuSeconds.push(result.cpuSeconds);
           }
-          figures.push(`${operation} ${i === 0 ? 'stowage' : 'distribution'} ${(bytes / 1e6 / result.seconds).toFixed(1)} MB/s ${result.cpuSeconds.toFixed(2)} CPU s`);
+          figures.push(`${operation} ${label} ${(bytes / 1e6 / result.seconds).toFixed(1)} MB/s ${result.cpuSeconds.toFixed(2)} CPU s`);
         }
       }
       await fsp.rm(imageDir, { recursive: true, force: true });
       log(`[bench:registry] ${backend} ${warm ? 'warm-up' : 'round'} ${warm ? round + 1 : round - options.warmup + 1}: ${figures.join(', ')}`);
     }
-    return lib.OPERATIONS.map((operation) => lib.summariseOperation(backend, operation, bytes, samples[0][operation], samples[1][operation]));
+    return lib.OPERATIONS.map((operation) => lib.summariseOperation(backend, operation, bytes, stowageRun.samples[operation], distributionRun.samples[operation]));
   } catch (err) {
     for (const side of sides) log(`[bench:registry] ${side.name} output:\n${side.output().trim().slice(-2000)}`);
     throw err;

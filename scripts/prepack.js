@@ -5,8 +5,8 @@
 'use strict';
 const { execFileSync } = require('node:child_process');
 const { copyFileSync } = require('node:fs');
-const { join } = require('node:path');
+const path = require('node:path');
 
-const root = join(__dirname, '..');
+const root = path.join(__dirname, '..');
 execFileSync(process.execPath, [require.resolve('typescript/bin/tsc', { paths: [root] }), '-b'], { stdio: 'inherit' });
-copyFileSync(join(root, 'LICENSE'), 'LICENSE');
+copyFileSync(path.join(root, 'LICENSE'), 'LICENSE');

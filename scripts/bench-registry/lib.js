@@ -102,7 +102,7 @@ function parseArgs(argv) {
         try {
           options.imageSize = bench.parseSize(value());
         } catch (err) {
-          throw new UsageError(`--image-size: ${err.message}`);
+          throw new UsageError(`--image-size: ${err instanceof Error ? err.message : String(err)}`);
         }
         break;
       case '--json':
@@ -130,7 +130,9 @@ function parseArgs(argv) {
   }
   if (options.quick) {
     // --quick sets the small defaults; flags given alongside it still win.
-    for (const [key, flag] of [['rounds', '--rounds'], ['warmup', '--warmup'], ['layers', '--layers'], ['imageSize', '--image-size']]) {
+    /** @type {Array<[string, string]>} */
+    const quickFlags = [['rounds', '--rounds'], ['warmup', '--warmup'], ['layers', '--layers'], ['imageSize', '--image-size']];
+    for (const [key, flag] of quickFlags) {
       if (!given.has(flag)) options[key] = QUICK[key];
     }
   }

@@ -33,7 +33,12 @@ function cpuSeconds(pid) {
   return parseProcStat(fs.readFileSync(`/proc/${pid}/stat`, 'utf8')).ticks / CLOCK_TICKS;
 }
 
-/** Starts `stowage-registry serve` on `storage` (a config.yml storage driver section). */
+/**
+ * Starts `stowage-registry serve` on `storage` (a config.yml storage driver section).
+ * @param {Record<string, unknown>} storage
+ * @param {string} workDir
+ * @param {{ cpuProfDir?: string, registryCli?: string }} [options] a CPU profile directory; another registry CLI to run
+ */
 async function startStowageRegistry(storage, workDir, { cpuProfDir, registryCli } = {}) {
   const { freePort } = dockerRegistryService();
   const port = await freePort();

@@ -101,7 +101,9 @@ async function setUp() {
   };
   try {
     const driver = new OssDriver({ ...connection, pathStyle: true, rootDirectory: `/bench-${run}/driver` });
-    const client = new OSS({ ...connection, sldEnable: true });
+    // sldEnable (bucket in the path, as the local server needs) is an ali-oss option that its @types lack.
+    const clientOptions = { ...connection, sldEnable: true };
+    const client = new OSS(clientOptions);
     await client.putBucket(bucket);
     const concurrency = DEFAULT_MULTIPART_CONCURRENCY;
     return {

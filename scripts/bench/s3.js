@@ -23,11 +23,18 @@ const { S3Driver, DEFAULT_MULTIPART_CONCURRENCY } = require('@stowage/s3');
 
 const MiB = 1024 * 1024;
 
+/** The value of environment variable `name`; throws when it is unset or empty. */
+function requiredEnv(name) {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is required when STOWAGE_S3_ENDPOINT or STOWAGE_S3_BUCKET is set`);
+  return value;
+}
+
 async function endpointOptions() {
   if (process.env.STOWAGE_S3_ENDPOINT || process.env.STOWAGE_S3_BUCKET) {
     return {
       options: {
-        bucket: process.env.STOWAGE_S3_BUCKET,
+        bucket: requiredEnv('STOWAGE_S3_BUCKET'),
         region: process.env.STOWAGE_S3_REGION || 'us-east-1',
         regionEndpoint: process.env.STOWAGE_S3_ENDPOINT || undefined,
         forcePathStyle: process.env.STOWAGE_S3_FORCE_PATH_STYLE === 'true',

@@ -13,6 +13,7 @@ const bench = require('@stowage/conformance/bench');
 const { deleteUnder } = require('./_baseline');
 const { SwiftDriver, DEFAULT_SEGMENT_CONCURRENCY } = require('@stowage/swift');
 const { swiftDriverInternals } = require('@stowage/swift/internal');
+/** @typedef {import('@stowage/swift').SwiftDriverOptions} SwiftDriverOptions */
 
 const MiB = 1024 * 1024;
 
@@ -21,7 +22,8 @@ async function driverOptions() {
   if (process.env.STOWAGE_SWIFT_AUTHURL) {
     return {
       authUrl: process.env.STOWAGE_SWIFT_AUTHURL,
-      authVersion: process.env.STOWAGE_SWIFT_AUTHVERSION ? Number(process.env.STOWAGE_SWIFT_AUTHVERSION) : undefined,
+      // The driver checks the value (1, 2 or 3) and names the option when it is another.
+      authVersion: process.env.STOWAGE_SWIFT_AUTHVERSION ? /** @type {SwiftDriverOptions['authVersion']} */ (Number(process.env.STOWAGE_SWIFT_AUTHVERSION)) : undefined,
       username: process.env.STOWAGE_SWIFT_USERNAME,
       password: process.env.STOWAGE_SWIFT_PASSWORD,
       tenant: process.env.STOWAGE_SWIFT_TENANT,

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { describeConformance } from '@stowage/conformance';
-import { S3Driver, s3DriverFactory } from '@stowage/s3';
+import { type S3Driver, s3DriverFactory } from '@stowage/s3';
 
 /**
  * The same suite against any S3 endpoint (AWS, MinIO, Ceph RGW, R2...) configured from the

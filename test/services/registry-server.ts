@@ -33,9 +33,9 @@ export interface RegistryServer {
   port: number;
   pid: number;
   /** Everything it wrote to stdout and stderr so far. */
-  output(): string;
+  output: () => string;
   /** SIGTERM by PID; resolves with its exit code (null after a signal) once it has exited. */
-  stop(): Promise<number | null>;
+  stop: () => Promise<number | null>;
 }
 
 /** Starts the server and resolves once `GET /v2/` answers 200 or 401 (ready, with or without auth). */

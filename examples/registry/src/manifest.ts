@@ -105,7 +105,7 @@ export function parseManifest(bytes: Buffer, contentType?: string): ManifestInfo
     mediaType,
     ...(subject ? { subject } : {}),
     ...(typeof json.artifactType === 'string' ? { artifactType: json.artifactType } : {}),
-    ...(json.annotations !== undefined ? { annotations: json.annotations as Record<string, string> } : {}),
+    ...(json.annotations !== undefined ? { annotations: json.annotations } : {}),
   };
   if (IMAGE_TYPES.has(mediaType)) {
     const config = checkDescriptor(json.config, 'config');

@@ -79,7 +79,7 @@ export async function startRegistry(config: RegistryConfig, options: StartOption
       });
       server.closeIdleConnections();
     }));
-  return { url, port: address.port, driver, server: server as Server, close };
+  return { url, port: address.port, driver, server, close };
 }
 
 async function serve(req: IncomingMessage, res: ServerResponse, parts: RegistryParts, auth: HtpasswdAuth | undefined): Promise<void> {

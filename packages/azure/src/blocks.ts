@@ -232,7 +232,7 @@ function summarise(upload: UploadId, blocks: Block[]): StagedUpload {
       continue;
     }
     let own = data.get(key);
-    if (!own) data.set(key, (own = new Map()));
+    if (!own) data.set(key, (own = new Map<number, Block>()));
     own.set(block.seq, block);
   }
   // The sessions from the upload's first to its newest, each resuming the one before.

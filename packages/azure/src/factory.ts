@@ -1,4 +1,4 @@
-import { ParameterReader, parseGoDuration, registerDriver, type StorageDriver } from '@stowage/core';
+import { ParameterReader, parseGoDuration, registerDriver } from '@stowage/core';
 import { AzureDriver } from './driver';
 import { DEFAULT_COPY_STATUS_POLL_DELAY_MS, DEFAULT_COPY_STATUS_POLL_MAX_RETRY, DRIVER_NAME, type AzureCredentials, type AzureDriverOptions } from './options';
 
@@ -80,4 +80,4 @@ function readCredentials(params: ParameterReader): AzureCredentials | undefined 
   return { type: normalised as 'shared_key' | 'default_credentials' };
 }
 
-registerDriver(DRIVER_NAME, azureDriverFactory as (parameters: Record<string, unknown>) => StorageDriver);
+registerDriver(DRIVER_NAME, azureDriverFactory);

@@ -51,7 +51,8 @@ export async function* listFiles(store: BlobStore, dir: string, startAfter: stri
   for (;;) {
     let page: ContainerListBlobFlatSegmentResponse | undefined;
     try {
-      page = (await store.container.listBlobsFlat({ prefix, abortSignal: signal }).byPage({ continuationToken: token, maxPageSize: pageSize }).next()).value;
+      const next = await store.container.listBlobsFlat({ prefix, abortSignal: signal }).byPage({ continuationToken: token, maxPageSize: pageSize }).next();
+      page = next.done ? undefined : next.value;
     } catch (err) {
       if (isContainerNotFound(err)) return;
       throw err;

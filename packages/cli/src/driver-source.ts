@@ -82,9 +82,15 @@ export function loadDriverModules(modules: readonly string[], cwd: string = proc
   }
 }
 
+/** Loads a driver package for what loading does: it registers its drivers with @stowage/core. */
+function loadPackage(packageName: string): void {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded by name, on demand: each cloud SDK takes most of a second to load
+  require(packageName);
+}
+
 /** Loads every first-party driver, so that all of them are registered (for listings). */
 export function loadFirstPartyDrivers(): void {
-  for (const { packageName } of firstPartyDrivers()) require(packageName);
+  for (const { packageName } of firstPartyDrivers()) loadPackage(packageName);
 }
 
 /**
@@ -94,7 +100,7 @@ export function loadFirstPartyDrivers(): void {
 export function buildDriver(spec: DriverSpec): StorageDriver {
   if (!registeredDrivers().includes(spec.driver)) {
     const packageName = firstPartyDriverPackage(spec.driver);
-    if (packageName) require(packageName);
+    if (packageName) loadPackage(packageName);
     else loadFirstPartyDrivers();
   }
   return createDriver(spec.driver, spec.parameters);

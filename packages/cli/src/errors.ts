@@ -2,7 +2,7 @@
  * How the CLI fails: usage and configuration mistakes exit 2, everything else 1. Errors are
  * printed as one line with the typed error's code, driver and path; the stack only with --debug.
  */
-import { StowageError } from '@stowage/core';
+import type { StowageError } from '@stowage/core';
 import type { Redactor } from './secrets';
 
 /** Exit statuses of the stowage command. */

@@ -91,6 +91,7 @@ export class FilesystemDriver extends BaseStorageDriver implements LeftoverInspe
     this.maxThreads = maxThreads;
     this.syncOnCommit = syncOnCommit;
     this.limiter = new Semaphore(maxThreads);
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the getter below runs with the options object as `this`
     const driver = this;
     this.uploads = new FilesystemUploads({
       // A getter: a subclass sets its own name after this constructor has run.

@@ -1,4 +1,4 @@
-import { ParameterReader, registerDriver, type StorageDriver } from '@stowage/core';
+import { ParameterReader, registerDriver } from '@stowage/core';
 import { DEFAULT_MAX_THREADS, DEFAULT_ROOT_DIRECTORY, DRIVER_NAME, FilesystemDriver } from './driver';
 
 /** distribution raises any smaller `maxthreads` to this (it never refuses a low value). */
@@ -19,4 +19,4 @@ export function filesystemDriverFactory(parameters: Record<string, unknown> = {}
   return params.construct(() => new FilesystemDriver({ rootDirectory, maxThreads, syncOnCommit }), { syncOnCommit: 'syncOnCommit' });
 }
 
-registerDriver(DRIVER_NAME, filesystemDriverFactory as (parameters: Record<string, unknown>) => StorageDriver);
+registerDriver(DRIVER_NAME, filesystemDriverFactory);

@@ -43,7 +43,7 @@ export class InMemoryDriver extends BaseStorageDriver implements LeftoverInspect
 
   protected override async _getContent(path: string): Promise<Buffer> {
     const file = this.requireFile(path);
-    return file.chunks.length === 1 ? Buffer.from(file.chunks[0]!) : Buffer.concat(file.chunks as Buffer[], file.size);
+    return file.chunks.length === 1 ? Buffer.from(file.chunks[0]!) : Buffer.concat(file.chunks, file.size);
   }
 
   protected override async _putContent(path: string, content: Buffer): Promise<void> {

@@ -13,7 +13,7 @@ interface OssErrorShape {
 }
 
 function shape(err: unknown): OssErrorShape {
-  return typeof err === 'object' && err !== null ? (err as OssErrorShape) : {};
+  return typeof err === 'object' && err !== null ? err : {};
 }
 
 export function ossErrorCode(err: unknown): string | undefined {

@@ -1,4 +1,4 @@
-import { ParameterReader, registerDriver, type StorageDriver } from '@stowage/core';
+import { ParameterReader, registerDriver } from '@stowage/core';
 import { OssDriver } from './driver';
 import { DEFAULT_REDIRECT_EXPIRY_SECONDS, DEFAULT_TIMEOUT_MS, DRIVER_NAME, type AuthorizationVersion, type OssDriverOptions } from './options';
 
@@ -49,4 +49,4 @@ function authorizationVersion(params: ParameterReader): AuthorizationVersion {
   return value as AuthorizationVersion;
 }
 
-registerDriver(DRIVER_NAME, ossDriverFactory as (parameters: Record<string, unknown>) => StorageDriver);
+registerDriver(DRIVER_NAME, ossDriverFactory);

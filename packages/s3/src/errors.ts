@@ -8,7 +8,7 @@ interface S3ErrorShape {
 }
 
 function shape(err: unknown): S3ErrorShape {
-  return typeof err === 'object' && err !== null ? (err as S3ErrorShape) : {};
+  return typeof err === 'object' && err !== null ? err : {};
 }
 
 function s3ErrorCode(err: unknown): string | undefined {

@@ -1,4 +1,4 @@
-import { ParameterReader, registerDriver, type StorageDriver } from '@stowage/core';
+import { ParameterReader, registerDriver } from '@stowage/core';
 import { S3Driver } from './driver';
 import { DEFAULT_REDIRECT_EXPIRY_SECONDS, DRIVER_NAME, type S3DriverOptions } from './options';
 
@@ -47,6 +47,6 @@ export function s3DriverFactory(parameters: Record<string, unknown> = {}): S3Dri
   return params.construct(() => new S3Driver(options), { redirectExpirySeconds: 'redirectexpiry' });
 }
 
-registerDriver(DRIVER_NAME, s3DriverFactory as (parameters: Record<string, unknown>) => StorageDriver);
+registerDriver(DRIVER_NAME, s3DriverFactory);
 // distribution registers this driver as `s3-aws`.
-registerDriver('s3-aws', s3DriverFactory as (parameters: Record<string, unknown>) => StorageDriver);
+registerDriver('s3-aws', s3DriverFactory);

@@ -3,7 +3,7 @@
  * copies and deletes (bulk when the cluster offers it), all by object name.
  */
 import { Semaphore, type OpOptions } from '@stowage/core';
-import { SwiftClient, escapeName, type SwiftRequest } from './http/client';
+import { type SwiftClient, escapeName, type SwiftRequest } from './http/client';
 import { SwiftHttpError } from './http/errors';
 import { bodyText, discard, header, type HttpResponse } from './http/transport';
 

@@ -1,4 +1,4 @@
-import { ParameterReader, registerDriver, type StorageDriver } from '@stowage/core';
+import { ParameterReader, registerDriver } from '@stowage/core';
 import { SwiftDriver } from './driver';
 import { DEFAULT_REDIRECT_EXPIRY_SECONDS, DRIVER_NAME, type AuthVersion, type EndpointType, type SwiftDriverOptions } from './options';
 
@@ -56,4 +56,4 @@ function methods(params: ParameterReader): string[] | undefined {
   return (list as string[]).map((m) => m.toUpperCase());
 }
 
-registerDriver(DRIVER_NAME, swiftDriverFactory as (parameters: Record<string, unknown>) => StorageDriver);
+registerDriver(DRIVER_NAME, swiftDriverFactory);

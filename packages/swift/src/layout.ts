@@ -95,7 +95,7 @@ export class SwiftLayout {
     if (!name.startsWith(head)) return undefined;
     const match = /^(\/.+)\/~([^/]+)\/(?:(\d{16})(?:\.([0-9a-z]+))?|manifest-\d+-\d{8})$/.exec(name.slice(head.length));
     if (!match || !isValidPath(match[1])) return undefined;
-    const parsed: ParsedSegmentName = { path: match[1]!, generation: match[2]! };
+    const parsed: ParsedSegmentName = { path: match[1], generation: match[2]! };
     if (match[3] !== undefined) {
       parsed.index = Number(match[3]);
       parsed.session = match[4] ?? '';

@@ -17,7 +17,7 @@
  */
 import { PathNotFoundError, StorageDriverError, UploadFencedError, type FileWriterInit, type OpOptions } from '@stowage/core';
 import type { SwiftContainer } from './container';
-import { LargeObjects, newGeneration, type StoredSegment } from './large-objects';
+import { type LargeObjects, newGeneration, type StoredSegment } from './large-objects';
 import type { SwiftLayout } from './layout';
 import { SegmentWriter, type HeldUpload, type SegmentWriterHost } from './writer';
 

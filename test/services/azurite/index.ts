@@ -208,14 +208,14 @@ async function launch(persistence: AzuritePersistence): Promise<Running> {
         resolvePromise(Number(m[1]));
       }
     };
-    child.stdout!.setEncoding('utf8').on('data', onOutput);
-    child.stderr!.setEncoding('utf8').on('data', onOutput);
+    child.stdout.setEncoding('utf8').on('data', onOutput);
+    child.stderr.setEncoding('utf8').on('data', onOutput);
     child.once('error', (err) => fail(`cannot start node: ${err.message}`));
     child.once('exit', (code, signal) => fail(`it exited (${signal ?? `code ${code}`}) before listening`));
   });
   // Keep draining its output (a full pipe would block it), but let this process exit without waiting for it.
-  child.stdout!.removeAllListeners('data').resume();
-  child.stderr!.removeAllListeners('data').resume();
+  child.stdout.removeAllListeners('data').resume();
+  child.stderr.removeAllListeners('data').resume();
   for (const stream of [child.stdin, child.stdout, child.stderr] as Array<{ unref?: () => void } | null>) stream?.unref?.();
   child.unref();
 

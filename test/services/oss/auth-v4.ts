@@ -137,7 +137,7 @@ export function parseV4Authorization(header: string): V4Authorization | undefine
 export function parseIsoBasic(text: string): Date | undefined {
   const match = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(text);
   if (!match) return undefined;
-  const [, y, mo, d, h, mi, s] = match.map(Number) as number[];
-  const date = new Date(Date.UTC(y!, mo! - 1, d!, h!, mi!, s!));
+  const [, y, mo, d, h, mi, s] = match.map(Number);
+  const date = new Date(Date.UTC(y!, mo! - 1, d, h, mi, s));
   return Number.isNaN(date.getTime()) ? undefined : date;
 }

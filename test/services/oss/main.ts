@@ -65,7 +65,7 @@ async function main(): Promise<void> {
     } catch {
       // already gone
     }
-    server.close().finally(() => process.exit(0));
+    void server.close().finally(() => process.exit(0));
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

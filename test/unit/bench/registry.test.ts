@@ -13,7 +13,6 @@ import { requireService } from '../../services/require-service';
 
 // Compiled to build/test/unit/bench; the script stays in the source tree.
 const SCRIPTS = path.resolve(__dirname, '../../../../scripts');
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const lib = require(path.join(SCRIPTS, 'bench-registry/lib.js'));
 
 const MiB = 1024 * 1024;

@@ -21,7 +21,7 @@ function closingCounts(run: StowageRun): { passed: number; failed: number; skipp
 
 /** Progress lines on stderr: `[ n/N] ok   title (0.1s)`, numbered up to the total. */
 function assertProgress(run: StowageRun, total: number): void {
-  const numbers = [...run.stderr.matchAll(/^\[\s*(\d+)\/(\d+)\] (ok  |FAIL|skip) /gm)].map((m) => [Number(m[1]), Number(m[2])]);
+  const numbers = [...run.stderr.matchAll(/^\[\s*(\d+)\/(\d+)\] (ok {2}|FAIL|skip) /gm)].map((m) => [Number(m[1]), Number(m[2])]);
   assert.equal(numbers.length, total, 'a progress line per test');
   assert.deepEqual(numbers.map(([, of]) => of), numbers.map(() => total), 'each says the total');
   assert.deepEqual(numbers.map(([n]) => n), numbers.map((_, i) => i + 1), 'counted in order');

@@ -64,7 +64,8 @@ describe('stowage verify on storage written by docker-registry 2.8.2', function 
     const corrupted = image.layers[0]!.digest;
     const deleted = image.layers[1]!.digest;
     const data = await readFile(blobFile(storage, corrupted));
-    data[data.length >> 1] ^= 0xff;
+    const middle = data.length >> 1;
+    data.writeUInt8(data.readUInt8(middle) ^ 0xff, middle);
     await writeFile(blobFile(storage, corrupted), data);
     await rm(join(blobFile(storage, deleted), '..'), { recursive: true });
 

@@ -6,8 +6,6 @@ import { MiB, createDriver, isPathNotFound, isUploadFenced, readAll, type FileWr
 import { STAGING_DIR_NAME, type FilesystemDriver } from '@stowage/filesystem';
 import { pattern, useTempRoot } from './helpers';
 
-type PromisesApi = typeof fs.promises;
-
 /** Replaces fs.promises[name] with a slowed-down version that records how many calls overlap. */
 function instrument<K extends 'stat' | 'rename'>(name: K): { peak(): number; restore(): void } {
   const original = fs.promises[name] as (...args: unknown[]) => Promise<unknown>;
@@ -26,7 +24,7 @@ function instrument<K extends 'stat' | 'rename'>(name: K): { peak(): number; res
   return {
     peak: () => peak,
     restore: () => {
-      (fs.promises as unknown as Record<string, unknown>)[name] = original as PromisesApi[K];
+      (fs.promises as unknown as Record<string, unknown>)[name] = original;
     },
   };
 }

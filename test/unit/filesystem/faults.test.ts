@@ -158,6 +158,8 @@ describe('filesystem: faults', function () {
 
   describe('a directory fsync that fails after the rename (injected EIO)', () => {
     const tmp = useTempRoot();
+    // Kept to be put back as it was; durability's functions do not use `this`.
+    // eslint-disable-next-line @typescript-eslint/unbound-method
     const original = durability.syncDir;
     let failures = 0;
     /** Makes the next `count` directory fsyncs fail with EIO. */

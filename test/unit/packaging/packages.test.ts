@@ -28,7 +28,7 @@ async function run(file: string, args: string[], cwd: string, env: NodeJS.Proces
     return stdout + stderr;
   } catch (err) {
     const failure = err as Error & { stdout?: string; stderr?: string };
-    throw new Error(`${file} ${args.join(' ')} (in ${cwd}) failed: ${failure.message}\n${failure.stdout ?? ''}\n${failure.stderr ?? ''}`);
+    throw new Error(`${file} ${args.join(' ')} (in ${cwd}) failed: ${failure.message}\n${failure.stdout ?? ''}\n${failure.stderr ?? ''}`, { cause: err });
   }
 }
 

@@ -21,7 +21,7 @@ describe('s3: factory and parameters', () => {
     for (const name of ['s3', 's3-aws']) {
       const driver = createDriver(name, base);
       assert.ok(driver instanceof S3Driver, name);
-      (driver as S3Driver).destroy();
+      driver.destroy();
     }
   });
 

@@ -19,7 +19,7 @@ import {
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { ServiceUnavailableError, startSwift, SwiftService } from '../../services/swift';
+import { ServiceUnavailableError, startSwift, type SwiftService } from '../../services/swift';
 
 const MiB = 1024 * 1024;
 const md5 = (data: Buffer) => createHash('md5').update(data).digest('hex');
@@ -79,7 +79,7 @@ describe('services: local Swift with s3api', function () {
     const containers = (await account.json()) as Array<{ name: string }>;
     assert.ok(containers.some((container) => container.name === bucket), 'the S3 bucket is a Swift container');
 
-    const denied = await fetch(storageUrl!, { headers: { 'X-Auth-Token': 'AUTH_tk-not-a-token' } });
+    const denied = await fetch(storageUrl, { headers: { 'X-Auth-Token': 'AUTH_tk-not-a-token' } });
     assert.equal(denied.status, 401);
   });
 
@@ -181,7 +181,7 @@ describe('services: local Swift with s3api', function () {
         MultipartUpload: {
           Parts: [
             { PartNumber: 1, ETag: part1.ETag },
-            { PartNumber: 2, ETag: part2.CopyPartResult!.ETag },
+            { PartNumber: 2, ETag: part2.CopyPartResult.ETag },
             { PartNumber: 3, ETag: part3.ETag },
           ],
         },

@@ -86,7 +86,7 @@ export async function measureStreamMemory(
   let readBytes = 0;
   const readStats = await measurePhase(options.intervalMs, options.gc, async (sample) => {
     for await (const chunk of await target.streamRead(options.key)) {
-      readBytes += chunk.byteLength;
+      readBytes += (chunk as Uint8Array).byteLength;
       sample();
     }
   });

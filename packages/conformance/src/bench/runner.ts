@@ -159,6 +159,7 @@ async function runCase(c: BenchCase, driver: Baseline, baseline: Baseline, prefi
         await removeIfPresent(target, sideDir);
       } catch (cleanupError) {
         // After a failure the first error is the one that matters; the cleanup error is only logged.
+        // eslint-disable-next-line no-unsafe-finally -- with no earlier failure, a failed cleanup fails the run
         if (!failed) throw cleanupError;
         settings.log(`cleanup of ${sideDir} on ${target.name} failed: ${String(cleanupError)}`);
       }

@@ -33,7 +33,7 @@ export function registerFencingTests(h: Harness): void {
       const mine = new TestData(30 * KiB + 7);
       await second.write(mine.all());
 
-      await expectWriteFencedOrHarmless(t, first, path);
+      await expectWriteFencedOrHarmless(first, path);
       await expectError(first.commit(), ErrorCode.UploadFenced, { driver: t.driver, path, what: 'commit of the fenced writer' });
       await expectPathNotFound(t.driver.stat(path), { driver: t.driver, path, what: 'stat after the fenced commit' });
       await expectError(first.close(), ErrorCode.UploadFenced, { driver: t.driver, path, what: 'close of the fenced writer' });
@@ -128,7 +128,7 @@ async function instances(t: TestContext): Promise<[StorageDriver, StorageDriver]
 }
 
 /** A fenced writer's write either fails with ERR_UPLOAD_FENCED or is taken into memory only (never stored). */
-async function expectWriteFencedOrHarmless(t: TestContext, writer: FileWriter, path: string): Promise<void> {
+async function expectWriteFencedOrHarmless(writer: FileWriter, path: string): Promise<void> {
   try {
     await writer.write(new TestData(10 * KiB).all());
   } catch (err) {
@@ -163,7 +163,7 @@ async function raceWritersToCommit(writers: FileWriter[], contents: Buffer[]): P
   const settled = await Promise.allSettled(writers.map((w) => w.commit()));
   // The losers' own staged state must not linger: a fenced writer's cancel fails and changes nothing.
   await Promise.all(writers.map((w) => w.cancel().catch(() => undefined)));
-  return settled.map((s) => (s.status === 'fulfilled' ? { ok: true } : { ok: false, error: s.reason }));
+  return settled.map((s) => (s.status === 'fulfilled' ? { ok: true } : { ok: false, error: s.reason as unknown }));
 }
 
 /** Exactly one commit succeeded; every other failed with ERR_UPLOAD_FENCED. Returns the winner's index. */

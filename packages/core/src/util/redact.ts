@@ -33,7 +33,7 @@ function redactSecrets(value: unknown, depth = 4): unknown {
   if (Array.isArray(value)) return value.map((item) => redactSecrets(item, depth - 1));
   if (value instanceof Date) return value;
   const prototype = Object.getPrototypeOf(value) as object | null;
-  if (prototype !== Object.prototype && prototype !== null) return `[${(value as object).constructor?.name ?? 'Object'}]`;
+  if (prototype !== Object.prototype && prototype !== null) return `[${value.constructor?.name ?? 'Object'}]`;
   const copy: Record<string, unknown> = {};
   for (const [name, item] of Object.entries(value)) {
     copy[name] = redactEntry(name, item, depth - 1);

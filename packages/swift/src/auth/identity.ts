@@ -62,7 +62,7 @@ async function authV2(options: SwiftAuthOptions, agent: Agent, signal?: AbortSig
   const access = ((await response.body.json()) as V2Access).access;
   const token = access?.token?.id;
   if (!token) throw new SwiftHttpError(response.statusCode, 'POST', 'keystone v2 tokens', 'no token in the answer');
-  const field = `${options.endpointType ?? 'public'}URL` as 'publicURL' | 'internalURL' | 'adminURL';
+  const field: 'publicURL' | 'internalURL' | 'adminURL' = `${options.endpointType ?? 'public'}URL`;
   const candidates = (access?.serviceCatalog ?? [])
     .filter((service) => service.type === 'object-store')
     .flatMap((service) => service.endpoints ?? [])

@@ -40,7 +40,7 @@ export function isRetryableNetworkError(err: unknown): boolean {
 
 export async function send(agent: Agent, req: HttpRequest): Promise<HttpResponse> {
   return request(req.url, {
-    method: req.method as Dispatcher.HttpMethod,
+    method: req.method,
     headers: req.headers,
     body: req.body,
     signal: req.signal,

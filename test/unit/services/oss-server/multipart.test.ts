@@ -56,7 +56,7 @@ for (const version of SIGNATURE_VERSIONS) {
       assert.equal(headers['content-type'], 'application/x-assembled');
       assert.equal(headers['x-oss-meta-stage'], 'init');
       assert.equal(headers.etag, multipartEtag(parts));
-      const uploads = await client.listUploads({ prefix: 'mpu/assembled.bin' } as never);
+      const uploads = await client.listUploads({ prefix: 'mpu/assembled.bin' });
       assert.deepEqual(uploads.uploads, [], 'a completed upload is gone');
     });
 
@@ -175,7 +175,7 @@ for (const version of SIGNATURE_VERSIONS) {
       const seen: string[] = [];
       let marker: { 'key-marker'?: string; 'upload-id-marker'?: string } = {};
       for (let page = 0; page < 10; page++) {
-        const result = await client.listUploads({ prefix: 'up/', 'max-uploads': 2, ...marker } as never);
+        const result = await client.listUploads({ prefix: 'up/', 'max-uploads': 2, ...marker });
         seen.push(...result.uploads.map((u) => `${u.name}:${u.uploadId}`));
         if (!result.isTruncated) break;
         marker = { 'key-marker': result.nextKeyMarker, 'upload-id-marker': result.nextUploadIdMarker };

@@ -5,7 +5,7 @@ import { isPathNotFound, type StorageDriver } from '@stowage/core';
 import { TestData } from '@stowage/conformance';
 
 /** A TestData seed from a readable name, so a test and its child processes agree on the bytes. */
-export function seedOf(name: string): number {
+function seedOf(name: string): number {
   return createHash('sha256').update(name).digest().readUInt32LE(0);
 }
 

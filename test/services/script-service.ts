@@ -97,7 +97,7 @@ export class ScriptService {
 }
 
 /** Runs `bash SCRIPT COMMAND`, collecting stdout and stderr together. */
-export function runScript(script: string, command: string): Promise<{ code: number | null; output: string }> {
+function runScript(script: string, command: string): Promise<{ code: number | null; output: string }> {
   return new Promise((resolvePromise) => {
     let output = '';
     const child = spawn('bash', [script, command], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -20,9 +20,9 @@ export interface DigestState {
 }
 
 /** How many uploads' states one process keeps; the oldest go first (an evicted upload is re-read at its PUT). */
-export const MAX_KEPT_STATES = 10_000;
+const MAX_KEPT_STATES = 10_000;
 
-export function freshDigestState(): DigestState {
+function freshDigestState(): DigestState {
   return { hasher: createHash('sha256'), offset: 0 };
 }
 

@@ -44,7 +44,7 @@ export interface ManifestInfo {
 }
 
 /** A Content-Type without parameters, lower case. */
-export function bareMediaType(contentType: string | undefined): string | undefined {
+function bareMediaType(contentType: string | undefined): string | undefined {
   const type = contentType?.split(';')[0]?.trim().toLowerCase();
   return type ? type : undefined;
 }

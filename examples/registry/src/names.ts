@@ -8,7 +8,7 @@ import { RegistryError } from './errors';
 /** distribution-spec v1.1 `<name>`: path components of lowercase alphanumerics and separators. */
 const NAME_PATTERN = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$/;
 /** distribution's limit on a repository name (the spec says fewer than 256 characters with the host). */
-export const MAX_NAME_LENGTH = 255;
+const MAX_NAME_LENGTH = 255;
 /** distribution-spec v1.1 `<reference>` as a tag. */
 const TAG_PATTERN = /^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$/;
 /** The only digest algorithm this registry computes and serves. */
@@ -26,7 +26,7 @@ export interface Digest {
   readonly hex: string;
 }
 
-export function isValidName(name: string): boolean {
+function isValidName(name: string): boolean {
   return name.length <= MAX_NAME_LENGTH && NAME_PATTERN.test(name);
 }
 
@@ -36,7 +36,7 @@ export function checkName(name: string): string {
   return name;
 }
 
-export function isValidTag(tag: string): boolean {
+function isValidTag(tag: string): boolean {
   return TAG_PATTERN.test(tag);
 }
 

@@ -36,7 +36,7 @@ export function rangeEnd(size: number): number {
  * this many bytes, so that the driver's per-write work (a lock check, a system call, a part
  * buffer copy) is paid per MiB rather than per piece.
  */
-export const WRITE_BATCH = 1024 * 1024;
+const WRITE_BATCH = 1024 * 1024;
 
 export class UploadStore {
   /** One request at a time per upload in this process (another process is kept out by writer fencing). */

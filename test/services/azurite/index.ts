@@ -16,23 +16,24 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, rmdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 
+/** @public read by scripts/bench/azure.js from build/ */
 export const AZURITE_VERSION = '3.35.0';
 /** Azurite's well-known development account (public, the same in every Azurite). */
-export const DEV_ACCOUNT_NAME = 'devstoreaccount1';
-export const DEV_ACCOUNT_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
+const DEV_ACCOUNT_NAME = 'devstoreaccount1';
+const DEV_ACCOUNT_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
 
 /** Where Azurite keeps blobs: in this process's RAM (default) or in a temp directory. */
 export type AzuritePersistence = 'memory' | 'disk';
 /** Set to `disk` to make the tests' Azurite keep blobs in a temp directory instead of RAM. */
-export const PERSISTENCE_ENV_VAR = 'STOWAGE_AZURITE_PERSISTENCE';
+const PERSISTENCE_ENV_VAR = 'STOWAGE_AZURITE_PERSISTENCE';
 
 const READY_TIMEOUT_MS = 60_000;
 const INSTALL_TIMEOUT_MS = 10 * 60_000;
 const STALE_LOCK_MS = INSTALL_TIMEOUT_MS + 60_000;
 
-export class ServiceUnavailableError extends Error {
+class ServiceUnavailableError extends Error {
   constructor(
     readonly service: string,
     readonly reason: string,
@@ -280,9 +281,4 @@ export async function stopAzurite(): Promise<void> {
   killNow(running.child);
   await exited;
   await rm(running.location, { recursive: true, force: true });
-}
-
-/** The service folder, for scripts that report where Azurite was installed. */
-export function azuriteServiceDir(): string {
-  return resolve(serviceDir());
 }

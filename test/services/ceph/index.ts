@@ -2,8 +2,6 @@
 // ceph.sh beside this file (started and stopped through ../script-service).
 import { ScriptService } from '../script-service';
 
-export { ServiceUnavailableError } from '../script-service';
-
 export interface CephService {
   /** radosgw: the S3 endpoint (path-style), e.g. http://127.0.0.1:7480 */
   endpoint: string;
@@ -42,9 +40,4 @@ export async function startCeph(): Promise<CephService> {
     region: 'us-east-1',
     startedHere,
   };
-}
-
-/** Stops the cluster now if this process started it (otherwise does nothing). */
-export function stopCeph(): void {
-  service.stop();
 }

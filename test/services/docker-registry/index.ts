@@ -14,7 +14,7 @@ import { ensureDebianPackage, ServiceUnavailableError } from './apt';
 
 export { ServiceUnavailableError } from './apt';
 
-export const DOCKER_REGISTRY_BINARY = '/usr/bin/docker-registry';
+const DOCKER_REGISTRY_BINARY = '/usr/bin/docker-registry';
 
 /** Options of startDockerRegistry: either a filesystem rootDirectory or a whole `storage` driver section. */
 export interface DockerRegistryOptions {
@@ -58,7 +58,10 @@ export function ensureDockerRegistry(): Promise<void> {
   return ensureDebianPackage('docker-registry', DOCKER_REGISTRY_BINARY);
 }
 
-/** A TCP port that was free a moment ago on 127.0.0.1. */
+/**
+ * A TCP port that was free a moment ago on 127.0.0.1.
+ * @public used by scripts/bench-registry/servers.js from build/
+ */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();

@@ -14,12 +14,12 @@ import { join } from 'node:path';
 import { ensureDebianPackage, runCommand, ServiceUnavailableError } from './apt';
 
 /** The Go package of distribution's registry command. */
-export const REGISTRY_GO_PACKAGE = 'github.com/docker/distribution/cmd/registry';
+const REGISTRY_GO_PACKAGE = 'github.com/docker/distribution/cmd/registry';
 /** Debian's Go source tree (GOPATH layout). */
-export const DEBIAN_GOPATH = '/usr/share/gocode';
+const DEBIAN_GOPATH = '/usr/share/gocode';
 
 /** The Debian packages the build needs, each with a file that proves it is installed. */
-export const OSS_BUILD_PACKAGES: ReadonlyArray<{ pkg: string; file: string }> = [
+const OSS_BUILD_PACKAGES: ReadonlyArray<{ pkg: string; file: string }> = [
   { pkg: 'golang-go', file: '/usr/bin/go' },
   { pkg: 'golang-github-docker-distribution-dev', file: `${DEBIAN_GOPATH}/src/github.com/docker/distribution/registry/storage/driver/oss/oss.go` },
   { pkg: 'golang-github-denverdino-aliyungo-dev', file: `${DEBIAN_GOPATH}/src/github.com/denverdino/aliyungo/oss/client.go` },
@@ -31,14 +31,14 @@ export const OSS_BUILD_PACKAGES: ReadonlyArray<{ pkg: string; file: string }> = 
  * Where the binary is kept: $STOWAGE_DOCKER_REGISTRY_OSS_DIR, else `stowage/docker-registry-2.8.2-oss`
  * under $XDG_CACHE_HOME or ~/.cache.
  */
-export function dockerRegistryOssDir(): string {
+function dockerRegistryOssDir(): string {
   const explicit = process.env.STOWAGE_DOCKER_REGISTRY_OSS_DIR;
   if (explicit) return explicit;
   const cache = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
   return join(cache, 'stowage', 'docker-registry-2.8.2-oss');
 }
 
-export function dockerRegistryOssBinary(): string {
+function dockerRegistryOssBinary(): string {
   return join(dockerRegistryOssDir(), 'registry');
 }
 

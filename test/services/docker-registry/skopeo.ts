@@ -7,7 +7,7 @@
  */
 import { ensureDebianPackage, runCommand } from './apt';
 
-export const SKOPEO_BINARY = '/usr/bin/skopeo';
+const SKOPEO_BINARY = '/usr/bin/skopeo';
 
 /** Installs Debian's skopeo if it is missing (as root), or throws ServiceUnavailableError. */
 export function ensureSkopeo(): Promise<void> {
@@ -15,7 +15,7 @@ export function ensureSkopeo(): Promise<void> {
 }
 
 /** `oci:DIR:TAG`, an OCI image layout directory as a skopeo reference. */
-export function ociReference(dir: string, tag: string): string {
+function ociReference(dir: string, tag: string): string {
   return `oci:${dir}:${tag}`;
 }
 
@@ -33,7 +33,7 @@ export interface SkopeoCopyOptions {
 }
 
 /** Thrown when skopeo exits non-zero; the message has its output (credentials are never in it). */
-export class SkopeoError extends Error {
+class SkopeoError extends Error {
   constructor(
     readonly args: string[],
     readonly code: number | null,

@@ -2,7 +2,7 @@
 // requests turned into replies. No I/O here: index.ts does the HTTP.
 import { randomBytes } from 'node:crypto';
 
-export const KEYSTONE_DOMAIN = { id: 'default', name: 'Default' } as const;
+const KEYSTONE_DOMAIN = { id: 'default', name: 'Default' } as const;
 export const KEYSTONE_USER = { id: 'u-tester', name: 'tester', password: 'testing', domain: KEYSTONE_DOMAIN } as const;
 export const KEYSTONE_PROJECT = { id: 'p-test', name: 'test', domain: KEYSTONE_DOMAIN } as const;
 /** Belongs to user tester and is scoped to project test, as every application credential has a project of its own. */
@@ -33,7 +33,7 @@ export type Interface = (typeof INTERFACES)[number];
 const CATALOG_INTERFACE_ORDER: readonly Interface[] = ['admin', 'internal', 'public'];
 
 /** tempauth's account for test:tester (fixed by swift.sh), so the catalog URLs match the real storage URL's path. */
-export const SWIFT_ACCOUNT = 'AUTH_test';
+const SWIFT_ACCOUNT = 'AUTH_test';
 
 export function objectStoreUrl(base: string, region: Region, iface: Interface): string {
   return `${base}/swift/${region}/${iface}/v1/${SWIFT_ACCOUNT}`;

@@ -19,14 +19,11 @@ import { SwiftProxy, type SwiftAccess } from './proxy';
 
 export {
   KEYSTONE_APPLICATION_CREDENTIAL,
-  KEYSTONE_DOMAIN,
   KEYSTONE_PROJECT,
   KEYSTONE_TRUST,
   KEYSTONE_USER,
   KEYSTONE_USERS,
-  SWIFT_ACCOUNT,
 } from './identity';
-export type { Interface, Region } from './identity';
 
 export interface KeystoneStandIn {
   /** http://127.0.0.1:<port> */

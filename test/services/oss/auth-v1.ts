@@ -77,12 +77,12 @@ export const SIGNED_SUBRESOURCES: ReadonlySet<string> = new Set([
   'wormId',
 ]);
 
-export function isSignedSubresource(name: string): boolean {
+function isSignedSubresource(name: string): boolean {
   return SIGNED_SUBRESOURCES.has(name) || name.startsWith('x-oss-');
 }
 
 /** `/bucket/key?sub=resources` as V1 signs it. */
-export function canonicalizedResource(bucket: string | undefined, key: string | undefined, query: QueryParam[]): string {
+function canonicalizedResource(bucket: string | undefined, key: string | undefined, query: QueryParam[]): string {
   let resource = bucket ? `/${bucket}/${key ?? ''}` : '/';
   const signed = query.filter((param) => isSignedSubresource(param.key));
   signed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
@@ -93,7 +93,7 @@ export function canonicalizedResource(bucket: string | undefined, key: string | 
 }
 
 /** `name:value\n` for every x-oss-* header, sorted by name. */
-export function canonicalizedOssHeaders(headers: Record<string, string | string[] | undefined>): string {
+function canonicalizedOssHeaders(headers: Record<string, string | string[] | undefined>): string {
   const names = Object.keys(headers)
     .map((name) => name.toLowerCase())
     .filter((name) => name.startsWith('x-oss-'))

@@ -21,11 +21,11 @@ export const V4_ALGORITHM = 'OSS4-HMAC-SHA256';
 export const V4_TERMINATOR = 'aliyun_v4_request';
 export const UNSIGNED_PAYLOAD = 'UNSIGNED-PAYLOAD';
 
-export function canonicalUri(bucket: string | undefined, key: string | undefined): string {
+function canonicalUri(bucket: string | undefined, key: string | undefined): string {
   return uriEncode(bucket ? `/${bucket}/${key ?? ''}` : '/', true);
 }
 
-export function canonicalQueryString(query: QueryParam[], omit?: string): string {
+function canonicalQueryString(query: QueryParam[], omit?: string): string {
   const encoded = query
     .filter((param) => param.key !== omit)
     .map((param) => ({ key: uriEncode(param.key), value: uriEncode(param.value) }));
@@ -37,7 +37,7 @@ function isDefaultSignedHeader(name: string): boolean {
   return name === 'content-type' || name === 'content-md5' || name.startsWith('x-oss-');
 }
 
-export function canonicalHeaders(headers: Record<string, string | string[] | undefined>, additionalHeaders: string[]): string {
+function canonicalHeaders(headers: Record<string, string | string[] | undefined>, additionalHeaders: string[]): string {
   const names = new Set<string>();
   for (const name of Object.keys(headers)) {
     const lower = name.toLowerCase();

@@ -21,7 +21,7 @@ import {
 import type { RequestContext } from './request';
 import type { XmlNode } from './xml';
 
-export interface Credentials {
+interface Credentials {
   accessKeyId: string;
   accessKeySecret: string;
   /** When set, the key pair is an STS one: every request must carry this token. */
@@ -39,9 +39,9 @@ export interface AuthOptions {
 
 export type AuthMethod = 'v1-header' | 'v4-header' | 'v1-url' | 'v4-url';
 
-export const MAX_SKEW_MS = 15 * 60 * 1000;
+const MAX_SKEW_MS = 15 * 60 * 1000;
 /** The longest validity a V4 signed URL may ask for: 7 days. */
-export const MAX_V4_URL_EXPIRES_S = 7 * 24 * 3600;
+const MAX_V4_URL_EXPIRES_S = 7 * 24 * 3600;
 
 function bytesOf(text: string): string {
   return [...Buffer.from(text, 'utf8')].map((b) => b.toString(16).padStart(2, '0')).join(' ');

@@ -16,12 +16,12 @@ import { join, resolve } from 'node:path';
 import OSS from 'ali-oss';
 import { startOssServer } from './server';
 
-export const FIXTURE_UPLOAD_ID_SEED = 'stowage-oss-capture';
+const FIXTURE_UPLOAD_ID_SEED = 'stowage-oss-capture';
 /** Bodies up to this size are stored in the fixture as base64; bigger ones are regenerated from a seed. */
 const INLINE_BODY_LIMIT = 8 * 1024;
 
 /** Deterministic bytes for fixture bodies: the same (seed, length) always gives the same content. */
-export function fixtureBytes(seed: number, length: number): Buffer {
+function fixtureBytes(seed: number, length: number): Buffer {
   const out = Buffer.alloc(length);
   let state = (seed * 2654435761) >>> 0 || 1;
   for (let i = 0; i < length; i++) {

@@ -37,13 +37,3 @@ export function parseQuery(raw: string): QueryParam[] {
   }
   return params;
 }
-
-/** RFC 1123 date as HTTP headers carry it. */
-export function httpDate(date: Date): string {
-  return date.toUTCString();
-}
-
-/** ISO 8601 with milliseconds, as OSS's XML carries dates. */
-export function isoDate(date: Date): string {
-  return date.toISOString();
-}

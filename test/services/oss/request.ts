@@ -6,7 +6,7 @@ import { OssError } from './errors';
 import { parseQuery, safeDecode, type QueryParam } from './encoding';
 import { xmlDocument, type XmlNode } from './xml';
 
-export type AddressingStyle = 'virtual-hosted' | 'path';
+type AddressingStyle = 'virtual-hosted' | 'path';
 
 export interface Target {
   style: AddressingStyle;

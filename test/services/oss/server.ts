@@ -56,9 +56,9 @@ export interface OssServerHandle {
   close(): Promise<void>;
 }
 
-export const DEFAULT_ACCESS_KEY_ID = 'STOWAGELOCALOSSKEY';
-export const DEFAULT_ACCESS_KEY_SECRET = 'stowage-local-oss-secret';
-export const DEFAULT_REGION = 'oss-cn-hangzhou';
+const DEFAULT_ACCESS_KEY_ID = 'STOWAGELOCALOSSKEY';
+const DEFAULT_ACCESS_KEY_SECRET = 'stowage-local-oss-secret';
+const DEFAULT_REGION = 'oss-cn-hangzhou';
 
 /** Sub-resources answered at bucket level, per method. */
 const BUCKET_SUBRESOURCES: Record<string, string[]> = {

@@ -5,7 +5,7 @@
  */
 import { createHash, randomBytes, type Hash } from 'node:crypto';
 
-export type ObjectType = 'Normal' | 'Multipart' | 'Appendable';
+type ObjectType = 'Normal' | 'Multipart' | 'Appendable';
 
 /** Content-Type and the other standard headers OSS stores with an object, plus x-oss-meta-*. */
 export interface ObjectMetadata {

@@ -40,8 +40,3 @@ export async function startSwift(): Promise<SwiftService> {
     startedHere,
   };
 }
-
-/** Stops the servers now if this process started them (otherwise does nothing). */
-export function stopSwift(): void {
-  service.stop();
-}

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
 const packageJson = require.resolve('@stowage/cli/package.json');
-export const STOWAGE_BIN = join(dirname(packageJson), (require(packageJson) as { bin: { stowage: string } }).bin.stowage);
+const STOWAGE_BIN = join(dirname(packageJson), (require(packageJson) as { bin: { stowage: string } }).bin.stowage);
 
 export interface StowageRun {
   code: number | null;

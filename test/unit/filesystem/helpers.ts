@@ -9,7 +9,7 @@ import { PATTERN_PRELUDE } from '../../helpers/child-process';
 export { pattern, sha256 } from '../../helpers/child-process';
 
 /** Where the built driver lives, for child processes that must load the very same code. */
-export const DRIVER_MODULE = require.resolve('@stowage/filesystem');
+const DRIVER_MODULE = require.resolve('@stowage/filesystem');
 
 /** A fresh temp directory per test, removed afterwards (also when the test fails). */
 export function useTempRoot(): { readonly root: string; driver(options?: FilesystemDriverOptions): FilesystemDriver } {

@@ -40,7 +40,7 @@ export interface TestRegistry {
 }
 
 /** One `request` line of the registry's log. */
-export interface AccessLogEntry {
+interface AccessLogEntry {
   method: string;
   path: string;
   /** The status sent, or 'aborted'. */

@@ -12,9 +12,9 @@ export const MAX_PART_SIZE = 5 * GiB;
 export const MIN_PART_SIZE = 100 * KiB;
 export const MAX_PART_NUMBER = 10000;
 /** User metadata (x-oss-meta-*) may total at most 8 KiB. */
-export const MAX_USER_META = 8 * KiB;
+const MAX_USER_META = 8 * KiB;
 /** XML request bodies (Delete, CompleteMultipartUpload...) are small. */
-export const MAX_XML_BODY = 4 * 1024 * KiB;
+const MAX_XML_BODY = 4 * 1024 * KiB;
 
 const STORED_HEADERS = ['cache-control', 'content-disposition', 'content-encoding', 'content-language', 'expires'];
 
@@ -26,7 +26,7 @@ export interface HandlerEnv {
   location: string;
 }
 
-export function isValidBucketName(name: string): boolean {
+function isValidBucketName(name: string): boolean {
   return /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(name);
 }
 

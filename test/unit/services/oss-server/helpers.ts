@@ -25,7 +25,7 @@ export function useOssServer(options: OssServerOptions = {}): { server(): OssSer
 }
 
 /** The parts of ali-oss 6.23 that @types/ali-oss does not declare. */
-export interface AliOssExtras {
+interface AliOssExtras {
   options: { bucket: string | null };
   getObjectMeta(name: string, options?: object): Promise<{ status: number; res: { headers: Record<string, string> } }>;
   listV2(query: Record<string, unknown> | null, options?: object): Promise<ListV2Result>;
@@ -33,7 +33,7 @@ export interface AliOssExtras {
   request(params: Record<string, unknown>): Promise<{ status: number; data: Buffer; res: { headers: Record<string, string> } }>;
 }
 
-export interface ListV2Result {
+interface ListV2Result {
   objects: { name: string; size: number; etag: string; type: string; owner: unknown }[];
   prefixes: string[] | null;
   isTruncated: boolean;

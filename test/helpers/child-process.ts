@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { isPathNotFound, type StorageDriver } from '@stowage/core';
+import { MiB, isPathNotFound, type StorageDriver } from '@stowage/core';
 import { TestData } from '@stowage/conformance';
 
 /** A TestData seed from a readable name, so a test and its child processes agree on the bytes. */
@@ -97,4 +97,25 @@ export async function resumeStagedUpload(
   await resumed.write(pattern(expect.seed, expect.staged, expect.more));
   await resumed.commit();
   assert.equal(sha256(await driver.getContent(path)), sha256(pattern(expect.seed, 0, expect.staged + expect.more)));
+}
+
+/**
+ * The upload the cross-process resume tests share: 7 MiB in chunks of 3 + 3 + 1 MiB (they straddle
+ * 2 MiB segments and 5 MiB parts), staged and closed by a child process, then resumed here with
+ * 4 MiB + 5 bytes more.
+ */
+export const CROSS_PROCESS_UPLOAD = { path: '/t/blobs/resumed', parent: '/t', chunks: [3 * MiB, 3 * MiB, MiB], seed: 'resume', staged: 7 * MiB, more: 4 * MiB + 5 };
+
+/** Stages CROSS_PROCESS_UPLOAD in a child process (stageUploadInChild) and checks that it closed it at 7 MiB. */
+export async function stageCrossProcessUpload(modulePath: string, className: string, options: unknown): Promise<void> {
+  const { path, chunks, seed, staged } = CROSS_PROCESS_UPLOAD;
+  const child = await stageUploadInChild(modulePath, className, options, path, chunks, seed);
+  assert.equal(child.code, 0, child.stderr);
+  assert.equal(child.stdout.trim(), String(staged));
+}
+
+/** resumeStagedUpload of CROSS_PROCESS_UPLOAD on `driver`: nothing visible first, then resumed, committed and checked. */
+export function resumeCrossProcessUpload(driver: StorageDriver): Promise<void> {
+  const { path, parent, seed, staged, more } = CROSS_PROCESS_UPLOAD;
+  return resumeStagedUpload(driver, path, { parent, seed, staged, more });
 }

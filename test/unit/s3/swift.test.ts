@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { DeleteBucketCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { MiB, isPathNotFound, readAll, type UploadState } from '@stowage/core';
 import { S3Driver, type S3DriverOptions } from '@stowage/s3';
-import { pattern, resumeStagedUpload, sha256, stageUploadInChild } from '../../helpers/child-process';
+import { pattern, resumeCrossProcessUpload, sha256, stageCrossProcessUpload } from '../../helpers/child-process';
 import { swiftS3Bucket } from '../../helpers/swift-s3';
 
 /** S3-specific behaviour, against the local Swift s3api (the conformance suite covers the contract). */
@@ -29,13 +29,10 @@ describe('s3: against Swift s3api', function () {
   });
 
   it('resumes an upload a separate process wrote 7 MiB of in 3 chunks and closed; nothing is visible before commit', async () => {
-    const path = '/t/blobs/resumed';
-    const child = await stageUploadInChild(require.resolve('@stowage/s3'), 'S3Driver', options, path, [3 * MiB, 3 * MiB, MiB], 'resume');
-    assert.equal(child.code, 0, child.stderr);
-    assert.equal(child.stdout.trim(), String(7 * MiB));
+    await stageCrossProcessUpload(require.resolve('@stowage/s3'), 'S3Driver', options);
 
     const parent = driver();
-    await resumeStagedUpload(parent, path, { parent: '/t', seed: 'resume', staged: 7 * MiB, more: 4 * MiB + 5 });
+    await resumeCrossProcessUpload(parent);
     assert.deepEqual(await parent.leftovers('/'), []);
   });
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { MiB, isStorageDriverError } from '@stowage/core';
 import { SwiftDriver, type SwiftDriverOptions } from '@stowage/swift';
 import { swiftDriverInternals } from '@stowage/swift/internal';
-import { resumeStagedUpload, stageUploadInChild } from '../../helpers/child-process';
+import { CROSS_PROCESS_UPLOAD, resumeCrossProcessUpload, stageCrossProcessUpload } from '../../helpers/child-process';
 import { dropContainer, swiftContainer } from '../../helpers/swift-native';
 
 /** Resuming uploads: the upload's state is only what is stored in Swift (a marker and the segments). */
@@ -22,10 +22,8 @@ describe('swift: resuming uploads', function () {
   });
 
   it('resumes an upload a separate process wrote 7 MiB of in 3 chunks and closed; nothing is visible before commit', async () => {
-    const path = '/t/blobs/resumed';
-    const child = await stageUploadInChild(require.resolve('@stowage/swift'), 'SwiftDriver', options, path, [3 * MiB, 3 * MiB, MiB], 'resume');
-    assert.equal(child.code, 0, child.stderr);
-    assert.equal(child.stdout.trim(), String(7 * MiB));
+    const { path } = CROSS_PROCESS_UPLOAD;
+    await stageCrossProcessUpload(require.resolve('@stowage/swift'), 'SwiftDriver', options);
 
     const parent = new SwiftDriver(options);
     drivers.push(parent);
@@ -35,7 +33,7 @@ describe('swift: resuming uploads', function () {
     const segments = await swiftDriverInternals(parent).largeObjects.listGeneration(path, marker.generation, {});
     assert.deepEqual(segments.map((s) => s.size), [2 * MiB, 2 * MiB, 2 * MiB, MiB]);
 
-    await resumeStagedUpload(parent, path, { parent: '/t', seed: 'resume', staged: 7 * MiB, more: 4 * MiB + 5 });
+    await resumeCrossProcessUpload(parent);
     assert.equal((await parent.stat(path)).size, 11 * MiB + 5);
     // The manifest owns exactly the upload's segments; no marker or stray segment is left.
     const manifest = await swiftDriverInternals(parent).container.readManifest(parent.layout.objectName(path), {});

@@ -20,6 +20,7 @@ export class PartQueue {
   private fill = 0;
   private failure: unknown;
   private sending = false;
+  private eager = false;
 
   constructor(
     readonly partSize: number,
@@ -43,6 +44,14 @@ export class PartQueue {
     this.sending = true;
   }
 
+  /**
+   * From now on a part goes out as soon as it is full, not once more bytes arrive (for a store
+   * that commits every upload from parts, so content of exactly one part needs no other way).
+   */
+  sendWhenFull(): void {
+    this.eager = true;
+  }
+
   /** The buffered bytes (a view, valid until the next write). */
   buffered(): Buffer {
     return this.buffer ? this.buffer.subarray(0, this.fill) : Buffer.alloc(0);
@@ -58,6 +67,7 @@ export class PartQueue {
       chunk.copy(this.buffer!, this.fill, offset, offset + n);
       this.fill += n;
       offset += n;
+      if (this.eager && this.fill === this.partSize) await this.sendBuffered();
     }
   }
 

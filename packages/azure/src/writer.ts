@@ -159,6 +159,8 @@ export class AzureFileWriter extends PartedFileWriter<string> {
   private finishing = false;
   /** Close: its tail goes out without the writer's signal. */
   private closing = false;
+  /** Close found bytes buffered and sent them as a block (whose check stands for the close's). */
+  private closeTail = false;
 
   constructor(
     init: FileWriterInit,
@@ -241,30 +243,42 @@ export class AzureFileWriter extends PartedFileWriter<string> {
     return id;
   }
 
-  protected async _closeParts(): Promise<void> {
-    // Closing persists what was written even after an abort: no signal here. The buffered tail
-    // is checked before it goes out; with no tail, the check is made here.
-    const tail = this.buffered().length > 0;
+  /**
+   * Close and commit send the buffered tail as a block of any size at once, its own check first,
+   * alongside the blocks still in flight; PartedFileWriter then waits for them all. Closing
+   * persists what was written even after an abort: its tail goes out without the signal.
+   */
+  protected override async _close(): Promise<void> {
+    this.closeTail = this.buffered().length > 0;
     this.finishing = true;
     this.closing = true;
-    if (tail) await this.flushParts();
+    try {
+      await this.sendBufferedPart();
+    } catch (err) {
+      this.releaseBuffers();
+      throw err;
+    }
+    await super._close();
+  }
+
+  /** With no tail, close makes the check itself. */
+  protected async _closeParts(): Promise<void> {
     this.throwIfPartFailed();
-    if (!tail) await this.requireLive('close', 'uncommitted');
+    if (!this.closeTail) await this.requireLive('close', 'uncommitted');
   }
 
   protected override async _commit(): Promise<void> {
     this.finishing = true;
+    await this.sendBufferedPart();
     await super._commit();
   }
 
   /**
-   * No block of this upload is stored yet (a new upload, or an append to committed blocks): the
-   * buffered bytes still go out as a block, since a commit is always Put Block List (it drops the
-   * upload's marker, which Azurite's Put Blob would leave behind).
+   * No block of this upload is stored (a new upload, or an append to committed blocks) and _commit
+   * sent no tail: the commit is Put Block List all the same (it drops the upload's marker, which
+   * Azurite's Put Blob would leave behind).
    */
-  protected async _commitSmall(buffered: Buffer): Promise<void> {
-    if (buffered.length > 0) await this.flushParts();
-    this.throwIfPartFailed();
+  protected async _commitSmall(): Promise<void> {
     await this._commitParts(this.confirmedParts());
   }
 

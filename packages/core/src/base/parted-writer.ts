@@ -141,6 +141,14 @@ export abstract class PartedFileWriter<Part> extends BaseFileWriter {
     await this.partQueue.settle();
   }
 
+  /**
+   * Sends the buffered bytes as a (short) part now, if there are any, without waiting for the
+   * parts in flight (close and commit wait for them all afterwards).
+   */
+  protected async sendBufferedPart(): Promise<void> {
+    await this.partQueue.flush();
+  }
+
   /** Waits for the parts in flight; a failure stays remembered (see `throwIfPartFailed`). */
   protected async settleInFlight(): Promise<void> {
     await this.partQueue.settle();

@@ -46,7 +46,9 @@ export class PartQueue {
 
   /**
    * From now on a part goes out as soon as it is full, not once more bytes arrive (for a store
-   * that commits every upload from parts, so content of exactly one part needs no other way).
+   * that commits every upload from parts, so content of exactly one part needs no other way), and
+   * the write that sent it goes on once fewer than `concurrency` parts are in flight (so a part
+   * that failed meanwhile is known to the caller when the write returns).
    */
   sendWhenFull(): void {
     this.eager = true;
@@ -67,7 +69,10 @@ export class PartQueue {
       chunk.copy(this.buffer!, this.fill, offset, offset + n);
       this.fill += n;
       offset += n;
-      if (this.eager && this.fill === this.partSize) await this.sendBuffered();
+      if (this.eager && this.fill === this.partSize) {
+        await this.sendBuffered();
+        (await this.slots.acquire())();
+      }
     }
   }
 

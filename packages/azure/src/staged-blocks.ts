@@ -153,8 +153,7 @@ export class StagedBlocks {
     const stager = new BlockStager(
       (id, body) => blob.stageBlock(id, body, body.length).then(() => undefined),
       (seq) => dataBlockId(upload, seq, session),
-      this.blockSize,
-      this.uploadConcurrency,
+      { blockSize: this.blockSize, concurrency: this.uploadConcurrency },
     );
     const response = await blob.download(0, undefined, { maxRetryRequests: READ_RETRIES, conditions: { ifMatch: props.etag } });
     for await (const chunk of response.readableStreamBody as AsyncIterable<Buffer>) await stager.push(chunk);

@@ -9,7 +9,7 @@ import { RACE_ATTEMPTS, READ_RETRIES, sizeOf, type BlobStore } from './blob-stor
 import { allOurs, analyseUncommitted, dataBlockId, newSession, newUploadId } from './blocks';
 import { azureCodeOf, isBlobAlreadyExists, isConditionFailed, isInvalidBlockList, isNotFound, statusOf } from './errors';
 import type { StagedBlocks } from './staged-blocks';
-import { AzureFileWriter, BlockStager, MAX_COMMITTED_BLOCKS, tooManyBlocks, type BlockListing, type UploadPlan, type WriterHost } from './writer';
+import { AzureFileWriter, BlockStager, tooManyBlocks, type BlockListing, type UploadPlan, type WriterHost } from './writer';
 
 /** What the uploads need of the driver. */
 export interface UploadsContext {
@@ -145,18 +145,13 @@ export class BlockUploads implements WriterHost {
     const upload = newUploadId('n');
     const session = newSession(0);
     const stager = new BlockStager(
-      (id, body, signal) => store.stageBlock(blobName, id, body, signal),
+      (id, body) => store.stageBlock(blobName, id, body, opts.signal),
       (seq) => dataBlockId(upload, seq, session),
-      blockSize,
-      uploadConcurrency,
-      0,
-      [],
-      MAX_COMMITTED_BLOCKS,
-      (blocks) => tooManyBlocks(store.driverName, path, blocks, blockSize),
+      { blockSize, concurrency: uploadConcurrency, tooLarge: (blocks) => tooManyBlocks(store.driverName, path, blocks, blockSize) },
     );
     try {
-      await stager.push(content, opts.signal);
-      await stager.flush(opts.signal);
+      await stager.push(content);
+      await stager.flush();
       await store.writeBlob(blobName, opts.signal, (blob) => blob.commitBlockList(stager.ids, { abortSignal: opts.signal }));
     } catch (err) {
       await stager.settle();

@@ -1,11 +1,11 @@
 /**
  * The writer: bytes are buffered up to a block size and staged as uncommitted blocks of the
- * target blob, a few at once; close() stages the buffered tail as a block of any size; commit()
- * commits the block list (Put Block List) or, for an upload that never needed a block, puts the
- * buffer as the whole blob (Put Blob). Both are atomic: readers see the old content or the new.
- * See blocks.ts for how an upload is found again from its block ids.
+ * target blob, a few at once (core's PartedFileWriter runs that lifecycle); close() stages the
+ * buffered tail as a block of any size; commit() stages it too and commits the block list (Put
+ * Block List), which is atomic: readers see the old content or the new. See blocks.ts for how an
+ * upload is found again from its block ids.
  */
-import { BaseFileWriter, StorageDriverError, UploadFencedError, type FileWriterInit } from '@stowage/core';
+import { PartQueue, PartedFileWriter, StorageDriverError, UploadFencedError, type FileWriterInit } from '@stowage/core';
 import { MAX_GEN, MAX_SEQ, dataBlockId, liveness, openMarkerId, type ListedBlock, type SessionId, type UploadId } from './blocks';
 
 /**
@@ -61,106 +61,71 @@ export interface UploadPlan {
 }
 
 /**
- * Cuts a byte stream into blocks and stages them, up to `concurrency` at once, in sequence order
- * of their ids (completion order does not matter). The first failure is kept and rethrown by the
- * next call; the ids of every block handed out are in `ids`, in order.
+ * Stages a byte stream as blocks outside a writer session (putContent beyond one Put Blob, a
+ * discard's copy of committed content), on core's PartQueue: each block goes out as soon as it is
+ * full, up to `concurrency` at once, with ids in sequence order (completion order does not
+ * matter). The first failure is kept and rethrown by the next call; the ids of every block handed
+ * out are in `ids`, in order.
  */
 export class BlockStager {
-  readonly ids: string[];
-  private seq: number;
-  private buffer: Buffer | undefined;
-  private filled = 0;
-  private readonly spare: Buffer[] = [];
-  private readonly inFlight = new Set<Promise<void>>();
-  private failure: unknown;
-  private anyStaged = false;
+  readonly ids: string[] = [];
+  private readonly queue: PartQueue;
 
   constructor(
-    private readonly stage: (id: string, body: Buffer, signal?: AbortSignal) => Promise<void>,
-    private readonly idFor: (seq: number) => string,
-    private readonly blockSize: number,
-    private readonly concurrency: number,
-    firstSeq = 0,
-    ids: string[] = [],
-    /** The most blocks the upload may have (its commit must stay within Azure's 50,000). */
-    private readonly maxBlocks = MAX_COMMITTED_BLOCKS,
-    private readonly tooLarge: (blocks: number) => Error = (blocks) => new RangeError(`${blocks} blocks exceed Azure's limit of ${MAX_COMMITTED_BLOCKS} per blob`),
+    stage: (id: string, body: Buffer) => Promise<void>,
+    idFor: (seq: number) => string,
+    options: {
+      blockSize: number;
+      concurrency: number;
+      /** The most blocks the upload may have (its commit must stay within Azure's 50,000). */
+      maxBlocks?: number;
+      tooLarge?: (blocks: number) => Error;
+    },
   ) {
-    this.seq = firstSeq;
-    this.ids = ids;
+    const maxBlocks = Math.min(options.maxBlocks ?? MAX_COMMITTED_BLOCKS, MAX_SEQ);
+    const tooLarge = options.tooLarge ?? ((blocks: number) => new RangeError(`${blocks} blocks exceed Azure's limit of ${MAX_COMMITTED_BLOCKS} per blob`));
+    // Part n is the block of seq n - 1.
+    this.queue = new PartQueue(
+      options.blockSize,
+      options.concurrency,
+      async (n) => {
+        if (n > maxBlocks) throw tooLarge(n);
+      },
+      async (n, body) => {
+        const id = idFor(n - 1);
+        this.ids.push(id);
+        await stage(id, body);
+      },
+    );
+    this.queue.sendWhenFull();
   }
 
   /** Bytes buffered and not yet handed to a stage call. */
   get buffered(): Buffer {
-    return this.buffer ? this.buffer.subarray(0, this.filled) : Buffer.alloc(0);
-  }
-
-  /** At least one block of this stager reached the server. */
-  get stagedAny(): boolean {
-    return this.anyStaged;
+    return this.queue.buffered();
   }
 
   /** Copies `chunk` in (the caller may reuse it afterwards); stages each block as it fills. */
-  async push(chunk: Buffer, signal?: AbortSignal): Promise<void> {
-    this.throwIfFailed();
-    let offset = 0;
-    while (offset < chunk.length) {
-      this.buffer ??= this.spare.pop() ?? Buffer.allocUnsafe(this.blockSize);
-      const n = Math.min(chunk.length - offset, this.blockSize - this.filled);
-      chunk.copy(this.buffer, this.filled, offset, offset + n);
-      this.filled += n;
-      offset += n;
-      if (this.filled === this.blockSize) await this.dispatch(signal);
-    }
+  async push(chunk: Buffer): Promise<void> {
+    this.queue.throwIfFailed();
+    const next = this.queue.nextPartNumber;
+    await this.queue.write(chunk);
+    if (this.queue.nextPartNumber !== next) this.queue.throwIfFailed();
   }
 
   /** Stages the buffered tail (any size) and waits for every block; rethrows a failure. */
-  async flush(signal?: AbortSignal): Promise<void> {
-    if (this.filled > 0) await this.dispatch(signal);
-    await this.settle();
-    this.throwIfFailed();
-  }
-
-  /** Forgets the buffered bytes and spare buffers (a fenced writer's must never go out). */
-  drop(): void {
-    this.buffer = undefined;
-    this.filled = 0;
-    this.spare.length = 0;
+  async flush(): Promise<void> {
+    try {
+      await this.queue.flush();
+    } finally {
+      await this.queue.settle();
+    }
+    this.queue.throwIfFailed();
   }
 
   /** Waits for the blocks in flight, ignoring failures. */
   async settle(): Promise<void> {
-    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
-  }
-
-  private async dispatch(signal?: AbortSignal): Promise<void> {
-    // Fail on the write that would need one block too many, not at commit after staging them all.
-    if (this.seq >= Math.min(this.maxBlocks, MAX_SEQ)) throw this.tooLarge(this.seq + 1);
-    const block = this.buffer!;
-    const body = block.subarray(0, this.filled);
-    const id = this.idFor(this.seq++);
-    this.ids.push(id);
-    this.buffer = undefined;
-    this.filled = 0;
-    const staging: Promise<void> = this.stage(id, body, signal).then(
-      () => {
-        this.anyStaged = true;
-      },
-      (err: unknown) => {
-        this.failure ??= err;
-      },
-    );
-    const tracked = staging.finally(() => {
-      this.inFlight.delete(tracked);
-      if (block.length === this.blockSize && this.spare.length < this.concurrency) this.spare.push(block);
-    });
-    this.inFlight.add(tracked);
-    while (this.inFlight.size >= this.concurrency) await Promise.race(this.inFlight);
-    this.throwIfFailed();
-  }
-
-  private throwIfFailed(): void {
-    if (this.failure !== undefined) throw this.failure;
+    await this.queue.settle();
   }
 }
 
@@ -179,9 +144,11 @@ export function tooManyBlocks(driverName: string, path: string, blocks: number, 
  * before commit it reads the block list to see whether it is still live; once it is not, every
  * call fails with UploadFencedError and nothing more of it reaches Azure. Its commit names exactly
  * the blocks of its own chain, conditional on the committed blob being as the last check saw it.
+ *
+ * Core's PartedFileWriter keeps the blocks (its parts: part n is the block of seq n - 1, the ids
+ * are the parts) and decides when the hooks below run; each block goes out as soon as it is full.
  */
-export class AzureFileWriter extends BaseFileWriter {
-  private readonly stager: BlockStager;
+export class AzureFileWriter extends PartedFileWriter<string> {
   private readonly blobName: string;
   private readonly plan: UploadPlan;
   private readonly markerId: string;
@@ -190,6 +157,10 @@ export class AzureFileWriter extends BaseFileWriter {
   private lastCheck: { started: number; outcome: Promise<void> } | undefined;
   /** Close and commit: the tail block waits for a check of its own. */
   private finishing = false;
+  /** Close: its tail goes out without the writer's signal. */
+  private closing = false;
+  /** Close found bytes buffered and sent them as a block (whose check stands for the close's). */
+  private closeTail = false;
 
   constructor(
     init: FileWriterInit,
@@ -197,23 +168,19 @@ export class AzureFileWriter extends BaseFileWriter {
     blobName: string,
     plan: UploadPlan,
   ) {
-    super(init);
+    // The chain of a resumed upload is its blocks 0..nextSeq - 1 (blocks.ts: nextSeq = chain length).
+    super(init, {
+      partSize: host.blockSize,
+      concurrency: host.uploadConcurrency,
+      stored: plan.chain.map((id, i) => [i + 1, id] as const),
+      sendWhenFull: true,
+    });
     if (plan.session.gen > MAX_GEN) {
       throw new StorageDriverError(host.driverName, new Error(`the upload was resumed more than ${MAX_GEN} times`), { operation: 'writer', path: init.path });
     }
     this.blobName = blobName;
     this.plan = plan;
     this.markerId = openMarkerId(plan.upload, plan.nextSeq, plan.session, plan.pred);
-    this.stager = new BlockStager(
-      (id, body, signal) => this.stageChecked(id, body, signal),
-      (seq) => dataBlockId(plan.upload, seq, plan.session),
-      host.blockSize,
-      host.uploadConcurrency,
-      plan.nextSeq,
-      [...plan.chain],
-      MAX_COMMITTED_BLOCKS - plan.base.length,
-      (blocks) => tooManyBlocks(host.driverName, init.path, plan.base.length + blocks, host.blockSize),
-    );
   }
 
   /**
@@ -221,14 +188,15 @@ export class AzureFileWriter extends BaseFileWriter {
    * before are staged first, in full.
    */
   async open(signal?: AbortSignal): Promise<void> {
-    await this.stager.flush(signal);
+    await this.flushParts();
+    this.throwIfPartFailed();
     await this.host.stageBlock(this.blobName, this.markerId, Buffer.alloc(1), signal);
     this.opened = true;
   }
 
   /** Waits for blocks in flight of a writer that failed to open. */
   async abandon(): Promise<void> {
-    await this.stager.settle();
+    await this.settleInFlight();
   }
 
   /**
@@ -237,45 +205,32 @@ export class AzureFileWriter extends BaseFileWriter {
    * already counts them.
    */
   async preload(chunk: Buffer): Promise<void> {
-    await this.stager.push(chunk, this.signal);
+    await this._write(chunk);
   }
 
-  protected async _write(chunk: Buffer): Promise<void> {
-    await this.stager.push(chunk, this.signal);
+  /** Once a block failed, the write that sent a block and every later one fail with its error. */
+  protected override async _write(chunk: Buffer): Promise<void> {
+    this.throwIfPartFailed();
+    const next = this.nextPartNumber;
+    await super._write(chunk);
+    if (this.nextPartNumber !== next) this.throwIfPartFailed();
   }
 
-  protected async _close(): Promise<void> {
-    // Closing persists what was written even after an abort: no signal here. The buffered tail
-    // is checked before it goes out; with no tail, the check is made here.
-    const tail = this.stager.buffered.length > 0;
-    this.finishing = true;
-    await this.stager.flush();
-    if (!tail) await this.requireLive('close', 'uncommitted');
-  }
-
-  protected async _commit(): Promise<void> {
-    this.finishing = true;
-    await this.stager.flush(this.signal);
-    const seen = await this.requireLive('commit', 'all', this.signal);
-    await this.host.commitUpload(this.blobName, this.path, [...this.plan.base, ...this.stager.ids], seen, () => this.requireLive('commit', 'all', this.signal), this.signal);
-  }
-
-  protected async _cancel(): Promise<void> {
-    await this.stager.settle();
-    await this.host.discardUpload(this.blobName, await this.requireLive('cancel', 'all'));
-  }
-
-  protected override async _release(): Promise<void> {
-    this.stager.drop();
+  /** Fails on the write that would need one block too many, not at commit after staging them all. */
+  protected async _beginPart(n: number): Promise<void> {
+    const { base } = this.plan;
+    if (n > Math.min(MAX_COMMITTED_BLOCKS - base.length, MAX_SEQ)) throw tooManyBlocks(this.driverName, this.path, base.length + n, this.partSize);
   }
 
   /**
-   * Stages one block once a check has found this writer still live: while writing, a check that
-   * started less than CHECK_REUSE_MS ago (blocks in flight together share it); the tail that
+   * Stages block seq n - 1 once a check has found this writer still live: while writing, a check
+   * that started less than CHECK_REUSE_MS ago (blocks in flight together share it); the tail that
    * close or commit stages waits for a check of its own. Preloaded blocks go out before the
    * marker, while the writer is not yet live, and unchecked.
    */
-  private async stageChecked(id: string, body: Buffer, signal?: AbortSignal): Promise<void> {
+  protected async _sendPart(n: number, body: Buffer): Promise<string> {
+    const id = dataBlockId(this.plan.upload, n - 1, this.plan.session);
+    const signal = this.closing ? undefined : this.signal;
     if (this.opened) {
       if (this.finishing || !this.lastCheck || Date.now() - this.lastCheck.started >= CHECK_REUSE_MS) {
         const outcome = this.requireLive('write', 'uncommitted', signal).then(() => undefined);
@@ -285,6 +240,55 @@ export class AzureFileWriter extends BaseFileWriter {
       await this.lastCheck.outcome;
     }
     await this.host.stageBlock(this.blobName, id, body, signal);
+    return id;
+  }
+
+  /**
+   * Close and commit send the buffered tail as a block of any size at once, its own check first,
+   * alongside the blocks still in flight; PartedFileWriter then waits for them all. Closing
+   * persists what was written even after an abort: its tail goes out without the signal.
+   */
+  protected override async _close(): Promise<void> {
+    this.closeTail = this.buffered().length > 0;
+    this.finishing = true;
+    this.closing = true;
+    try {
+      await this.sendBufferedPart();
+    } catch (err) {
+      this.releaseBuffers();
+      throw err;
+    }
+    await super._close();
+  }
+
+  /** With no tail, close makes the check itself. */
+  protected async _closeParts(): Promise<void> {
+    this.throwIfPartFailed();
+    if (!this.closeTail) await this.requireLive('close', 'uncommitted');
+  }
+
+  protected override async _commit(): Promise<void> {
+    this.finishing = true;
+    await this.sendBufferedPart();
+    await super._commit();
+  }
+
+  /**
+   * No block of this upload is stored (a new upload, or an append to committed blocks) and _commit
+   * sent no tail: the commit is Put Block List all the same (it drops the upload's marker, which
+   * Azurite's Put Blob would leave behind).
+   */
+  protected async _commitSmall(): Promise<void> {
+    await this._commitParts(this.confirmedParts());
+  }
+
+  protected async _commitParts(ids: string[]): Promise<void> {
+    const seen = await this.requireLive('commit', 'all', this.signal);
+    await this.host.commitUpload(this.blobName, this.path, [...this.plan.base, ...ids], seen, () => this.requireLive('commit', 'all', this.signal), this.signal);
+  }
+
+  protected async _discard(): Promise<void> {
+    await this.host.discardUpload(this.blobName, await this.requireLive('cancel', 'all'));
   }
 
   /**

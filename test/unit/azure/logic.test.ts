@@ -175,7 +175,7 @@ describe('azure: block staging', () => {
 
   it('cuts the stream into blocks in sequence order, a few in flight, whatever order they finish in', async () => {
     const rec = recorder((seq) => (seq % 3) * 3);
-    const stager = new BlockStager(rec.stage, (seq) => String(seq), 10, 3);
+    const stager = new BlockStager(rec.stage, (seq) => String(seq), { blockSize: 10, concurrency: 3 });
     const data = Buffer.from(Array.from({ length: 95 }, (_, i) => i));
     for (let offset = 0; offset < data.length; offset += 7) await stager.push(data.subarray(offset, offset + 7));
     assert.equal(stager.buffered.length, 5, 'the tail stays buffered until flush');
@@ -189,7 +189,7 @@ describe('azure: block staging', () => {
     let calls = 0;
     const stager = new BlockStager(async () => {
       if (++calls === 2) throw new Error('stage failed');
-    }, String, 4, 4);
+    }, String, { blockSize: 4, concurrency: 4 });
     // The failure surfaces on the push that sees it or at the latest on flush, and on every call after.
     await assert.rejects(stager.push(Buffer.alloc(12)).then(() => stager.flush()), /stage failed/);
     await assert.rejects(stager.push(Buffer.alloc(1)), /stage failed/);
@@ -198,13 +198,22 @@ describe('azure: block staging', () => {
 
   it('refuses the block that would take the upload past the limit, before staging it', async () => {
     const rec = recorder(() => 0);
-    const stager = new BlockStager(rec.stage, String, 2, 2, 0, [], 3, (blocks) => new Error(`${blocks} blocks`));
+    const stager = new BlockStager(rec.stage, String, { blockSize: 2, concurrency: 2, maxBlocks: 3, tooLarge: (blocks) => new Error(`${blocks} blocks`) });
     await stager.push(Buffer.alloc(6));
     await stager.settle();
     assert.equal(rec.staged.size, 3);
     await stager.push(Buffer.alloc(1)); // buffered: fine
     await assert.rejects(stager.flush(), /4 blocks/);
     assert.equal(rec.staged.size, 3);
+  });
+
+  it('stages a block as soon as it is full, not once more bytes arrive', async () => {
+    const rec = recorder(() => 0);
+    const stager = new BlockStager(rec.stage, String, { blockSize: 4, concurrency: 2 });
+    await stager.push(Buffer.alloc(4, 1));
+    await stager.settle();
+    assert.deepEqual([...rec.staged.keys()], ['0'], 'the full block went out with the push that filled it');
+    assert.equal(stager.buffered.length, 0);
   });
 });
 

@@ -20,6 +20,11 @@ export interface PartedWriterOptions<Part> {
   wholeParts?: boolean;
   /** Bytes an earlier session left after its last part (a tail read back), buffered first. */
   preload?: Buffer;
+  /**
+   * A part goes out as soon as it is full (Azure, which commits every upload from blocks).
+   * Default: once more bytes arrive, so content of exactly one part still commits by `_commitSmall`.
+   */
+  sendWhenFull?: boolean;
 }
 
 /**
@@ -63,6 +68,7 @@ export abstract class PartedFileWriter<Part> extends BaseFileWriter {
       options.stored.length + 1,
     );
     if (options.wholeParts ?? options.stored.length > 0) this.partQueue.takeWholeParts();
+    if (options.sendWhenFull) this.partQueue.sendWhenFull();
     if (options.preload) this.partQueue.preload(options.preload);
   }
 
@@ -133,6 +139,24 @@ export abstract class PartedFileWriter<Part> extends BaseFileWriter {
   protected async flushParts(): Promise<void> {
     await this.partQueue.flush();
     await this.partQueue.settle();
+  }
+
+  /**
+   * Sends the buffered bytes as a (short) part now, if there are any, without waiting for the
+   * parts in flight (close and commit wait for them all afterwards).
+   */
+  protected async sendBufferedPart(): Promise<void> {
+    await this.partQueue.flush();
+  }
+
+  /** Waits for the parts in flight; a failure stays remembered (see `throwIfPartFailed`). */
+  protected async settleInFlight(): Promise<void> {
+    await this.partQueue.settle();
+  }
+
+  /** Rethrows the error of the first part that failed, if one did. */
+  protected throwIfPartFailed(): void {
+    this.partQueue.throwIfFailed();
   }
 
   /** Drops the buffers now (they are released after close, commit and cancel anyway). */

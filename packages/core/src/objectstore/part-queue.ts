@@ -20,6 +20,7 @@ export class PartQueue {
   private fill = 0;
   private failure: unknown;
   private sending = false;
+  private eager = false;
 
   constructor(
     readonly partSize: number,
@@ -43,6 +44,16 @@ export class PartQueue {
     this.sending = true;
   }
 
+  /**
+   * From now on a part goes out as soon as it is full, not once more bytes arrive (for a store
+   * that commits every upload from parts, so content of exactly one part needs no other way), and
+   * the write that sent it goes on once fewer than `concurrency` parts are in flight (so a part
+   * that failed meanwhile is known to the caller when the write returns).
+   */
+  sendWhenFull(): void {
+    this.eager = true;
+  }
+
   /** The buffered bytes (a view, valid until the next write). */
   buffered(): Buffer {
     return this.buffer ? this.buffer.subarray(0, this.fill) : Buffer.alloc(0);
@@ -58,6 +69,10 @@ export class PartQueue {
       chunk.copy(this.buffer!, this.fill, offset, offset + n);
       this.fill += n;
       offset += n;
+      if (this.eager && this.fill === this.partSize) {
+        await this.sendBuffered();
+        (await this.slots.acquire())();
+      }
     }
   }
 

@@ -64,7 +64,7 @@ export function stageUploadSnippet(path: string, chunks: number[], seed = 'uploa
  * runs stageUploadSnippet(path, chunks, seed) and exits after the driver's destroy(), if it has one:
  * an upload staged and closed by another process, as a registry's PATCHes leave it.
  */
-export function stageUploadInChild(modulePath: string, className: string, options: unknown, path: string, chunks: number[], seed = 'upload') {
+function stageUploadInChild(modulePath: string, className: string, options: unknown, path: string, chunks: number[], seed = 'upload') {
   return runNodeScript(`
     const { ${className} } = require(${JSON.stringify(modulePath)});
     (async () => {
@@ -81,7 +81,7 @@ export function stageUploadInChild(modulePath: string, className: string, option
  * writer(path, true), which must start at `staged` bytes, appends `more` bytes of the same
  * pattern, commits, and checks the whole content's sha256.
  */
-export async function resumeStagedUpload(
+async function resumeStagedUpload(
   driver: StorageDriver,
   path: string,
   expect: { parent: string; seed: string; staged: number; more: number },

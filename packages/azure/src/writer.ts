@@ -13,7 +13,7 @@ import { MAX_GEN, MAX_SEQ, dataBlockId, liveness, openMarkerId, type ListedBlock
  * block cost a fifth of the write throughput against Azurite (a Get Block List per 4 MiB); this
  * way a fast writer makes a few checks a second, and a fenced one stops within this time.
  */
-export const CHECK_REUSE_MS = 250;
+const CHECK_REUSE_MS = 250;
 
 /** Azure's limit of committed blocks per blob. */
 export const MAX_COMMITTED_BLOCKS = 50_000;

@@ -57,7 +57,9 @@ async function benchBackend(backend, options, log) {
     sides.push(stowage);
     const distribution = await servers.startDistribution(storage.distribution);
     sides.push(distribution);
-    log(`[bench:registry] ${backend}: stowage-registry pid ${stowage.pid} at ${stowage.url}, docker-registry 2.8.2 pid ${distribution.pid} at ${distribution.url}`);
+    log(
+      `[bench:registry] ${backend}: stowage-registry pid ${stowage.pid} at ${stowage.url}, docker-registry 2.8.2 pid ${distribution.pid} at ${distribution.url}`,
+    );
     const sizes = lib.layerSizes(options.imageSize, options.layers);
     const newSamples = () => ({ push: { seconds: [], cpuSeconds: [] }, pull: { seconds: [], cpuSeconds: [] } });
     const stowageRun = { index: 0, label: 'stowage', side: stowage, samples: newSamples() };
@@ -95,7 +97,9 @@ async function benchBackend(backend, options, log) {
       await fsp.rm(imageDir, { recursive: true, force: true });
       log(`[bench:registry] ${backend} ${warm ? 'warm-up' : 'round'} ${warm ? round + 1 : round - options.warmup + 1}: ${figures.join(', ')}`);
     }
-    return lib.OPERATIONS.map((operation) => lib.summariseOperation(backend, operation, bytes, stowageRun.samples[operation], distributionRun.samples[operation]));
+    return lib.OPERATIONS.map((operation) =>
+      lib.summariseOperation(backend, operation, bytes, stowageRun.samples[operation], distributionRun.samples[operation]),
+    );
   } catch (err) {
     for (const side of sides) log(`[bench:registry] ${side.name} output:\n${side.output().trim().slice(-2000)}`);
     throw err;
@@ -148,7 +152,13 @@ async function main(argv) {
       cpuSeconds: 'server process utime + stime from /proc/PID/stat during the operation',
       ratios: 'stowage / docker-registry, median of per-round ratios',
     },
-    environment: { node: process.version, cpus: os.cpus().length, loadAverage: os.loadavg(), clockTicks: servers.CLOCK_TICKS, platform: `${os.type()} ${os.release()}` },
+    environment: {
+      node: process.version,
+      cpus: os.cpus().length,
+      loadAverage: os.loadavg(),
+      clockTicks: servers.CLOCK_TICKS,
+      platform: `${os.type()} ${os.release()}`,
+    },
     durationSeconds,
     results: entries,
     passed: lib.overallPass(entries),
@@ -158,7 +168,9 @@ async function main(argv) {
     `Registry push/pull: stowage-registry vs docker-registry 2.8.2 — ${options.rounds} round${options.rounds === 1 ? '' : 's'} (+${options.warmup} warm-up), ` +
     `image ${(options.imageSize / 1e6).toFixed(1)} MB in ${options.layers} random layers, MB/s = 10^6 bytes / skopeo wall s, ` +
     `CPU = server utime+stime per operation; cells are median (min-max); ratio = median of per-round stowage/docker-registry; ${durationSeconds.toFixed(0)} s`;
-  out.write(`\n${heading}\n\n${lib.formatTable(entries)}\n\nOverall: ${result.passed ? 'PASS' : 'FAIL'} (targets: filesystem throughput >= 1.0x and CPU <= 1.0x; s3 and swift throughput >= 0.9x and CPU <= 1/0.9x)\n`);
+  out.write(
+    `\n${heading}\n\n${lib.formatTable(entries)}\n\nOverall: ${result.passed ? 'PASS' : 'FAIL'} (targets: filesystem throughput >= 1.0x and CPU <= 1.0x; s3 and swift throughput >= 0.9x and CPU <= 1/0.9x)\n`,
+  );
 
   const json = JSON.stringify(result, null, 2);
   if (jsonToStdout) process.stdout.write(`${json}\n`);

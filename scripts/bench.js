@@ -74,7 +74,10 @@ async function main(argv) {
       rounds: cli.rounds,
       largeRounds: cli.largeRounds,
       only: cli.only,
-      memory: cli.memorySize === 0 ? false : { size: cli.memorySize, contentInProcess: setup.contentInProcess, ...(setup.memoryLimit ? { limitBytes: setup.memoryLimit } : {}) },
+      memory:
+        cli.memorySize === 0
+          ? false
+          : { size: cli.memorySize, contentInProcess: setup.contentInProcess, ...(setup.memoryLimit ? { limitBytes: setup.memoryLimit } : {}) },
       ...(setup.targets ? { targets: setup.targets } : {}),
       jsonFile: jsonToStdout ? undefined : cli.jsonFile,
       // With `--json -` stdout carries the JSON alone.

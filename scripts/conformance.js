@@ -39,7 +39,11 @@ function fail(message) {
 }
 
 const args = parseArgs(process.argv.slice(2));
-const available = existsSync(suites) ? readdirSync(suites).filter((f) => f.endsWith('.test.js')).map((f) => f.slice(0, -'.test.js'.length)) : [];
+const available = existsSync(suites)
+  ? readdirSync(suites)
+      .filter((f) => f.endsWith('.test.js'))
+      .map((f) => f.slice(0, -'.test.js'.length))
+  : [];
 if (args.help) {
   console.log(`usage: npm run conformance -- [--driver ${available.join('|') || 'NAME'}] [--profile quick|standard|full]`);
   process.exit(0);
@@ -50,7 +54,17 @@ if (!['quick', 'standard', 'full'].includes(args.profile)) fail(`unknown profile
 console.log(`conformance: driver ${args.driver}, profile ${args.profile}`);
 const result = spawnSync(
   process.execPath,
-  [require.resolve('mocha/bin/mocha.js'), '--no-config', '--reporter', '@stowage/conformance/reporter', '--timeout', '600000', '--slow', '2000', path.join(suites, `${args.driver}.test.js`)],
+  [
+    require.resolve('mocha/bin/mocha.js'),
+    '--no-config',
+    '--reporter',
+    '@stowage/conformance/reporter',
+    '--timeout',
+    '600000',
+    '--slow',
+    '2000',
+    path.join(suites, `${args.driver}.test.js`),
+  ],
   { cwd: root, stdio: 'inherit', env: { ...process.env, STOWAGE_CONFORMANCE_PROFILE: args.profile } },
 );
 process.exit(result.status ?? 1);

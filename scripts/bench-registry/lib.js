@@ -83,9 +83,13 @@ function parseArgs(argv) {
     given.add(flag);
     switch (flag) {
       case '--backends': {
-        const names = value().split(',').map((name) => name.trim()).filter(Boolean);
+        const names = value()
+          .split(',')
+          .map((name) => name.trim())
+          .filter(Boolean);
         const unknown = names.filter((name) => !BACKENDS.includes(name));
-        if (names.length === 0 || unknown.length > 0) throw new UsageError(`--backends: unknown ${unknown.join(', ') || '(empty)'} (known: ${BACKENDS.join(', ')})`);
+        if (names.length === 0 || unknown.length > 0)
+          throw new UsageError(`--backends: unknown ${unknown.join(', ') || '(empty)'} (known: ${BACKENDS.join(', ')})`);
         options.backends = [...new Set(names)];
         break;
       }
@@ -131,7 +135,12 @@ function parseArgs(argv) {
   if (options.quick) {
     // --quick sets the small defaults; flags given alongside it still win.
     /** @type {Array<[string, string]>} */
-    const quickFlags = [['rounds', '--rounds'], ['warmup', '--warmup'], ['layers', '--layers'], ['imageSize', '--image-size']];
+    const quickFlags = [
+      ['rounds', '--rounds'],
+      ['warmup', '--warmup'],
+      ['layers', '--layers'],
+      ['imageSize', '--image-size'],
+    ];
     for (const [key, flag] of quickFlags) {
       if (!given.has(flag)) options[key] = QUICK[key];
     }
@@ -154,7 +163,10 @@ function layerSizes(total, count) {
 function parseProcStat(text) {
   const close = text.lastIndexOf(')');
   if (close < 0) throw new Error(`not a /proc/PID/stat line: ${JSON.stringify(text.slice(0, 80))}`);
-  const fields = text.slice(close + 1).trim().split(/\s+/);
+  const fields = text
+    .slice(close + 1)
+    .trim()
+    .split(/\s+/);
   const utime = Number(fields[11]);
   const stime = Number(fields[12]);
   if (!Number.isSafeInteger(utime) || !Number.isSafeInteger(stime)) throw new Error(`no utime/stime in /proc/PID/stat: ${JSON.stringify(text.slice(0, 200))}`);
@@ -212,7 +224,18 @@ function range(s, digits) {
   return `${cell(s.median, digits)} (${cell(s.min, digits)}-${cell(s.max, digits)})`;
 }
 
-const HEADER = ['backend', 'op', 'stowage MB/s', 'docker-registry MB/s', 'ratio', 'target', 'stowage CPU s/op', 'docker-registry CPU s/op', 'CPU ratio', 'target'];
+const HEADER = [
+  'backend',
+  'op',
+  'stowage MB/s',
+  'docker-registry MB/s',
+  'ratio',
+  'target',
+  'stowage CPU s/op',
+  'docker-registry CPU s/op',
+  'CPU ratio',
+  'target',
+];
 
 /** The table: one line per backend and operation; MB/s and CPU as median (min-max). */
 function formatTable(entries) {
@@ -240,4 +263,19 @@ function overallPass(entries) {
   return entries.every((e) => e.pass.throughput && e.pass.cpu !== false);
 }
 
-module.exports = { BACKENDS, OPERATIONS, TARGETS, DEFAULTS, QUICK, USAGE, UsageError, parseArgs, layerSizes, parseProcStat, spread, summariseOperation, formatTable, overallPass };
+module.exports = {
+  BACKENDS,
+  OPERATIONS,
+  TARGETS,
+  DEFAULTS,
+  QUICK,
+  USAGE,
+  UsageError,
+  parseArgs,
+  layerSizes,
+  parseProcStat,
+  spread,
+  summariseOperation,
+  formatTable,
+  overallPass,
+};

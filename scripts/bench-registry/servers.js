@@ -93,7 +93,14 @@ async function prepareBackend(backend, workDir) {
     const { CreateBucketCommand, DeleteBucketCommand } = require('@aws-sdk/client-s3');
     const { S3Driver } = require('@stowage/s3');
     const bucket = `stowage-bench-registry-${run}`;
-    const admin = new S3Driver({ bucket, region: swift.region, regionEndpoint: swift.endpoint, forcePathStyle: true, accessKey: swift.accessKeyId, secretKey: swift.secretAccessKey });
+    const admin = new S3Driver({
+      bucket,
+      region: swift.region,
+      regionEndpoint: swift.endpoint,
+      forcePathStyle: true,
+      accessKey: swift.accessKeyId,
+      secretKey: swift.secretAccessKey,
+    });
     await admin.client.send(new CreateBucketCommand({ Bucket: bucket }));
     const common = { bucket, region: swift.region, regionendpoint: swift.endpoint, accesskey: swift.accessKeyId, secretkey: swift.secretAccessKey };
     return {
@@ -127,8 +134,13 @@ async function prepareBackend(backend, workDir) {
         try {
           const names = [];
           for await (const object of swiftDriverInternals(admin).container.listAll('')) names.push(object.name);
-          for (let i = 0; i < names.length; i += 1000) await swiftDriverInternals(admin).container.deleteMany(names.slice(i, i + 1000), {}).catch(() => undefined);
-          const response = await swiftDriverInternals(admin).client.request({ method: 'DELETE', container, ok: [204, 404, 409] }).catch(() => undefined);
+          for (let i = 0; i < names.length; i += 1000)
+            await swiftDriverInternals(admin)
+              .container.deleteMany(names.slice(i, i + 1000), {})
+              .catch(() => undefined);
+          const response = await swiftDriverInternals(admin)
+            .client.request({ method: 'DELETE', container, ok: [204, 404, 409] })
+            .catch(() => undefined);
           await response?.body.dump();
         } finally {
           await admin.destroy();
@@ -139,4 +151,11 @@ async function prepareBackend(backend, workDir) {
   throw new Error(`unknown backend ${backend}`);
 }
 
-module.exports = { CLOCK_TICKS, cpuSeconds, startStowageRegistry, startDistribution, prepareBackend, tmpRoot: () => fsp.mkdtemp(path.join(os.tmpdir(), 'stowage-bench-registry-')) };
+module.exports = {
+  CLOCK_TICKS,
+  cpuSeconds,
+  startStowageRegistry,
+  startDistribution,
+  prepareBackend,
+  tmpRoot: () => fsp.mkdtemp(path.join(os.tmpdir(), 'stowage-bench-registry-')),
+};

@@ -23,7 +23,9 @@ async function driverOptions() {
     return {
       authUrl: process.env.STOWAGE_SWIFT_AUTHURL,
       // The driver checks the value (1, 2 or 3) and names the option when it is another.
-      authVersion: process.env.STOWAGE_SWIFT_AUTHVERSION ? /** @type {SwiftDriverOptions['authVersion']} */ (Number(process.env.STOWAGE_SWIFT_AUTHVERSION)) : undefined,
+      authVersion: process.env.STOWAGE_SWIFT_AUTHVERSION
+        ? /** @type {SwiftDriverOptions['authVersion']} */ (Number(process.env.STOWAGE_SWIFT_AUTHVERSION))
+        : undefined,
       username: process.env.STOWAGE_SWIFT_USERNAME,
       password: process.env.STOWAGE_SWIFT_PASSWORD,
       tenant: process.env.STOWAGE_SWIFT_TENANT,
@@ -41,7 +43,8 @@ async function driverOptions() {
 /** Plain fetch with the driver's token and storage URL, doing what the driver does. */
 function fetchBaseline(driver, prefix, segmentSize, inFlight) {
   const container = swiftDriverInternals(driver).container.name;
-  const objectUrl = async (name) => `${await swiftDriverInternals(driver).client.storageUrl()}/${container}/${name.split('/').map(encodeURIComponent).join('/')}`;
+  const objectUrl = async (name) =>
+    `${await swiftDriverInternals(driver).client.storageUrl()}/${container}/${name.split('/').map(encodeURIComponent).join('/')}`;
   const token = async () => (await swiftDriverInternals(driver).client.session.credentials()).token;
   const name = (key) => `${prefix}${key}`;
   const ok = async (response, what) => {
@@ -60,7 +63,8 @@ function fetchBaseline(driver, prefix, segmentSize, inFlight) {
   return {
     name: 'fetch (PUT / GET, segments + SLO manifest for streams)',
     put: (key, content) => put(name(key), content),
-    get: async (key) => new Uint8Array(await (await ok(await fetch(await objectUrl(name(key)), { headers: { 'x-auth-token': await token() } }), 'GET')).arrayBuffer()),
+    get: async (key) =>
+      new Uint8Array(await (await ok(await fetch(await objectUrl(name(key)), { headers: { 'x-auth-token': await token() } }), 'GET')).arrayBuffer()),
     streamWrite: async (key, chunks) => {
       // Segments of `segmentSize`, `inFlight` at a time, then one manifest.
       const segments = [];
@@ -104,7 +108,10 @@ function fetchBaseline(driver, prefix, segmentSize, inFlight) {
       for await (const page of swiftDriverInternals(driver).container.list(`${name(dir)}/`, { delimiter: '/' })) {
         names.push(...page.objects.map((o) => o.name), ...page.prefixes.map((p) => p.slice(0, -1)));
       }
-      return names.filter((n) => !n.endsWith('.segments')).map((n) => n.slice(prefix.length)).sort();
+      return names
+        .filter((n) => !n.endsWith('.segments'))
+        .map((n) => n.slice(prefix.length))
+        .sort();
     },
     delete: (key) => deleteUnder(namesUnder(name(key)), name(key), (batch) => swiftDriverInternals(driver).container.deleteMany(batch, {})),
   };
@@ -126,9 +133,13 @@ async function setUp() {
     async tearDown() {
       const names = [];
       for await (const object of swiftDriverInternals(driver).container.listAll(`${options.prefix.replace(/\/driver$/, '')}/`)) names.push(object.name);
-      await swiftDriverInternals(driver).container.deleteMany(names, {}).catch(() => undefined);
+      await swiftDriverInternals(driver)
+        .container.deleteMany(names, {})
+        .catch(() => undefined);
       if (!process.env.STOWAGE_SWIFT_CONTAINER) {
-        const response = await swiftDriverInternals(driver).client.request({ method: 'DELETE', container: options.container, ok: [204, 404, 409] }).catch(() => undefined);
+        const response = await swiftDriverInternals(driver)
+          .client.request({ method: 'DELETE', container: options.container, ok: [204, 404, 409] })
+          .catch(() => undefined);
         await response?.body.dump();
       }
       await driver.destroy();

@@ -28,7 +28,13 @@ describe(`azure (${real ? 'real Azure account' : 'Azurite'})`, function () {
     }
     const azurite = await requireService(this, `Azurite (${REAL_AZURE_HINT})`, () => startAzurite());
     usingAzurite = true;
-    options = { serviceUrl: azurite.serviceUrl, accountName: azurite.accountName, accountKey: azurite.accountKey, container: `stowage-conformance-${runId}`, rootDirectory: `root-${runId}` };
+    options = {
+      serviceUrl: azurite.serviceUrl,
+      accountName: azurite.accountName,
+      accountKey: azurite.accountKey,
+      container: `stowage-conformance-${runId}`,
+      rootDirectory: `root-${runId}`,
+    };
   });
 
   after(async () => {

@@ -16,6 +16,10 @@ export async function cephS3Bucket(context: Mocha.Context, label: string): Promi
  * Starts the local Ceph cluster (or skips the suite, saying why) and returns SwiftDriver options
  * (radosgw's Swift API, v1 auth) for a fresh container, as swiftContainer does for the local Swift.
  */
-export async function cephSwiftContainer(context: Mocha.Context, label: string, extra: Partial<SwiftDriverOptions> = {}): Promise<SwiftDriverOptions & { service: CephService }> {
+export async function cephSwiftContainer(
+  context: Mocha.Context,
+  label: string,
+  extra: Partial<SwiftDriverOptions> = {},
+): Promise<SwiftDriverOptions & { service: CephService }> {
   return newSwiftContainer(await requireService(context, NAME, startCeph), label, extra);
 }

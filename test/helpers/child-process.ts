@@ -81,11 +81,7 @@ function stageUploadInChild(modulePath: string, className: string, options: unkn
  * writer(path, true), which must start at `staged` bytes, appends `more` bytes of the same
  * pattern, commits, and checks the whole content's sha256.
  */
-async function resumeStagedUpload(
-  driver: StorageDriver,
-  path: string,
-  expect: { parent: string; seed: string; staged: number; more: number },
-): Promise<void> {
+async function resumeStagedUpload(driver: StorageDriver, path: string, expect: { parent: string; seed: string; staged: number; more: number }): Promise<void> {
   await assert.rejects(driver.stat(path), isPathNotFound, 'stat before commit');
   await assert.rejects(driver.list(expect.parent), isPathNotFound, 'list of the parent before commit');
   const walked: string[] = [];
@@ -104,7 +100,14 @@ async function resumeStagedUpload(
  * 2 MiB segments and 5 MiB parts), staged and closed by a child process, then resumed here with
  * 4 MiB + 5 bytes more.
  */
-export const CROSS_PROCESS_UPLOAD = { path: '/t/blobs/resumed', parent: '/t', chunks: [3 * MiB, 3 * MiB, MiB], seed: 'resume', staged: 7 * MiB, more: 4 * MiB + 5 };
+export const CROSS_PROCESS_UPLOAD = {
+  path: '/t/blobs/resumed',
+  parent: '/t',
+  chunks: [3 * MiB, 3 * MiB, MiB],
+  seed: 'resume',
+  staged: 7 * MiB,
+  more: 4 * MiB + 5,
+};
 
 /** Stages CROSS_PROCESS_UPLOAD in a child process (stageUploadInChild) and checks that it closed it at 7 MiB. */
 export async function stageCrossProcessUpload(modulePath: string, className: string, options: unknown): Promise<void> {

@@ -21,7 +21,11 @@ export interface SwiftV1Service {
  * size is the driver's minimum, so segmented paths are exercised by modest sizes. The account gets
  * TEMP_URL_KEY as its TempURL key.
  */
-export async function newSwiftContainer<S extends SwiftV1Service>(service: S, label: string, extra: Partial<SwiftDriverOptions> = {}): Promise<SwiftDriverOptions & { service: S }> {
+export async function newSwiftContainer<S extends SwiftV1Service>(
+  service: S,
+  label: string,
+  extra: Partial<SwiftDriverOptions> = {},
+): Promise<SwiftDriverOptions & { service: S }> {
   const options: SwiftDriverOptions = {
     authUrl: service.authUrl,
     username: service.user,
@@ -42,7 +46,11 @@ export async function newSwiftContainer<S extends SwiftV1Service>(service: S, la
 }
 
 /** Starts the local Swift (or skips the suite, saying why); then newSwiftContainer on it. */
-export async function swiftContainer(context: Mocha.Context, label: string, extra: Partial<SwiftDriverOptions> = {}): Promise<SwiftDriverOptions & { service: SwiftService }> {
+export async function swiftContainer(
+  context: Mocha.Context,
+  label: string,
+  extra: Partial<SwiftDriverOptions> = {},
+): Promise<SwiftDriverOptions & { service: SwiftService }> {
   return newSwiftContainer(await requireService(context, 'OpenStack Swift', startSwift), label, extra);
 }
 

@@ -73,7 +73,8 @@ export async function launchRegistryServer(launch: RegistryServerLaunch): Promis
         const port = Number(new URL(url).port);
         return { url, host: `127.0.0.1:${port}`, port, pid: child.pid!, output: () => output, stop };
       }
-      if (Date.now() > deadline) throw new Failure(`${launch.name} did not answer GET ${url ?? '(no URL logged yet)'}/v2/ within ${timeoutMs / 1000}s:\n${tail()}`);
+      if (Date.now() > deadline)
+        throw new Failure(`${launch.name} did not answer GET ${url ?? '(no URL logged yet)'}/v2/ within ${timeoutMs / 1000}s:\n${tail()}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   } catch (err) {

@@ -17,7 +17,7 @@ describe('examples: registry-upload', () => {
     await assert.rejects(driver.stat('/docker/registry/v2/repositories/library/demo/_uploads/6f1c0c2e/data'));
   });
 
-  it('writes the blob where distribution\'s filesystem driver would', async () => {
+  it("writes the blob where distribution's filesystem driver would", async () => {
     const root = await mkdtemp(join(tmpdir(), 'stowage-example-test-'));
     try {
       await registryUpload(createDriver('filesystem', { rootdirectory: root }));

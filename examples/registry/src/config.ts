@@ -122,7 +122,9 @@ function parseAuth(value: unknown): RegistryConfig['auth'] {
   if (schemes.length === 0) return undefined;
   if (schemes.length > 1 || schemes[0] !== 'htpasswd') throw new ConfigError(`auth: only htpasswd is supported, found ${schemes.join(', ')}`);
   const htpasswd = section(auth.htpasswd, 'auth.htpasswd');
-  return { htpasswd: { realm: typeof htpasswd.realm === 'string' && htpasswd.realm ? htpasswd.realm : 'basic-realm', path: text(htpasswd.path, 'auth.htpasswd.path') } };
+  return {
+    htpasswd: { realm: typeof htpasswd.realm === 'string' && htpasswd.realm ? htpasswd.realm : 'basic-realm', path: text(htpasswd.path, 'auth.htpasswd.path') },
+  };
 }
 
 function parseLogLevel(value: unknown): LogLevel {

@@ -20,12 +20,14 @@ function format(value: string | number | boolean): string {
 
 /** A logger that writes lines at `level` and above to `write` (standard error by default). */
 export function createLogger(level: LogLevel, write: (line: string) => void = (line) => process.stderr.write(`${line}\n`)): Logger {
-  const log = (at: LogLevel) => (message: string, fields: LogFields = {}) => {
-    if (RANK[at] > RANK[level]) return;
-    const pairs = Object.entries(fields)
-      .filter((entry): entry is [string, string | number | boolean] => entry[1] !== undefined)
-      .map(([key, value]) => `${key}=${format(value)}`);
-    write([new Date().toISOString(), at, format(message), ...pairs].join(' '));
-  };
+  const log =
+    (at: LogLevel) =>
+    (message: string, fields: LogFields = {}) => {
+      if (RANK[at] > RANK[level]) return;
+      const pairs = Object.entries(fields)
+        .filter((entry): entry is [string, string | number | boolean] => entry[1] !== undefined)
+        .map(([key, value]) => `${key}=${format(value)}`);
+      write([new Date().toISOString(), at, format(message), ...pairs].join(' '));
+    };
   return { level, error: log('error'), warn: log('warn'), info: log('info'), debug: log('debug') };
 }

@@ -97,7 +97,10 @@ export function parseManifest(bytes: Buffer, contentType?: string): ManifestInfo
   if (declared !== undefined && requestType !== undefined && requestType !== declared) {
     throw manifestInvalid(`Content-Type ${requestType} differs from the manifest's mediaType ${declared}`);
   }
-  const mediaType = declared ?? (requestType && (IMAGE_TYPES.has(requestType) || INDEX_TYPES.has(requestType)) ? requestType : undefined) ?? (json.manifests !== undefined ? MediaType.OciIndex : MediaType.OciManifest);
+  const mediaType =
+    declared ??
+    (requestType && (IMAGE_TYPES.has(requestType) || INDEX_TYPES.has(requestType)) ? requestType : undefined) ??
+    (json.manifests !== undefined ? MediaType.OciIndex : MediaType.OciManifest);
   const subject = json.subject === undefined ? undefined : checkDescriptor(json.subject, 'subject');
   if (json.artifactType !== undefined && typeof json.artifactType !== 'string') throw manifestInvalid('artifactType must be a string');
   if (json.annotations !== undefined && !isStringMap(json.annotations)) throw manifestInvalid('annotations must map strings to strings');

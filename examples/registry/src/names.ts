@@ -50,7 +50,8 @@ export function parseDigest(value: string): Digest | undefined {
 export function checkDigest(value: string | null | undefined): Digest {
   const digest = value == null ? undefined : parseDigest(value);
   if (digest) return digest;
-  if (value != null && ANY_DIGEST_PATTERN.test(value) && !value.startsWith('sha256:')) throw new RegistryError(400, 'UNSUPPORTED', 'only sha256 digests are supported', { digest: value.slice(0, 200) });
+  if (value != null && ANY_DIGEST_PATTERN.test(value) && !value.startsWith('sha256:'))
+    throw new RegistryError(400, 'UNSUPPORTED', 'only sha256 digests are supported', { digest: value.slice(0, 200) });
   throw new RegistryError(400, 'DIGEST_INVALID', 'invalid digest', { digest: value?.slice(0, 200) ?? null });
 }
 

@@ -51,9 +51,7 @@ export async function startRegistry(config: RegistryConfig, options: StartOption
   const parts: RegistryParts = { config, driver, blobs, uploads: new UploadStore(driver, blobs), manifests: new ManifestStore(driver, blobs), logger };
   const listener = (req: IncomingMessage, res: ServerResponse) => void serve(req, res, parts, auth);
   const tls = config.http.tls;
-  const server = tls
-    ? createHttpsServer({ cert: await readFile(tls.certificate), key: await readFile(tls.key) }, listener)
-    : createHttpServer(listener);
+  const server = tls ? createHttpsServer({ cert: await readFile(tls.certificate), key: await readFile(tls.key) }, listener) : createHttpServer(listener);
   server.requestTimeout = 0; // a large blob may take longer than Node's default 5 minutes to upload
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -106,7 +104,8 @@ async function serve(req: IncomingMessage, res: ServerResponse, parts: RegistryP
     if (!path.startsWith('/v2/') && path !== '/v2') throw new RegistryError(404, 'UNSUPPORTED', 'not a registry API path');
     await auth?.check(req.headers.authorization);
     if (path === '/v2/' || path === '/v2') {
-      if (method !== 'GET' && method !== 'HEAD') throw new RegistryError(405, 'UNSUPPORTED', `${method} is not supported here`, undefined, { Allow: 'GET, HEAD' });
+      if (method !== 'GET' && method !== 'HEAD')
+        throw new RegistryError(405, 'UNSUPPORTED', `${method} is not supported here`, undefined, { Allow: 'GET, HEAD' });
       return sendJson(res, 200, {});
     }
     if (path === '/v2/_catalog') {

@@ -189,7 +189,7 @@ export class UploadStore {
         return undefined;
       }
       const piece = next.value;
-      for (let at = 0; at < piece.length; ) {
+      for (let at = 0; at < piece.length;) {
         batch ??= Buffer.allocUnsafe(WRITE_BATCH);
         const n = Math.min(piece.length - at, WRITE_BATCH - fill);
         batch.set(n === piece.length ? piece : piece.subarray(at, at + n), fill);
@@ -232,7 +232,13 @@ export class UploadStore {
 
 function checkRangeStart(range: ChunkRange | undefined, size: number): void {
   if (range && range.start !== size) {
-    throw new RegistryError(416, 'BLOB_UPLOAD_INVALID', `the chunk must start at ${size}`, { start: range.start, stored: size }, { Range: `0-${rangeEnd(size)}` });
+    throw new RegistryError(
+      416,
+      'BLOB_UPLOAD_INVALID',
+      `the chunk must start at ${size}`,
+      { start: range.start, stored: size },
+      { Range: `0-${rangeEnd(size)}` },
+    );
   }
 }
 

@@ -43,7 +43,11 @@ export class BlobDeleter {
         const response = await container.getBlobBatchClient().deleteBlobs(clients, { deleteSnapshots: 'include', abortSignal: signal });
         const failed = response.subResponses.find((sub) => sub.status >= 300 && sub.status !== 404);
         if (failed) {
-          throw new StorageDriverError(this.store.driverName, new Error(`batch delete of ${failed._request.url}: ${failed.status} ${failed.errorCode ?? failed.statusMessage}`), { operation: 'delete' });
+          throw new StorageDriverError(
+            this.store.driverName,
+            new Error(`batch delete of ${failed._request.url}: ${failed.status} ${failed.errorCode ?? failed.statusMessage}`),
+            { operation: 'delete' },
+          );
         }
         return;
       } catch (err) {

@@ -237,7 +237,7 @@ function summarise(upload: UploadId, blocks: Block[]): StagedUpload {
   }
   // The sessions from the upload's first to its newest, each resuming the one before.
   const lineage: Block[] = [];
-  for (let session = head; session; ) {
+  for (let session = head; session;) {
     lineage.unshift(session);
     session = session.pred === undefined ? undefined : markers.get(sessionKey({ gen: session.session.gen - 1, nonce: session.pred }));
   }

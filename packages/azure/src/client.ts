@@ -45,7 +45,6 @@ const DELEGATION_KEY_MAX_MS = 7 * 24 * 3600_000;
 /** Start times are set a little in the past: the service's clock may be behind ours. */
 const CLOCK_SKEW_MS = 60_000;
 
-
 function pipelineOptions(options: AzureDriverOptions): StoragePipelineOptions {
   return {
     retryOptions: { maxTries: options.maxTries ?? DEFAULT_MAX_TRIES },
@@ -63,7 +62,11 @@ function tokenCredentialOf(options: AzureDriverOptions): { credential: TokenCred
   if (options.tokenCredential) return { credential: options.tokenCredential, authentication: 'token credential' };
   const creds = options.credentials;
   if (creds?.type === 'client_secret') {
-    for (const [name, value] of [['tenantId', creds.tenantId], ['clientId', creds.clientId], ['secret', creds.secret]] as const) {
+    for (const [name, value] of [
+      ['tenantId', creds.tenantId],
+      ['clientId', creds.clientId],
+      ['secret', creds.secret],
+    ] as const) {
       if (typeof value !== 'string' || value === '') throw invalidParameter(`credentials.${name}`, 'is required for credentials of type client_secret');
     }
     return { credential: new (identity().ClientSecretCredential)(creds.tenantId, creds.clientId, creds.secret), authentication: 'client secret' };

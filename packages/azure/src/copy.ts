@@ -64,7 +64,14 @@ export interface CopyContext {
  * unfinished copy is aborted, and a copy that did not succeed leaves no destination blob behind:
  * an empty one must not look like the file. Throws StorageDriverError saying why.
  */
-export async function copyBlob(context: CopyContext, source: BlockBlobClient, dest: BlockBlobClient, etag: string | undefined, what: string, signal?: AbortSignal): Promise<void> {
+export async function copyBlob(
+  context: CopyContext,
+  source: BlockBlobClient,
+  dest: BlockBlobClient,
+  etag: string | undefined,
+  what: string,
+  signal?: AbortSignal,
+): Promise<void> {
   const poller = await dest.beginCopyFromURL(source.url, { sourceConditions: { ifMatch: etag }, abortSignal: signal });
   // The poller's state carries the copy id (BlobBeginCopyFromUrlPollState), its public type does not.
   const state = poller.getOperationState() as { isCompleted?: boolean; copyId?: string };

@@ -151,7 +151,10 @@ export class AzureDriver extends BaseStorageDriver implements LeftoverInspector 
     if (!signer) return null; // a SAS connection string: no key to sign with
     const seconds = opts.expiresIn ?? this.redirectExpirySeconds;
     if (signer.maxLifetimeSeconds !== undefined && seconds > signer.maxLifetimeSeconds) {
-      throw new InvalidArgumentError(this.name, 'expiresIn', `URLs signed with a user-delegation key live at most ${signer.maxLifetimeSeconds} seconds`, { operation: 'redirectURL', path });
+      throw new InvalidArgumentError(this.name, 'expiresIn', `URLs signed with a user-delegation key live at most ${signer.maxLifetimeSeconds} seconds`, {
+        operation: 'redirectURL',
+        path,
+      });
     }
     const sas = await signer.sign(this.layout.blobName(path), new Date(Date.now() + seconds * 1000));
     return `${this.store.blobAt(path).url}?${sas}`;
@@ -235,7 +238,9 @@ export class AzureDriver extends BaseStorageDriver implements LeftoverInspector 
       // rewritten, deleted or purged, since this upload staged them.
       return new PathNotFoundError(this.name, context.path ?? ROOT, {
         operation: context.operation,
-        cause: new Error(`the upload's staged blocks were discarded (the path was committed, rewritten, deleted or purged meanwhile): ${azureCodeOf(err)} ${statusOf(err) ?? ''}`),
+        cause: new Error(
+          `the upload's staged blocks were discarded (the path was committed, rewritten, deleted or purged meanwhile): ${azureCodeOf(err)} ${statusOf(err) ?? ''}`,
+        ),
       });
     }
     return mapAzureError(err, context);

@@ -39,7 +39,13 @@ export class ListingPages {
 }
 
 /** Every file below `dir`, in byte order of name, after the path `startAfter` if given. */
-export async function* listFiles(store: BlobStore, dir: string, startAfter: string | undefined, signal: AbortSignal | undefined, pages: ListingPages): AsyncGenerator<FileInfo> {
+export async function* listFiles(
+  store: BlobStore,
+  dir: string,
+  startAfter: string | undefined,
+  signal: AbortSignal | undefined,
+  pages: ListingPages,
+): AsyncGenerator<FileInfo> {
   const { layout } = store;
   const prefix = layout.dirPrefix(dir);
   const after = startAfter === undefined ? undefined : layout.blobName(startAfter);

@@ -25,9 +25,7 @@ export const PUT_BLOB_LIMIT = 5000 * MiB;
 
 /** distribution's `credentials` parameter. */
 export type AzureCredentials =
-  | { type: 'shared_key' }
-  | { type: 'client_secret'; tenantId: string; clientId: string; secret: string }
-  | { type: 'default_credentials' };
+  { type: 'shared_key' } | { type: 'client_secret'; tenantId: string; clientId: string; secret: string } | { type: 'default_credentials' };
 
 export interface AzureDriverOptions {
   /** The container everything lives in; created on the first write if missing. */
@@ -63,4 +61,3 @@ export interface AzureDriverOptions {
   /** Authenticate with this token credential (any @azure/identity credential) instead of the above. */
   tokenCredential?: TokenCredential;
 }
-

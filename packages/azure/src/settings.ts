@@ -34,7 +34,11 @@ export function resolveSettings(options: AzureDriverOptions): AzureSettings {
     rootDirectory,
     blockSize: integerOption(DRIVER_NAME, 'blockSize', options.blockSize, { default: DEFAULT_BLOCK_SIZE, min: 1, max: MAX_BLOCK_SIZE }),
     uploadConcurrency: integerOption(DRIVER_NAME, 'uploadConcurrency', options.uploadConcurrency, { default: DEFAULT_UPLOAD_CONCURRENCY, min: 1, max: 64 }),
-    copyStatusPollMaxRetry: integerOption(DRIVER_NAME, 'copyStatusPollMaxRetry', options.copyStatusPollMaxRetry, { default: DEFAULT_COPY_STATUS_POLL_MAX_RETRY, min: -1, max: 1000 }),
+    copyStatusPollMaxRetry: integerOption(DRIVER_NAME, 'copyStatusPollMaxRetry', options.copyStatusPollMaxRetry, {
+      default: DEFAULT_COPY_STATUS_POLL_MAX_RETRY,
+      min: -1,
+      max: 1000,
+    }),
     copyStatusPollDelayMs: numberOption('copyStatusPollDelayMs', options.copyStatusPollDelayMs, DEFAULT_COPY_STATUS_POLL_DELAY_MS, 0),
     redirectExpirySeconds: numberOption('redirectExpirySeconds', options.redirectExpirySeconds, DEFAULT_REDIRECT_EXPIRY_SECONDS, Number.MIN_VALUE),
     maxSinglePutSize: integerOption(DRIVER_NAME, 'maxSinglePutSize', options.maxSinglePutSize, { default: MAX_SINGLE_PUT_SIZE, min: 0, max: PUT_BLOB_LIMIT }),
@@ -44,6 +48,7 @@ export function resolveSettings(options: AzureDriverOptions): AzureSettings {
 /** A number (not necessarily whole) of at least `min`; integerOption's counterpart for durations. */
 function numberOption(parameter: string, value: number | undefined, fallback: number, min: number): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) throw invalidParameter(parameter, `must be a number of at least ${min}, got ${String(value)}`);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min)
+    throw invalidParameter(parameter, `must be a number of at least ${min}, got ${String(value)}`);
   return value;
 }

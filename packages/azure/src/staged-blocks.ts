@@ -107,7 +107,9 @@ export class StagedBlocks {
     const pending: Promise<void>[] = [];
     let failure: unknown;
     try {
-      const pages = this.store.container.listBlobsFlat({ prefix: namePrefix, includeUncommitedBlobs: true, abortSignal: signal }).byPage({ maxPageSize: LIST_PAGE_SIZE });
+      const pages = this.store.container
+        .listBlobsFlat({ prefix: namePrefix, includeUncommitedBlobs: true, abortSignal: signal })
+        .byPage({ maxPageSize: LIST_PAGE_SIZE });
       for await (const page of pages) {
         for (const item of page.segment.blobItems) {
           if (uploadsOnly && (item.properties.contentLength ?? 0) > 0) continue;
@@ -145,7 +147,10 @@ export class StagedBlocks {
     const length = props.contentLength ?? 0;
     const reproducible = listing.committed.length > 0 ? sizeOf(listing.committed) === length : length === 0;
     if (reproducible) {
-      await blob.commitBlockList(listing.committed.map((b) => b.name), options);
+      await blob.commitBlockList(
+        listing.committed.map((b) => b.name),
+        options,
+      );
       return;
     }
     const upload = newUploadId('n');

@@ -125,7 +125,8 @@ export class BlockUploads implements WriterHost {
         copied += chunk.length;
         await writer.preload(chunk);
       }
-      if (copied !== size) throw new StorageDriverError(store.driverName, new Error(`read ${copied} of ${size} committed bytes`), { operation: 'writer', path });
+      if (copied !== size)
+        throw new StorageDriverError(store.driverName, new Error(`read ${copied} of ${size} committed bytes`), { operation: 'writer', path });
       await writer.open(opts.signal);
     } catch (err) {
       await writer.abandon();
@@ -199,7 +200,12 @@ export class BlockUploads implements WriterHost {
         }
         // Committed, replaced or deleted since the check (which drops this writer's blocks too).
         if (isConditionFailed(err) || isBlobAlreadyExists(err) || isInvalidBlockList(err)) {
-          throw new UploadFencedError(store.driverName, path, 'commit', new Error(`the blob changed between the last check and the commit: ${azureCodeOf(err)} ${statusOf(err) ?? ''}`));
+          throw new UploadFencedError(
+            store.driverName,
+            path,
+            'commit',
+            new Error(`the blob changed between the last check and the commit: ${azureCodeOf(err)} ${statusOf(err) ?? ''}`),
+          );
         }
         throw err;
       }

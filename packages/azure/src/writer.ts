@@ -284,7 +284,14 @@ export class AzureFileWriter extends PartedFileWriter<string> {
 
   protected async _commitParts(ids: string[]): Promise<void> {
     const seen = await this.requireLive('commit', 'all', this.signal);
-    await this.host.commitUpload(this.blobName, this.path, [...this.plan.base, ...ids], seen, () => this.requireLive('commit', 'all', this.signal), this.signal);
+    await this.host.commitUpload(
+      this.blobName,
+      this.path,
+      [...this.plan.base, ...ids],
+      seen,
+      () => this.requireLive('commit', 'all', this.signal),
+      this.signal,
+    );
   }
 
   protected async _discard(): Promise<void> {
@@ -300,7 +307,10 @@ export class AzureFileWriter extends PartedFileWriter<string> {
     const listing = await this.host.readBlocks(this.blobName, lists, signal);
     const state = liveness(listing?.uncommitted ?? [], this.markerId, this.plan.session);
     if (listing && state === 'live') return listing;
-    const why = state === 'superseded' ? 'a newer writer opened this upload' : "this writer's staged blocks were discarded (another writer committed, or the path was rewritten, deleted or purged)";
+    const why =
+      state === 'superseded'
+        ? 'a newer writer opened this upload'
+        : "this writer's staged blocks were discarded (another writer committed, or the path was rewritten, deleted or purged)";
     throw new UploadFencedError(this.host.driverName, this.path, operation, new Error(why));
   }
 }

@@ -47,7 +47,8 @@ function pick(file: string, storage: Record<string, unknown>, storageKey: string
   const drivers = Object.keys(storage).filter((key) => !REGISTRY_STORAGE_KEYS.has(key));
   let driver: string;
   if (storageKey !== undefined) {
-    if (!drivers.includes(storageKey)) throw new UsageError(`--storage-key ${storageKey}: not a driver under storage: in ${file} (found: ${drivers.join(', ') || 'none'})`);
+    if (!drivers.includes(storageKey))
+      throw new UsageError(`--storage-key ${storageKey}: not a driver under storage: in ${file} (found: ${drivers.join(', ') || 'none'})`);
     driver = storageKey;
   } else if (drivers.length === 1) {
     driver = drivers[0]!;

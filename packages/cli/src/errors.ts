@@ -30,7 +30,12 @@ export class ReportedFailure extends Error {
 
 /** Typed driver errors, recognised by shape so a second copy of @stowage/core still counts. */
 function isStowageError(err: unknown): err is StowageError {
-  return err instanceof Error && typeof (err as StowageError).code === 'string' && (err as StowageError).code.startsWith('ERR_') && typeof (err as StowageError).driverName === 'string';
+  return (
+    err instanceof Error &&
+    typeof (err as StowageError).code === 'string' &&
+    (err as StowageError).code.startsWith('ERR_') &&
+    typeof (err as StowageError).driverName === 'string'
+  );
 }
 
 /** Parameter and driver-name errors are configuration mistakes: exit 2 like a bad flag. */

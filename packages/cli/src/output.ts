@@ -83,7 +83,10 @@ export class Output {
 
 /** `2026-12-06 18:36:10` in UTC: sortable and unambiguous. */
 export function formatTime(date: Date): string {
-  return date.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  return date
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, 'Z');
 }
 
 /** `1m05s`, `12.3s`: elapsed time for progress lines. */

@@ -106,8 +106,12 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
       }
     };
 
-  driverCommand('ls', 'list the direct children of a directory').argument('[path]', 'a directory', '/').action(withDriver((ctx, path: string) => listCommand(ctx.driver, path, ctx.output)));
-  driverCommand('stat', 'size, type and modification time of a path').argument('<path>').action(withDriver((ctx, path: string) => statCommand(ctx.driver, path, ctx.output)));
+  driverCommand('ls', 'list the direct children of a directory')
+    .argument('[path]', 'a directory', '/')
+    .action(withDriver((ctx, path: string) => listCommand(ctx.driver, path, ctx.output)));
+  driverCommand('stat', 'size, type and modification time of a path')
+    .argument('<path>')
+    .action(withDriver((ctx, path: string) => statCommand(ctx.driver, path, ctx.output)));
   driverCommand('cat', "write a file's content to stdout")
     .argument('<path>')
     .option('--offset <bytes>', 'start at this byte offset', nonNegativeInteger, 0)
@@ -116,12 +120,16 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     .argument('<path>', 'the destination in the storage')
     .argument('[file]', 'a local file; - or nothing for stdin')
     .action(withDriver((ctx, path: string, file: string | undefined) => putCommand(ctx.driver, path, file, ctx.io.stdin, ctx.output)));
-  driverCommand('rm', 'delete a file, or a directory and everything below it').argument('<path>').action(withDriver((ctx, path: string) => removeCommand(ctx.driver, path, ctx.output)));
+  driverCommand('rm', 'delete a file, or a directory and everything below it')
+    .argument('<path>')
+    .action(withDriver((ctx, path: string) => removeCommand(ctx.driver, path, ctx.output)));
   driverCommand('mv', 'move a file (overwrites the destination)')
     .argument('<source>')
     .argument('<dest>')
     .action(withDriver((ctx, source: string, dest: string) => moveCommand(ctx.driver, source, dest, ctx.output)));
-  driverCommand('du', 'files and bytes below a path, per direct child and in total').argument('[path]', 'a directory or file', '/').action(withDriver((ctx, path: string) => diskUsageCommand(ctx.driver, path, ctx.output)));
+  driverCommand('du', 'files and bytes below a path, per direct child and in total')
+    .argument('[path]', 'a directory or file', '/')
+    .action(withDriver((ctx, path: string) => diskUsageCommand(ctx.driver, path, ctx.output)));
   driverCommand('walk', 'every file and directory below a path, depth first in lexical order')
     .argument('[path]', 'where to start', '/')
     .option('--start-after <path>', 'skip everything up to and including this path in walk order')
@@ -146,7 +154,12 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     .option('--large <size>', 'size of the large PutGet/Stream benchmarks (default 1GiB, 64MiB with --quick)')
     .option('--rounds <n>', 'measured rounds per benchmark', nonNegativeInteger)
     .option('--memory-size <size>', 'bytes streamed by the memory check (0 skips it)')
-    .addOption(new Option('--baseline <kind>', 'what the driver is compared with: node-fs (a temp dir), buffer (memory copies); default node-fs for filesystem, buffer otherwise').choices(['node-fs', 'buffer']))
+    .addOption(
+      new Option(
+        '--baseline <kind>',
+        'what the driver is compared with: node-fs (a temp dir), buffer (memory copies); default node-fs for filesystem, buffer otherwise',
+      ).choices(['node-fs', 'buffer']),
+    )
     .option('--html <file>', 'write an HTML report with charts to this file')
     .option('--strict', 'exit 1 when a target ratio or the memory check fails')
     .action(withDriver((ctx) => bench(ctx)));

@@ -93,7 +93,7 @@ export class UnsupportedMethodError extends StowageError {
 export class StorageDriverError extends StowageError {
   readonly code = ErrorCode.StorageDriver;
   constructor(driverName: string, cause: unknown, context: Omit<StowageErrorContext, 'driverName' | 'cause'> = {}) {
-    const what = context.operation ? `${context.operation}${context.path ? ` ${context.path}` : ''}` : context.path ?? 'operation';
+    const what = context.operation ? `${context.operation}${context.path ? ` ${context.path}` : ''}` : (context.path ?? 'operation');
     super(`${what} failed: ${describeCause(cause)}`, { ...context, driverName, cause });
   }
 }
@@ -148,7 +148,10 @@ export class InvalidArgumentError extends StowageError {
   readonly code = ErrorCode.InvalidArgument;
   readonly argument: string;
   constructor(driverName: string, argument: string, problem: string, context: Omit<StowageErrorContext, 'driverName'> = {}) {
-    super(`${context.operation ? `${context.operation}${context.path ? ` ${context.path}` : ''}: ` : ''}argument ${argument}: ${problem}`, { ...context, driverName });
+    super(`${context.operation ? `${context.operation}${context.path ? ` ${context.path}` : ''}: ` : ''}argument ${argument}: ${problem}`, {
+      ...context,
+      driverName,
+    });
     this.argument = argument;
   }
 }
@@ -201,11 +204,7 @@ export function hasErrorCode(err: unknown, code: ErrorCode): boolean {
 /** True for any error raised by a Stowage driver on purpose (it has one of our codes and a driverName). */
 export function isStowageError(err: unknown): err is StowageError {
   const code = codeOf(err);
-  return (
-    typeof code === 'string' &&
-    (Object.values(ErrorCode) as string[]).includes(code) &&
-    typeof (err as { driverName?: unknown }).driverName === 'string'
-  );
+  return typeof code === 'string' && (Object.values(ErrorCode) as string[]).includes(code) && typeof (err as { driverName?: unknown }).driverName === 'string';
 }
 
 export const isPathNotFound = (err: unknown): err is PathNotFoundError => hasErrorCode(err, ErrorCode.PathNotFound);

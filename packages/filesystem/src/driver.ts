@@ -329,7 +329,9 @@ export class FilesystemDriver extends BaseStorageDriver implements LeftoverInspe
     if (!info.isDirectory()) {
       throw new StorageDriverError(
         this.name,
-        new Error(`${this.layout.staging} is ${info.isSymbolicLink() ? 'a symbolic link' : 'not a directory'}; the staging area must be a real directory inside the root, and is never followed out of it`),
+        new Error(
+          `${this.layout.staging} is ${info.isSymbolicLink() ? 'a symbolic link' : 'not a directory'}; the staging area must be a real directory inside the root, and is never followed out of it`,
+        ),
         { operation: 'staging' },
       );
     }

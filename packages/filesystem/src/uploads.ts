@@ -128,7 +128,8 @@ export class FilesystemUploads implements WriterUploads {
           try {
             opened = await this.openSession(path, dir, session, append, lock);
           } catch (err) {
-            if (!(err instanceof Vanished) || attempt >= CREATE_ATTEMPTS) throw err instanceof Vanished ? new Error(`${dir} kept changing under the lock`) : err;
+            if (!(err instanceof Vanished) || attempt >= CREATE_ATTEMPTS)
+              throw err instanceof Vanished ? new Error(`${dir} kept changing under the lock`) : err;
           }
         }
         // Registered under the lock: a newer writer of this process must find it live.

@@ -82,9 +82,7 @@ export class InMemoryDriver extends BaseStorageDriver implements LeftoverInspect
   protected async _stat(path: string): Promise<FileInfo> {
     const node = this.find(path);
     if (!node) throw new PathNotFoundError(this.name, path, { operation: 'stat' });
-    return node instanceof FileNode
-      ? { path, size: node.size, modTime: node.modTime, isDir: false }
-      : { path, size: 0, modTime: node.modTime, isDir: true };
+    return node instanceof FileNode ? { path, size: node.size, modTime: node.modTime, isDir: false } : { path, size: 0, modTime: node.modTime, isDir: true };
   }
 
   protected async _list(path: string): Promise<string[]> {

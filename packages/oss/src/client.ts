@@ -58,7 +58,12 @@ export interface OssClient {
     sourceData: { sourceKey: string; sourceBucketName: string },
     options?: CallOptions,
   ): Promise<{ etag: string }>;
-  completeMultipartUpload(name: string, uploadId: string, parts: Array<{ number: number; etag: string }>, options?: CallOptions): Promise<{ res: OssResponseInfo }>;
+  completeMultipartUpload(
+    name: string,
+    uploadId: string,
+    parts: Array<{ number: number; etag: string }>,
+    options?: CallOptions,
+  ): Promise<{ res: OssResponseInfo }>;
   abortMultipartUpload(name: string, uploadId: string, options?: CallOptions): Promise<{ res: OssResponseInfo }>;
   signatureUrl(name: string, options: { method: string; expires: number }): string;
   /** Not used by the driver: for tests and tools that set up a bucket. */

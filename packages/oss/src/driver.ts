@@ -66,7 +66,7 @@ export class OssDriver extends ObjectStoreDriver {
   }
 
   /** @internal */
-  protected declare readonly store: OssStore;
+  declare protected readonly store: OssStore;
   readonly bucket: string;
   private readonly client: OssClient;
   readonly chunkSize: number;
@@ -93,7 +93,12 @@ export class OssDriver extends ObjectStoreDriver {
     });
     super({
       driverName: DRIVER_NAME,
-      store: new OssStore(client, { driverName: DRIVER_NAME, bucket: options.bucket, creationHeaders: encryptionHeaders(options), maxRetries: settings.maxRetries }),
+      store: new OssStore(client, {
+        driverName: DRIVER_NAME,
+        bucket: options.bucket,
+        creationHeaders: encryptionHeaders(options),
+        maxRetries: settings.maxRetries,
+      }),
       layout: new ObjectKeyLayout(options.rootDirectory ?? ''),
       partSize: settings.chunkSize,
       concurrency: settings.concurrency,
@@ -159,11 +164,23 @@ function resolveSettings(options: OssDriverOptions) {
   if (!/^[a-z0-9_][a-z0-9_-]{1,61}[a-z0-9_]$/.test(options.bucket)) {
     throw new InvalidParameterError(DRIVER_NAME, 'bucket', `must be 3 to 63 lowercase letters, digits and hyphens, got ${JSON.stringify(options.bucket)}`);
   }
-  if (!/^[A-Za-z0-9_-]+$/.test(options.region)) throw new InvalidParameterError(DRIVER_NAME, 'region', `is not a region name: ${JSON.stringify(options.region)}`);
+  if (!/^[A-Za-z0-9_-]+$/.test(options.region))
+    throw new InvalidParameterError(DRIVER_NAME, 'region', `is not a region name: ${JSON.stringify(options.region)}`);
   const chunkSize = integerOption(DRIVER_NAME, 'chunkSize', options.chunkSize, { default: DEFAULT_CHUNK_SIZE, min: MIN_CHUNK_SIZE, max: MAX_PART_SIZE });
-  const copyThresholdSize = integerOption(DRIVER_NAME, 'multipartCopyThresholdSize', options.multipartCopyThresholdSize, { default: DEFAULT_MULTIPART_COPY_THRESHOLD_SIZE, min: 0, max: MAX_COPY_OBJECT_SIZE });
-  const copyChunkSize = integerOption(DRIVER_NAME, 'multipartCopyChunkSize', options.multipartCopyChunkSize, { default: DEFAULT_MULTIPART_COPY_CHUNK_SIZE, min: MIN_CHUNK_SIZE, max: MAX_PART_SIZE });
-  const copyMaxConcurrency = integerOption(DRIVER_NAME, 'multipartCopyMaxConcurrency', options.multipartCopyMaxConcurrency, { default: DEFAULT_MULTIPART_COPY_MAX_CONCURRENCY, min: 1 });
+  const copyThresholdSize = integerOption(DRIVER_NAME, 'multipartCopyThresholdSize', options.multipartCopyThresholdSize, {
+    default: DEFAULT_MULTIPART_COPY_THRESHOLD_SIZE,
+    min: 0,
+    max: MAX_COPY_OBJECT_SIZE,
+  });
+  const copyChunkSize = integerOption(DRIVER_NAME, 'multipartCopyChunkSize', options.multipartCopyChunkSize, {
+    default: DEFAULT_MULTIPART_COPY_CHUNK_SIZE,
+    min: MIN_CHUNK_SIZE,
+    max: MAX_PART_SIZE,
+  });
+  const copyMaxConcurrency = integerOption(DRIVER_NAME, 'multipartCopyMaxConcurrency', options.multipartCopyMaxConcurrency, {
+    default: DEFAULT_MULTIPART_COPY_MAX_CONCURRENCY,
+    min: 1,
+  });
   const concurrency = integerOption(DRIVER_NAME, 'multipartConcurrency', options.multipartConcurrency, { default: DEFAULT_MULTIPART_CONCURRENCY, min: 1 });
   const maxRetries = integerOption(DRIVER_NAME, 'maxRetries', options.maxRetries, { default: DEFAULT_MAX_RETRIES, min: 0 });
   const timeoutMs = integerOption(DRIVER_NAME, 'timeoutMs', options.timeoutMs, { default: DEFAULT_TIMEOUT_MS, min: 1 });

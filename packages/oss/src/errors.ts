@@ -41,7 +41,16 @@ export function isOssInvalidRange(err: unknown): boolean {
   return ossErrorCode(err) === 'InvalidRange' || ossStatus(err) === 416;
 }
 
-const TRANSIENT_CODES = new Set(['InternalError', 'ServiceUnavailable', 'RequestTimeout', 'SlowDown', 'Throttling', 'ConnectionTimeoutError', 'ResponseTimeoutError', 'SocketAssignTimeoutError']);
+const TRANSIENT_CODES = new Set([
+  'InternalError',
+  'ServiceUnavailable',
+  'RequestTimeout',
+  'SlowDown',
+  'Throttling',
+  'ConnectionTimeoutError',
+  'ResponseTimeoutError',
+  'SocketAssignTimeoutError',
+]);
 const TRANSIENT_NAMES = new Set(['ConnectionTimeoutError', 'ResponseTimeoutError', 'SocketAssignTimeoutError', 'RequestError', 'ResponseError']);
 
 /**

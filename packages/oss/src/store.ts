@@ -51,7 +51,12 @@ export class OssStore implements ObjectStore {
    * Runs `call` (with a fresh request context, since ali-oss mutates the options it is given),
    * retrying transient failures up to `maxRetries` times unless the signal fired.
    */
-  async send<T>(operation: string, opts: OpOptions, call: (ctx: ReturnType<typeof requestContext>) => Promise<T>, onRetryError?: (err: unknown) => Promise<T | undefined>): Promise<T> {
+  async send<T>(
+    operation: string,
+    opts: OpOptions,
+    call: (ctx: ReturnType<typeof requestContext>) => Promise<T>,
+    onRetryError?: (err: unknown) => Promise<T | undefined>,
+  ): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       throwIfAborted(opts.signal, { driverName: this.settings.driverName, operation });
       try {

@@ -33,7 +33,11 @@ export function buildS3Client(options: S3DriverOptions): S3Client {
   };
   if (options.regionEndpoint) config.endpoint = withScheme(options.regionEndpoint, secure);
   if (options.accessKey && options.secretKey) {
-    config.credentials = { accessKeyId: options.accessKey, secretAccessKey: options.secretKey, ...(options.sessionToken ? { sessionToken: options.sessionToken } : {}) };
+    config.credentials = {
+      accessKeyId: options.accessKey,
+      secretAccessKey: options.secretKey,
+      ...(options.sessionToken ? { sessionToken: options.sessionToken } : {}),
+    };
   }
   // Otherwise the SDK's default chain: environment, shared config, SSO, web identity, ECS, IMDS.
   if (options.userAgent) config.customUserAgent = options.userAgent;

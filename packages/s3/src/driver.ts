@@ -39,7 +39,7 @@ export class S3Driver extends ObjectStoreDriver {
   /** Every URL is presigned with the driver's credentials. */
   override readonly supports: DriverCapabilities = Object.freeze({ redirect: true });
   /** @internal */
-  protected declare readonly store: S3Store;
+  declare protected readonly store: S3Store;
   /**
    * The SDK client the driver sends its requests with (built from the options, or the one given
    * as `client`): for what the driver does not do itself, such as creating the bucket.
@@ -123,10 +123,21 @@ function resolveSettings(options: S3DriverOptions) {
   return {
     chunkSize: integerOption(DRIVER_NAME, 'chunkSize', options.chunkSize, { default: DEFAULT_CHUNK_SIZE, min: MIN_CHUNK_SIZE }),
     concurrency: integerOption(DRIVER_NAME, 'multipartConcurrency', options.multipartConcurrency, { default: DEFAULT_MULTIPART_CONCURRENCY, min: 1 }),
-    copyChunkSize: integerOption(DRIVER_NAME, 'multipartCopyChunkSize', options.multipartCopyChunkSize, { default: DEFAULT_MULTIPART_COPY_CHUNK_SIZE, min: MIN_COPY_PART_SIZE, max: MAX_COPY_OBJECT_SIZE }),
-    copyMaxConcurrency: integerOption(DRIVER_NAME, 'multipartCopyMaxConcurrency', options.multipartCopyMaxConcurrency, { default: DEFAULT_MULTIPART_COPY_MAX_CONCURRENCY, min: 1 }),
+    copyChunkSize: integerOption(DRIVER_NAME, 'multipartCopyChunkSize', options.multipartCopyChunkSize, {
+      default: DEFAULT_MULTIPART_COPY_CHUNK_SIZE,
+      min: MIN_COPY_PART_SIZE,
+      max: MAX_COPY_OBJECT_SIZE,
+    }),
+    copyMaxConcurrency: integerOption(DRIVER_NAME, 'multipartCopyMaxConcurrency', options.multipartCopyMaxConcurrency, {
+      default: DEFAULT_MULTIPART_COPY_MAX_CONCURRENCY,
+      min: 1,
+    }),
     // One CopyObject cannot copy more than 5 GiB.
-    copyThresholdSize: integerOption(DRIVER_NAME, 'multipartCopyThresholdSize', options.multipartCopyThresholdSize, { default: DEFAULT_MULTIPART_COPY_THRESHOLD_SIZE, min: 0, max: MAX_COPY_OBJECT_SIZE }),
+    copyThresholdSize: integerOption(DRIVER_NAME, 'multipartCopyThresholdSize', options.multipartCopyThresholdSize, {
+      default: DEFAULT_MULTIPART_COPY_THRESHOLD_SIZE,
+      min: 0,
+      max: MAX_COPY_OBJECT_SIZE,
+    }),
     redirectExpirySeconds,
   };
 }

@@ -65,13 +65,22 @@ export class S3Store implements ObjectStore {
 
   async getRange(key: string, start: number, end: number, opts: OpOptions): Promise<Buffer> {
     if (end <= start) return Buffer.alloc(0);
-    const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: `bytes=${start}-${end - 1}` }), { abortSignal: opts.signal });
+    const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: `bytes=${start}-${end - 1}` }), {
+      abortSignal: opts.signal,
+    });
     return readAll(out.Body as AsyncIterable<Uint8Array>);
   }
 
   async put(key: string, body: Buffer, opts: OpOptions): Promise<void> {
     await this.client.send(
-      new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentLength: body.length, ContentType: 'application/octet-stream', ...this.creation }),
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: key,
+        Body: body,
+        ContentLength: body.length,
+        ContentType: 'application/octet-stream',
+        ...this.creation,
+      }),
       { abortSignal: opts.signal },
     );
   }
@@ -79,10 +88,9 @@ export class S3Store implements ObjectStore {
   async deleteKeys(keys: string[], opts: OpOptions): Promise<void> {
     for (let i = 0; i < keys.length; i += DELETE_BATCH) {
       const batch = keys.slice(i, i + DELETE_BATCH);
-      const out = await this.client.send(
-        new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }),
-        { abortSignal: opts.signal },
-      );
+      const out = await this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }), {
+        abortSignal: opts.signal,
+      });
       const failed = (out.Errors ?? []).filter((e) => e.Code !== 'NoSuchKey');
       if (failed.length > 0) {
         const first = failed[0]!;
@@ -187,4 +195,3 @@ export class S3Store implements ObjectStore {
     return `${this.bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
   }
 }
-

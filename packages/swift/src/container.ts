@@ -353,7 +353,12 @@ async function bulkOutcome(response: HttpResponse, method: string, target: strin
   }
   const status = Number.parseInt(parsed['Response Status'] ?? '200', 10);
   if (!(status >= 200 && status < 300) || (parsed.Errors?.length ?? 0) > 0) {
-    throw new SwiftHttpError(Number.isFinite(status) ? status : response.statusCode, method, target, `${parsed['Response Status'] ?? ''} ${JSON.stringify(parsed.Errors ?? [])}`);
+    throw new SwiftHttpError(
+      Number.isFinite(status) ? status : response.statusCode,
+      method,
+      target,
+      `${parsed['Response Status'] ?? ''} ${JSON.stringify(parsed.Errors ?? [])}`,
+    );
   }
   return { deleted: parsed['Number Deleted'] ?? 0, notFound: parsed['Number Not Found'] ?? 0 };
 }

@@ -152,7 +152,10 @@ export class SwiftDriver extends BaseStorageDriver implements LeftoverInspector 
     if (response === 'beyond-end') return Readable.from([]);
     if (offset > 0 && response.statusCode !== 206) {
       await discard(response);
-      throw new StorageDriverError(this.name, new Error(`the server ignored the range bytes=${offset}- (HTTP ${response.statusCode})`), { operation: 'reader', path });
+      throw new StorageDriverError(this.name, new Error(`the server ignored the range bytes=${offset}- (HTTP ${response.statusCode})`), {
+        operation: 'reader',
+        path,
+      });
     }
     return response.body;
   }
@@ -250,14 +253,12 @@ export class SwiftDriver extends BaseStorageDriver implements LeftoverInspector 
     await Promise.all([
       this.container.deleteMany(plain, opts),
       ...objects.filter((o) => o.slo).map((o) => slots.run(() => this.container.deleteManifest(o.name, opts))),
-      ...objects
-        .filter(askFirst)
-        .map((o) =>
-          slots.run(async () => {
-            const head = await this.container.head(o.name, opts);
-            if (head) await this.largeObjects.deleteObject(o.name, head, opts);
-          }),
-        ),
+      ...objects.filter(askFirst).map((o) =>
+        slots.run(async () => {
+          const head = await this.container.head(o.name, opts);
+          if (head) await this.largeObjects.deleteObject(o.name, head, opts);
+        }),
+      ),
     ]);
   }
 
@@ -340,7 +341,8 @@ function resolveSettings(options: SwiftDriverOptions) {
   if (typeof options.container !== 'string' || options.container === '' || options.container.includes('/')) {
     throw new InvalidParameterError(DRIVER_NAME, 'container', 'must be a non-empty string without "/"');
   }
-  if (typeof options.authUrl !== 'string' || !/^https?:\/\//.test(options.authUrl)) throw new InvalidParameterError(DRIVER_NAME, 'authUrl', 'must be an http(s) URL');
+  if (typeof options.authUrl !== 'string' || !/^https?:\/\//.test(options.authUrl))
+    throw new InvalidParameterError(DRIVER_NAME, 'authUrl', 'must be an http(s) URL');
   const hasIdentity = options.username || options.applicationCredentialId || options.token;
   if (!hasIdentity) throw new InvalidParameterError(DRIVER_NAME, 'username', 'is required (or an application credential, or a token)');
   // distribution requires a password with the username; an application credential or a token replaces it.

@@ -52,7 +52,8 @@ function methods(params: ParameterReader): string[] | undefined {
   const raw = params.raw('tempurlmethods');
   if (raw === undefined || raw === '') return undefined;
   const list = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(/[\s,]+/).filter(Boolean) : undefined;
-  if (!list || list.some((m) => typeof m !== 'string' || !/^[A-Za-z]+$/.test(m))) throw params.invalid('tempurlmethods', 'must be a list of HTTP methods such as [GET, HEAD]');
+  if (!list || list.some((m) => typeof m !== 'string' || !/^[A-Za-z]+$/.test(m)))
+    throw params.invalid('tempurlmethods', 'must be a list of HTTP methods such as [GET, HEAD]');
   return (list as string[]).map((m) => m.toUpperCase());
 }
 

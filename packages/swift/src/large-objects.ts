@@ -46,7 +46,8 @@ export class LargeObjects {
     const segments: StoredSegment[] = [];
     for await (const object of this.container.listAll(this.layout.generationDir(path, generation), opts)) {
       const parsed = this.layout.parseSegment(object.name);
-      if (parsed?.index !== undefined) segments.push({ index: parsed.index, session: parsed.session!, name: object.name, size: object.bytes, etag: object.hash });
+      if (parsed?.index !== undefined)
+        segments.push({ index: parsed.index, session: parsed.session!, name: object.name, size: object.bytes, etag: object.hash });
     }
     return segments.sort((a, b) => a.index - b.index);
   }
@@ -79,7 +80,12 @@ export class LargeObjects {
    * The leaf segments of an SLO, nested manifests expanded (copying a nested one whole could pass
    * the 5 GiB object limit); undefined when the server does not give the manifest back.
    */
-  private async sloSources(container: SwiftContainer, objectName: string, opts: OpOptions, depth: number): Promise<Array<{ source: string; size: number }> | undefined> {
+  private async sloSources(
+    container: SwiftContainer,
+    objectName: string,
+    opts: OpOptions,
+    depth: number,
+  ): Promise<Array<{ source: string; size: number }> | undefined> {
     if (depth > MAX_NESTING) throw new Error(`SLO ${container.name}/${objectName} nests deeper than ${MAX_NESTING} levels`);
     const listing = await container.readManifestListing(objectName, opts);
     if (listing === undefined) {
@@ -89,7 +95,8 @@ export class LargeObjects {
     const sources: Array<{ source: string; size: number }> = [];
     for (const entry of listing) {
       // A ranged entry uses part of an object; a server-side copy can only take it whole.
-      if (entry.range !== undefined) throw new Error(`SLO ${container.name}/${objectName} has a ranged segment (${entry.name} bytes ${entry.range}); ranged segments cannot be copied`);
+      if (entry.range !== undefined)
+        throw new Error(`SLO ${container.name}/${objectName} has a ranged segment (${entry.name} bytes ${entry.range}); ranged segments cannot be copied`);
       if (!entry.sub_slo) {
         sources.push({ source: entry.name, size: entry.bytes });
         continue;
@@ -113,7 +120,9 @@ export class LargeObjects {
     const target = `${this.container.name}/${objectName}`;
     const path = this.layout.pathOf(objectName);
     if (path === undefined || !head.generation) {
-      throw new Error(`the server does not return SLO manifests (GET ?multipart-manifest=get is empty) and ${target} is not one this driver wrote: its segments are unknown`);
+      throw new Error(
+        `the server does not return SLO manifests (GET ?multipart-manifest=get is empty) and ${target} is not one this driver wrote: its segments are unknown`,
+      );
     }
     const byIndex = new Map<number, StoredSegment[]>();
     for (const segment of await this.listGeneration(path, head.generation, opts)) {
@@ -126,7 +135,8 @@ export class LargeObjects {
     for (let k = candidates.length; k >= 1 && matches.length < 2; k--) {
       const prefix = candidates.slice(0, k);
       const choices = prefix.reduce((n, atIndex) => n * atIndex.length, 1);
-      if (choices > MAX_SEGMENT_CHOICES) throw new Error(`generation ${head.generation} of ${target} holds too many stray segments to tell which ones its manifest lists`);
+      if (choices > MAX_SEGMENT_CHOICES)
+        throw new Error(`generation ${head.generation} of ${target} holds too many stray segments to tell which ones its manifest lists`);
       for (let choice = 0; choice < choices && matches.length < 2; choice++) {
         const picked: StoredSegment[] = [];
         let rest = choice;
@@ -140,7 +150,9 @@ export class LargeObjects {
       }
     }
     if (matches.length !== 1) {
-      throw new Error(`the segments of generation ${head.generation} do not ${matches.length === 0 ? 'make up' : 'tell apart'} ${target} (${head.size} bytes, ETag ${head.etag ?? 'none'})`);
+      throw new Error(
+        `the segments of generation ${head.generation} do not ${matches.length === 0 ? 'make up' : 'tell apart'} ${target} (${head.size} bytes, ETag ${head.etag ?? 'none'})`,
+      );
     }
     return matches[0]!.map((s) => ({ source: `/${this.container.name}/${s.name}`, size: s.size }));
   }
@@ -186,7 +198,13 @@ export class LargeObjects {
    * `session`, if any), a few at a time. Every copy has settled when this returns or throws, so a
    * caller's clean-up finds them all.
    */
-  async copyInto(path: string, generation: string, session: string | undefined, sources: Array<{ source: string; size: number }>, opts: OpOptions): Promise<StoredSegment[]> {
+  async copyInto(
+    path: string,
+    generation: string,
+    session: string | undefined,
+    sources: Array<{ source: string; size: number }>,
+    opts: OpOptions,
+  ): Promise<StoredSegment[]> {
     const slots = new Semaphore(this.copyConcurrency);
     const copies = await Promise.allSettled(
       sources.map((piece, i) =>
@@ -235,7 +253,9 @@ export class LargeObjects {
 
 /** An SLO's ETag: the MD5 of its segments' ETags (hex), in order. */
 function sloEtag(segments: StoredSegment[]): string {
-  return createHash('md5').update(segments.map((s) => s.etag.toLowerCase()).join('')).digest('hex');
+  return createHash('md5')
+    .update(segments.map((s) => s.etag.toLowerCase()).join(''))
+    .digest('hex');
 }
 
 /** `container/prefix/of/segments` → its parts. */

@@ -46,7 +46,9 @@ export function tempUrl(input: TempUrlInput): string {
   const versionAt = accountPath.search(/\/v1(\.0)?\//);
   const signedAccountPath = versionAt >= 0 ? accountPath.slice(versionAt) : accountPath;
   const signedPath = `${signedAccountPath}/${input.container}/${input.object}`;
-  let signature = createHmac(input.digest ?? 'sha256', input.key).update(`${input.method}\n${input.expires}\n${signedPath}`).digest('hex');
+  let signature = createHmac(input.digest ?? 'sha256', input.key)
+    .update(`${input.method}\n${input.expires}\n${signedPath}`)
+    .digest('hex');
   if (input.accessKey) signature = `${input.tenantId ?? ''}:${input.accessKey}:${signature}`;
   const base = input.storageUrl.replace(/\/+$/, '');
   return `${base}/${encodeURIComponent(input.container)}/${escapeName(input.object)}?temp_url_sig=${encodeURIComponent(signature)}&temp_url_expires=${input.expires}`;

@@ -92,7 +92,11 @@ export class SegmentedUploads implements SegmentWriterHost {
       const sources = await this.largeObjects.sourcesOf(name, head, opts);
       const segments = await this.largeObjects.copyInto(path, marker.generation, marker.session, sources, opts);
       if (sizeOf(segments) !== head.size) {
-        throw new StorageDriverError(this.driverName, new Error(`copied ${sizeOf(segments)} of ${head.size} bytes: the content changed while the append was opened`), { operation: 'writer', path });
+        throw new StorageDriverError(
+          this.driverName,
+          new Error(`copied ${sizeOf(segments)} of ${head.size} bytes: the content changed while the append was opened`),
+          { operation: 'writer', path },
+        );
       }
       return new SegmentWriter(this, init(head.size), marker, segments, false);
     } catch (err) {
@@ -163,7 +167,8 @@ export class SegmentedUploads implements SegmentWriterHost {
    */
   private async resumableSegments(marker: UploadMarker, opts: OpOptions): Promise<StoredSegment[]> {
     const stored = new Map<string, StoredSegment>();
-    for (const segment of await this.largeObjects.listGeneration(marker.path, marker.generation, opts)) stored.set(`${segment.index}.${segment.session}`, segment);
+    for (const segment of await this.largeObjects.listGeneration(marker.path, marker.generation, opts))
+      stored.set(`${segment.index}.${segment.session}`, segment);
     const upload: StoredSegment[] = [];
     const take = (session: string): boolean => {
       const segment = stored.get(`${upload.length + 1}.${session}`);
@@ -210,7 +215,11 @@ export class SegmentedUploads implements SegmentWriterHost {
     if (inherited) {
       const kept = new Set(plain ? [] : content.map((s) => s.name));
       const strays = (await this.largeObjects.listGeneration(path, generation, opts)).filter((s) => !kept.has(s.name));
-      if (strays.length) await this.container.deleteMany(strays.map((s) => s.name), opts);
+      if (strays.length)
+        await this.container.deleteMany(
+          strays.map((s) => s.name),
+          opts,
+        );
     }
     await this.largeObjects.releaseReplaced(path, replaced, plain ? undefined : generation, opts);
   }
@@ -347,7 +356,8 @@ function parseMarker(raw: Buffer, path: string): UploadMarker | undefined {
     const parsed = JSON.parse(raw.toString('utf8')) as Omit<Partial<UploadMarker>, 'version'> & { version?: number };
     if (parsed.path !== path || typeof parsed.generation !== 'string' || !parsed.generation) return undefined;
     if (parsed.version === 1) return { version: 2, path, generation: parsed.generation, session: '', resumed: [], startedAt: String(parsed.startedAt) };
-    const runsOk = Array.isArray(parsed.resumed) && parsed.resumed.every((r) => typeof r?.session === 'string' && Number.isInteger(r.segments) && r.segments > 0);
+    const runsOk =
+      Array.isArray(parsed.resumed) && parsed.resumed.every((r) => typeof r?.session === 'string' && Number.isInteger(r.segments) && r.segments > 0);
     if (parsed.version === 2 && typeof parsed.session === 'string' && parsed.session && runsOk) return parsed as UploadMarker;
   } catch {
     // fall through: not JSON

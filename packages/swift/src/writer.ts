@@ -73,10 +73,15 @@ export class SegmentWriter extends PartedFileWriter<StoredSegment> {
     // Two levels of manifests: the limit squared (a million segments at Swift's default of 1000).
     const perManifest = await this.host.maxSegments(this.opts);
     if (index > perManifest * perManifest) {
-      throw new InvalidArgumentError(this.driverName, 'content', `exceeds ${perManifest * perManifest} segments of ${this.host.chunkSize} bytes; use a larger chunksize`, {
-        operation: 'write',
-        path: this.path,
-      });
+      throw new InvalidArgumentError(
+        this.driverName,
+        'content',
+        `exceeds ${perManifest * perManifest} segments of ${this.host.chunkSize} bytes; use a larger chunksize`,
+        {
+          operation: 'write',
+          path: this.path,
+        },
+      );
     }
     await this.host.checkHeld(this.upload, 'write', this.opts);
   }

@@ -98,7 +98,12 @@ async function install(dir: string): Promise<void> {
       break;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const age = Date.now() - (await stat(lock).then((s) => s.mtimeMs, () => Date.now()));
+      const age =
+        Date.now() -
+        (await stat(lock).then(
+          (s) => s.mtimeMs,
+          () => Date.now(),
+        ));
       if (age > STALE_LOCK_MS) await rmdir(lock).catch(() => undefined);
       else if (Date.now() > deadline) throw new ServiceUnavailableError('Azurite', `another process has been installing it for too long (${lock})`);
       await new Promise((r) => setTimeout(r, 500));

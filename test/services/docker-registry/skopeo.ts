@@ -47,10 +47,19 @@ class SkopeoError extends Error {
 /** `skopeo copy SOURCE DESTINATION` between any two references (oci:, docker://, dir:). */
 export async function skopeoCopy(source: string, destination: string, options: SkopeoCopyOptions = {}): Promise<void> {
   await ensureSkopeo();
-  const shown = ['--insecure-policy', 'copy', '--quiet', '--preserve-digests', '--src-tls-verify=false', '--dest-tls-verify=false', ...(options.extraArgs ?? [])];
+  const shown = [
+    '--insecure-policy',
+    'copy',
+    '--quiet',
+    '--preserve-digests',
+    '--src-tls-verify=false',
+    '--dest-tls-verify=false',
+    ...(options.extraArgs ?? []),
+  ];
   const credentials: string[] = [];
   if (source.startsWith('docker://')) credentials.push(...(options.sourceCredentials ? ['--src-creds', options.sourceCredentials] : ['--src-no-creds']));
-  if (destination.startsWith('docker://')) credentials.push(...(options.destinationCredentials ? ['--dest-creds', options.destinationCredentials] : ['--dest-no-creds']));
+  if (destination.startsWith('docker://'))
+    credentials.push(...(options.destinationCredentials ? ['--dest-creds', options.destinationCredentials] : ['--dest-no-creds']));
   const args = [...shown, ...credentials, source, destination];
   const { code, output } = await runCommand(SKOPEO_BINARY, args);
   if (code !== 0) throw new SkopeoError([...shown, source, destination], code, output);

@@ -207,7 +207,7 @@ export function authenticateV3(store: TokenStore, catalog: Catalog, request: unk
   const identity = field(auth, 'identity');
   const methods = field(identity, 'methods');
   if (!Array.isArray(methods) || methods.length === 0 || !methods.every((m) => typeof m === 'string')) {
-    throw badRequest("Expecting to find auth.identity.methods, a non-empty list of strings");
+    throw badRequest('Expecting to find auth.identity.methods, a non-empty list of strings');
   }
   if (methods.length !== 1) throw unauthorized('This stand-in takes exactly one authentication method.');
   const method = methods[0] as string;

@@ -17,13 +17,7 @@ import {
 } from './identity';
 import { SwiftProxy, type SwiftAccess } from './proxy';
 
-export {
-  KEYSTONE_APPLICATION_CREDENTIAL,
-  KEYSTONE_PROJECT,
-  KEYSTONE_TRUST,
-  KEYSTONE_USER,
-  KEYSTONE_USERS,
-} from './identity';
+export { KEYSTONE_APPLICATION_CREDENTIAL, KEYSTONE_PROJECT, KEYSTONE_TRUST, KEYSTONE_USER, KEYSTONE_USERS } from './identity';
 
 export interface KeystoneStandIn {
   /** http://127.0.0.1:<port> */
@@ -108,10 +102,7 @@ export async function startKeystone(swift: SwiftAccess): Promise<KeystoneStandIn
       let reply: Reply;
       try {
         const request = await readJson(req);
-        reply =
-          version === 'v3'
-            ? authenticateV3(tokens, catalog, request, !searchParams.has('nocatalog'))
-            : authenticateV2(tokens, catalog, request);
+        reply = version === 'v3' ? authenticateV3(tokens, catalog, request, !searchParams.has('nocatalog')) : authenticateV2(tokens, catalog, request);
         stats.issued[version]++;
       } catch (err) {
         if (!(err instanceof KeystoneError)) throw err;
@@ -163,8 +154,7 @@ export async function startKeystone(swift: SwiftAccess): Promise<KeystoneStandIn
       if (!token?.project) {
         // Swift behind keystonemiddleware answers so.
         stats.rejected++;
-        const body =
-          '<html><h1>Unauthorized</h1><p>This server could not verify that you are authorized to access the document you requested.</p></html>';
+        const body = '<html><h1>Unauthorized</h1><p>This server could not verify that you are authorized to access the document you requested.</p></html>';
         res.writeHead(401, {
           'Content-Type': 'text/html; charset=UTF-8',
           'Content-Length': Buffer.byteLength(body),

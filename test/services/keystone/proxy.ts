@@ -13,17 +13,7 @@ export interface SwiftAccess {
 }
 
 // Meaningful for one connection only (RFC 9110 7.6.1), so never forwarded. Host is Swift's own.
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'upgrade',
-  'host',
-]);
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'upgrade', 'host']);
 
 function requestHeaders(rawHeaders: string[], host: string, replaceToken: string | undefined, hasBody: boolean): string[] {
   // http.request adds no Host when given headers as a list.
@@ -145,7 +135,8 @@ export class SwiftProxy {
         });
       });
 
-      if (hasBody) upstream.flushHeaders(); // and wait for 100 Continue before sending the body
+      if (hasBody)
+        upstream.flushHeaders(); // and wait for 100 Continue before sending the body
       else upstream.end();
     };
 

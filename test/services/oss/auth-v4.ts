@@ -26,9 +26,7 @@ function canonicalUri(bucket: string | undefined, key: string | undefined): stri
 }
 
 function canonicalQueryString(query: QueryParam[], omit?: string): string {
-  const encoded = query
-    .filter((param) => param.key !== omit)
-    .map((param) => ({ key: uriEncode(param.key), value: uriEncode(param.value) }));
+  const encoded = query.filter((param) => param.key !== omit).map((param) => ({ key: uriEncode(param.key), value: uriEncode(param.value) }));
   encoded.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
   return encoded.map((param) => (param.value === '' ? param.key : `${param.key}=${param.value}`)).join('&');
 }

@@ -150,14 +150,7 @@ function plainRequest(url: string, method: string): Promise<number> {
 }
 
 /** Every operation the server implements, through ali-oss, with `label` naming each request. */
-async function scenario(
-  client: OSS,
-  virtualHosted: OSS,
-  bucket: string,
-  v4: boolean,
-  recorder: Recorder,
-  bytes: (seed: number, length: number) => Buffer,
-) {
+async function scenario(client: OSS, virtualHosted: OSS, bucket: string, v4: boolean, recorder: Recorder, bytes: (seed: number, length: number) => Buffer) {
   const step = async <T>(label: string, run: () => Promise<T>): Promise<T | undefined> => {
     recorder.label = label;
     try {

@@ -32,7 +32,9 @@ function parseArgs(argv: string[]): Cli {
     const flag = argv[i]!;
     const value = argv[i + 1];
     if (flag === '--help' || flag === '-h') {
-      process.stdout.write('usage: main.js [--port N] [--pid-file PATH] [--access-key-id ID] [--access-key-secret S] [--sts-token T] [--region R] [--bucket NAME]...\n');
+      process.stdout.write(
+        'usage: main.js [--port N] [--pid-file PATH] [--access-key-id ID] [--access-key-secret S] [--sts-token T] [--region R] [--bucket NAME]...\n',
+      );
       process.exit(0);
     }
     if (value === undefined) throw new Error(`${flag} needs a value`);

@@ -179,13 +179,7 @@ export class RequestContext {
       this.res.destroy();
       return;
     }
-    const body = xmlDocument('Error', [
-      ['Code', err.code],
-      ['Message', err.message],
-      ['RequestId', this.requestId],
-      ['HostId', this.hostId],
-      ...err.details,
-    ]);
+    const body = xmlDocument('Error', [['Code', err.code], ['Message', err.message], ['RequestId', this.requestId], ['HostId', this.hostId], ...err.details]);
     const headers: Record<string, string | number> = { 'Content-Type': 'application/xml', ...err.headers };
     if (this.method === 'HEAD') headers['x-oss-err'] = Buffer.from(body, 'utf8').toString('base64');
     this.send(err.status, headers, body);

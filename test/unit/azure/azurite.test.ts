@@ -48,7 +48,7 @@ describe('azure: against Azurite', function () {
       assert.equal(sha256(raw), sha256(pattern('blob', 0, 300 * KiB)));
     });
 
-    it("reads what distribution writes: append blobs and Put Blob block blobs; putContent replaces an append blob", async () => {
+    it('reads what distribution writes: append blobs and Put Blob block blobs; putContent replaces an append blob', async () => {
       const root = `dist-${randomBytes(3).toString('hex')}`;
       const driver = azurite.driver({ rootDirectory: root });
       // distribution's azure driver writes every file as an append blob, in 4 MiB appends.
@@ -96,7 +96,10 @@ describe('azure: against Azurite', function () {
       assert.equal(parseBlockId(blocks.uncommitted.find((id) => !dataBlocks.includes(id))!)?.kind, 'o');
       assert.equal(new Set(blocks.uncommitted.map((id) => id.length)).size, 1, 'ids of equal length');
       assert.deepEqual(await listedNames(azurite.container, driver.blobName('/uploads')), []);
-      await assert.rejects(azurite.container.getBlockBlobClient(driver.blobName(path)).getProperties(), (err: { statusCode?: number }) => err.statusCode === 404);
+      await assert.rejects(
+        azurite.container.getBlockBlobClient(driver.blobName(path)).getProperties(),
+        (err: { statusCode?: number }) => err.statusCode === 404,
+      );
       assert.deepEqual(await driver.leftovers('/uploads'), [`${path} (5 uncommitted blocks)`]);
 
       // A new instance learns the size from the block list, continues and commits the blocks in order.
@@ -107,7 +110,10 @@ describe('azure: against Azurite', function () {
       assert.equal(sha256(await driver.getContent(path)), sha256(pattern('u1', 0, 300 * KiB)));
       const committed = await blocksOf(azurite.container, driver.blobName(path));
       assert.equal(committed.uncommitted.length, 0);
-      assert.deepEqual(committed.committed.slice(0, 4), dataBlocks.sort((a, b) => parseBlockId(a)!.seq - parseBlockId(b)!.seq));
+      assert.deepEqual(
+        committed.committed.slice(0, 4),
+        dataBlocks.sort((a, b) => parseBlockId(a)!.seq - parseBlockId(b)!.seq),
+      );
       assert.deepEqual(await driver.leftovers('/'), []);
       await driver.delete('/uploads');
     });
@@ -334,7 +340,10 @@ describe('azure: against Azurite', function () {
         return seen;
       };
       assert.deepEqual(await walk(), expected);
-      assert.deepEqual(await walk({ skip: '/w/a' }), expected.filter((p) => !p.startsWith('/w/a/')));
+      assert.deepEqual(
+        await walk({ skip: '/w/a' }),
+        expected.filter((p) => !p.startsWith('/w/a/')),
+      );
       assert.deepEqual(await walk({ hint: '/w/a/f110' }), expected.slice(expected.indexOf('/w/a/f110') + 1));
       assert.deepEqual(await walk({ hint: '/w/b/f050' }), expected.slice(expected.indexOf('/w/b/f050') + 1));
       assert.deepEqual((await driver.list('/w')).length, 4);

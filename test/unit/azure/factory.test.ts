@@ -17,7 +17,14 @@ function expectParameterError(fn: () => unknown, parameter: RegExp): void {
 
 describe('azure: factory and parameters', () => {
   it("is registered as azure and takes distribution's parameter names, any case, values as strings", () => {
-    const driver = createDriver('azure', { AccountName: 'acct', ACCOUNTKEY: KEY, container: 'registry', rootdirectory: '/reg/', copy_status_poll_max_retry: '7', copy_status_poll_delay: '250ms' });
+    const driver = createDriver('azure', {
+      AccountName: 'acct',
+      ACCOUNTKEY: KEY,
+      container: 'registry',
+      rootdirectory: '/reg/',
+      copy_status_poll_max_retry: '7',
+      copy_status_poll_delay: '250ms',
+    });
     assert.ok(driver instanceof AzureDriver);
     assert.equal(driver.containerName, 'registry');
     assert.equal(driver.blobName('/docker/registry/v2/x'), 'reg/docker/registry/v2/x');
@@ -27,7 +34,7 @@ describe('azure: factory and parameters', () => {
     assert.equal(driver.containerClient.url, 'https://acct.blob.core.windows.net/registry');
   });
 
-  it("defaults as distribution does: realm core.windows.net, 5 polls 100 ms apart (0 means the default), 4 MiB blocks", () => {
+  it('defaults as distribution does: realm core.windows.net, 5 polls 100 ms apart (0 means the default), 4 MiB blocks', () => {
     const driver = azureDriverFactory({ ...base, copy_status_poll_max_retry: 0 });
     assert.equal(driver.copyStatusPollMaxRetry, 5);
     assert.equal(driver.copyStatusPollDelayMs, 100);
@@ -49,10 +56,16 @@ describe('azure: factory and parameters', () => {
   });
 
   it('authenticates with a connection string: account key, or SAS (then without redirect URLs)', async () => {
-    const keyed = azureDriverFactory({ container: 'c', connectionstring: `DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=${KEY};EndpointSuffix=core.windows.net` });
+    const keyed = azureDriverFactory({
+      container: 'c',
+      connectionstring: `DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=${KEY};EndpointSuffix=core.windows.net`,
+    });
     assert.equal(keyed.authentication, 'connection string (shared key)');
     assert.equal(keyed.containerClient.url, 'https://acct.blob.core.windows.net/c');
-    const sas = azureDriverFactory({ container: 'c', connectionstring: 'BlobEndpoint=https://acct.blob.core.windows.net/;SharedAccessSignature=sv=2022-11-02&ss=b&srt=sco&sp=rl&sig=abc' });
+    const sas = azureDriverFactory({
+      container: 'c',
+      connectionstring: 'BlobEndpoint=https://acct.blob.core.windows.net/;SharedAccessSignature=sv=2022-11-02&ss=b&srt=sco&sp=rl&sig=abc',
+    });
     assert.equal(sas.authentication, 'connection string (SAS)');
     assert.equal(await sas.redirectURL('/x'), null);
     const dev = azureDriverFactory({ container: 'c', connectionstring: 'UseDevelopmentStorage=true' });
@@ -60,9 +73,16 @@ describe('azure: factory and parameters', () => {
   });
 
   it('builds token credentials: client_secret, default_credentials (no account key), shared_key', () => {
-    const secret = azureDriverFactory({ accountname: 'acct', container: 'c', credentials: { type: 'client_secret', clientid: 'id', tenantid: 'tenant', secret: 's' } });
+    const secret = azureDriverFactory({
+      accountname: 'acct',
+      container: 'c',
+      credentials: { type: 'client_secret', clientid: 'id', tenantid: 'tenant', secret: 's' },
+    });
     assert.equal(secret.authentication, 'client secret');
-    assert.equal(azureDriverFactory({ accountname: 'acct', container: 'c', credentials: { type: 'default_credentials' } }).authentication, 'default credentials');
+    assert.equal(
+      azureDriverFactory({ accountname: 'acct', container: 'c', credentials: { type: 'default_credentials' } }).authentication,
+      'default credentials',
+    );
     assert.equal(azureDriverFactory({ accountname: 'acct', container: 'c', credentials: { Type: 'default' } }).authentication, 'default credentials');
     assert.equal(azureDriverFactory({ accountname: 'acct', container: 'c' }).authentication, 'default credentials');
     assert.equal(azureDriverFactory({ ...base, credentials: { type: 'shared_key' } }).authentication, 'shared key');

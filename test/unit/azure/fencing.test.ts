@@ -36,7 +36,9 @@ describe('azure: fencing against Azurite', function () {
     const [liveMarker, fencedMarker] = await markers(azurite, blobName);
     assert.equal(liveMarker!.session.gen, fencedMarker!.session.gen + 1, 'the later open took the next generation');
     // The fenced writer's block that passed its check just before `live` opened, landing now.
-    await azurite.container.getBlockBlobClient(blobName).stageBlock(dataBlockId(fencedMarker!.upload, liveMarker!.seq, fencedMarker!.session), pattern('stray', 0, 16 * KiB), 16 * KiB);
+    await azurite.container
+      .getBlockBlobClient(blobName)
+      .stageBlock(dataBlockId(fencedMarker!.upload, liveMarker!.seq, fencedMarker!.session), pattern('stray', 0, 16 * KiB), 16 * KiB);
 
     // The fenced writer itself stages nothing more: its next block fails the check.
     try {
@@ -45,7 +47,9 @@ describe('azure: fencing against Azurite', function () {
       assert.ok(isUploadFenced(err), String(err));
     }
     await assert.rejects(fenced.commit(), (err) => hasErrorCode(err, ErrorCode.UploadFenced));
-    const strays = (await blocksOf(azurite.container, blobName)).uncommitted.filter((id) => parseBlockId(id)?.kind === 'd' && parseBlockId(id)!.session.nonce === fencedMarker!.session.nonce);
+    const strays = (await blocksOf(azurite.container, blobName)).uncommitted.filter(
+      (id) => parseBlockId(id)?.kind === 'd' && parseBlockId(id)!.session.nonce === fencedMarker!.session.nonce,
+    );
     assert.equal(strays.length, 1, 'only the injected stray block of the fenced session is on the blob');
 
     // `live` closes with nothing of its own; a third process resumes `live`'s chain, not the stray.

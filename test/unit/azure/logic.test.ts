@@ -118,12 +118,27 @@ describe('azure: block ids and staged uploads', () => {
     const s1 = { gen: 1, nonce: 'aaaaa' };
     const s2 = { gen: 2, nonce: 'bbbbb' };
     // s1 staged 0, 1 and 3 (2 was in flight when s2 opened and landed later); s2 resumed at 2 and staged 2 only.
-    const blocks = [opened(upload, 0, s1), data(upload, 0, s1, 4), data(upload, 1, s1, 4), data(upload, 3, s1, 4), opened(upload, 2, s2, s1), data(upload, 2, s2, 2), data(upload, 2, s1, 4)];
+    const blocks = [
+      opened(upload, 0, s1),
+      data(upload, 0, s1, 4),
+      data(upload, 1, s1, 4),
+      data(upload, 3, s1, 4),
+      opened(upload, 2, s2, s1),
+      data(upload, 2, s2, 2),
+      data(upload, 2, s1, 4),
+    ];
     const staged = analyseUncommitted(blocks);
     assert.deepEqual(staged.current?.chain, [dataBlockId(upload, 0, s1, STAMP), dataBlockId(upload, 1, s1, STAMP), dataBlockId(upload, 2, s2, STAMP)]);
     assert.equal(staged.current?.chainSize, 10);
     // s2 opened and staged nothing; the fenced s1 went on staging 2 and 3: its strays are not content.
-    const idle = analyseUncommitted([opened(upload, 0, s1), data(upload, 0, s1, 4), data(upload, 1, s1, 4), opened(upload, 2, s2, s1), data(upload, 2, s1, 4), data(upload, 3, s1, 4)]);
+    const idle = analyseUncommitted([
+      opened(upload, 0, s1),
+      data(upload, 0, s1, 4),
+      data(upload, 1, s1, 4),
+      opened(upload, 2, s2, s1),
+      data(upload, 2, s1, 4),
+      data(upload, 3, s1, 4),
+    ]);
     assert.equal(idle.current?.nextSeq, 2);
     assert.equal(idle.current?.chainSize, 8);
   });
@@ -133,7 +148,15 @@ describe('azure: block ids and staged uploads', () => {
     const s1 = { gen: 1, nonce: 'aaaaa' };
     const low = { gen: 2, nonce: 'bbbbb' };
     const high = { gen: 2, nonce: 'ccccc' };
-    const blocks = [opened(upload, 0, s1), data(upload, 0, s1, 4), opened(upload, 1, low, s1), opened(upload, 1, high, s1), data(upload, 1, low, 5), data(upload, 2, low, 5), data(upload, 1, high, 6)];
+    const blocks = [
+      opened(upload, 0, s1),
+      data(upload, 0, s1, 4),
+      opened(upload, 1, low, s1),
+      opened(upload, 1, high, s1),
+      data(upload, 1, low, 5),
+      data(upload, 2, low, 5),
+      data(upload, 1, high, 6),
+    ];
     const staged = analyseUncommitted(blocks);
     assert.deepEqual(staged.current?.chain, [dataBlockId(upload, 0, s1, STAMP), dataBlockId(upload, 1, high, STAMP)]);
     const lowMarker = openMarkerId(upload, 1, low, s1, STAMP);
@@ -180,18 +203,32 @@ describe('azure: block staging', () => {
     for (let offset = 0; offset < data.length; offset += 7) await stager.push(data.subarray(offset, offset + 7));
     assert.equal(stager.buffered.length, 5, 'the tail stays buffered until flush');
     await stager.flush();
-    assert.deepEqual(stager.ids, Array.from({ length: 10 }, (_, i) => String(i)));
-    assert.deepEqual(Buffer.concat(stager.ids.map((id) => rec.staged.get(id)!)), data, 'block contents, in id order, are the stream (buffers are reused safely)');
+    assert.deepEqual(
+      stager.ids,
+      Array.from({ length: 10 }, (_, i) => String(i)),
+    );
+    assert.deepEqual(
+      Buffer.concat(stager.ids.map((id) => rec.staged.get(id)!)),
+      data,
+      'block contents, in id order, are the stream (buffers are reused safely)',
+    );
     assert.ok(rec.maxInFlight() <= 3 && rec.maxInFlight() >= 2, `in flight at once: ${rec.maxInFlight()}`);
   });
 
   it('keeps the first failure and rethrows it on the next call', async () => {
     let calls = 0;
-    const stager = new BlockStager(async () => {
-      if (++calls === 2) throw new Error('stage failed');
-    }, String, { blockSize: 4, concurrency: 4 });
+    const stager = new BlockStager(
+      async () => {
+        if (++calls === 2) throw new Error('stage failed');
+      },
+      String,
+      { blockSize: 4, concurrency: 4 },
+    );
     // The failure surfaces on the push that sees it or at the latest on flush, and on every call after.
-    await assert.rejects(stager.push(Buffer.alloc(12)).then(() => stager.flush()), /stage failed/);
+    await assert.rejects(
+      stager.push(Buffer.alloc(12)).then(() => stager.flush()),
+      /stage failed/,
+    );
     await assert.rejects(stager.push(Buffer.alloc(1)), /stage failed/);
     await assert.rejects(stager.flush(), /stage failed/);
   });
@@ -226,26 +263,46 @@ describe('azure: copy polling', () => {
 
   it('waits N x delay before poll N and succeeds when the copy does', async () => {
     const slept: number[] = [];
-    const outcome = await waitForCopy({ status: 'pending', copyId: 'c' }, script([{ status: 'pending', copyId: 'c' }, { status: 'success', copyId: 'c' }]), settings, async (ms) => {
-      slept.push(ms);
-    });
+    const outcome = await waitForCopy(
+      { status: 'pending', copyId: 'c' },
+      script([
+        { status: 'pending', copyId: 'c' },
+        { status: 'success', copyId: 'c' },
+      ]),
+      settings,
+      async (ms) => {
+        slept.push(ms);
+      },
+    );
     assert.deepEqual(outcome, { kind: 'success' });
     assert.deepEqual(slept, [10, 20]);
   });
 
   it('reports a copy still pending after the last poll, and with -1 one that did not finish at once', async () => {
     const pending = script([{ status: 'pending', copyId: 'c' }]);
-    assert.deepEqual(await waitForCopy({ status: 'pending', copyId: 'c' }, pending, settings, async () => undefined), { kind: 'unfinished', polls: 3, copyId: 'c' });
-    assert.deepEqual(await waitForCopy({ status: 'pending', copyId: 'c' }, pending, { maxRetry: -1, delayMs: 10 }, async () => assert.fail('no sleep with -1')), {
+    assert.deepEqual(await waitForCopy({ status: 'pending', copyId: 'c' }, pending, settings, async () => undefined), {
       kind: 'unfinished',
-      polls: 0,
+      polls: 3,
       copyId: 'c',
     });
+    assert.deepEqual(
+      await waitForCopy({ status: 'pending', copyId: 'c' }, pending, { maxRetry: -1, delayMs: 10 }, async () => assert.fail('no sleep with -1')),
+      {
+        kind: 'unfinished',
+        polls: 0,
+        copyId: 'c',
+      },
+    );
     assert.deepEqual(await waitForCopy({ status: 'success' }, pending, { maxRetry: -1, delayMs: 10 }, async () => undefined), { kind: 'success' });
   });
 
   it('reports failed and aborted copies, and a copy replaced by another', async () => {
-    const failed = await waitForCopy({ status: 'pending', copyId: 'c' }, script([{ status: 'failed', copyId: 'c', description: '500 InternalError' }]), settings, async () => undefined);
+    const failed = await waitForCopy(
+      { status: 'pending', copyId: 'c' },
+      script([{ status: 'failed', copyId: 'c', description: '500 InternalError' }]),
+      settings,
+      async () => undefined,
+    );
     assert.deepEqual(failed, { kind: 'failed', reason: 'copy failed: 500 InternalError' });
     const replaced = await waitForCopy({ status: 'pending', copyId: 'c' }, script([{ status: 'success', copyId: 'd' }]), settings, async () => undefined);
     assert.equal(replaced.kind, 'failed');

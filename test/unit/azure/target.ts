@@ -13,7 +13,8 @@
  */
 import { azureDriverFactory, type AzureDriverOptions } from '@stowage/azure';
 
-export const REAL_AZURE_HINT = 'To run against a real account instead, set STOWAGE_AZURE_CONTAINER and STOWAGE_AZURE_ACCOUNTNAME/STOWAGE_AZURE_ACCOUNTKEY (see packages/azure/README.md).';
+export const REAL_AZURE_HINT =
+  'To run against a real account instead, set STOWAGE_AZURE_CONTAINER and STOWAGE_AZURE_ACCOUNTNAME/STOWAGE_AZURE_ACCOUNTKEY (see packages/azure/README.md).';
 
 export function realAzureOptions(env: NodeJS.ProcessEnv = process.env): AzureDriverOptions | undefined {
   const container = env.STOWAGE_AZURE_CONTAINER;

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import * as bench from '@stowage/conformance/bench';
 import { KiB, MiB, GiB } from '@stowage/core';
 
-
 describe('bench: sizes', () => {
   it('parses binary and decimal sizes', () => {
     assert.equal(bench.parseSize('512'), 512);
@@ -82,8 +81,16 @@ describe('bench: statistics', () => {
   });
 
   it('evaluates targets case-insensitively; a benchmark that did not run has no verdict', () => {
-    const entry = (name: string, ratio: number) =>
-      ({ name, ratio, bytesPerOp: 0, opsPerBatch: 1, rounds: 1, ratioSamples: [ratio], driver: bench.summariseSide([1], 0), baseline: bench.summariseSide([1], 0) });
+    const entry = (name: string, ratio: number) => ({
+      name,
+      ratio,
+      bytesPerOp: 0,
+      opsPerBatch: 1,
+      rounds: 1,
+      ratioSamples: [ratio],
+      driver: bench.summariseSide([1], 0),
+      baseline: bench.summariseSide([1], 0),
+    });
     const results = bench.evaluateTargets(
       [
         { benchmark: 'putget1mib', minRatio: 0.9 },
@@ -106,8 +113,26 @@ describe('bench: statistics', () => {
 describe('bench: formatting', () => {
   const side = (ops: number, bytes: number) => bench.summariseSide([ops], bytes);
   const entries = [
-    { name: 'PutGetEmpty', bytesPerOp: 0, opsPerBatch: 4096, rounds: 5, driver: side(12345.6, 0), baseline: side(23456.7, 0), ratio: 0.5263, ratioSamples: [0.5263] },
-    { name: 'Stream256MiB', bytesPerOp: 256 * MiB, opsPerBatch: 1, rounds: 3, driver: side(1.9, 256 * MiB), baseline: side(2, 256 * MiB), ratio: 0.95, ratioSamples: [0.95] },
+    {
+      name: 'PutGetEmpty',
+      bytesPerOp: 0,
+      opsPerBatch: 4096,
+      rounds: 5,
+      driver: side(12345.6, 0),
+      baseline: side(23456.7, 0),
+      ratio: 0.5263,
+      ratioSamples: [0.5263],
+    },
+    {
+      name: 'Stream256MiB',
+      bytesPerOp: 256 * MiB,
+      opsPerBatch: 1,
+      rounds: 3,
+      driver: side(1.9, 256 * MiB),
+      baseline: side(2, 256 * MiB),
+      ratio: 0.95,
+      ratioSamples: [0.95],
+    },
   ];
 
   it('formats rates with thousands separators and few digits', () => {
@@ -191,7 +216,23 @@ describe('bench: catalog and selection', () => {
     const catalog = bench.benchmarkCatalog(GiB);
     assert.deepEqual(
       catalog.map((c) => c.name),
-      ['PutGetEmpty', 'PutGet1KiB', 'PutGet1MiB', 'PutGet1GiB', 'StreamEmpty', 'Stream1KiB', 'Stream1MiB', 'Stream1GiB', 'Stream256MiB', 'StreamWrite256MiB', 'StreamRead256MiB', 'List5', 'List50', 'Delete5', 'Delete50'],
+      [
+        'PutGetEmpty',
+        'PutGet1KiB',
+        'PutGet1MiB',
+        'PutGet1GiB',
+        'StreamEmpty',
+        'Stream1KiB',
+        'Stream1MiB',
+        'Stream1GiB',
+        'Stream256MiB',
+        'StreamWrite256MiB',
+        'StreamRead256MiB',
+        'List5',
+        'List50',
+        'Delete5',
+        'Delete50',
+      ],
     );
     assert.equal(catalog.find((c) => c.name === 'StreamRead256MiB')?.bytesPerOp, 256 * MiB);
     assert.equal(catalog.find((c) => c.name === 'PutGet1GiB')?.distribution, 'BenchmarkPutGet1GBFiles');
@@ -226,8 +267,25 @@ describe('bench: command-line arguments', () => {
   it('parses every option, with a space or =', () => {
     assert.deepEqual(parse('--driver', 'filesystem'), { driver: 'filesystem', quick: false, strict: false, help: false });
     const all = parse(
-      '--driver=inmemory', '--json', 'out.json', '--large', '64MiB', '--quick', '--only', 'PutGet1MiB, Stream256MiB', '--rounds=7',
-      '--large-rounds', '4', '--chunk', '64KiB', '--memory-size', '0', '--driver-fsync', 'off', '--baseline-fsync=on', '--strict',
+      '--driver=inmemory',
+      '--json',
+      'out.json',
+      '--large',
+      '64MiB',
+      '--quick',
+      '--only',
+      'PutGet1MiB, Stream256MiB',
+      '--rounds=7',
+      '--large-rounds',
+      '4',
+      '--chunk',
+      '64KiB',
+      '--memory-size',
+      '0',
+      '--driver-fsync',
+      'off',
+      '--baseline-fsync=on',
+      '--strict',
     );
     assert.deepEqual(all, {
       driver: 'inmemory',
@@ -273,7 +331,20 @@ describe('bench: command-line arguments', () => {
 
   it('has a usage text naming every option and driver', () => {
     const usage = bench.benchUsage(drivers);
-    for (const option of ['--driver', '--json', '--large', '--quick', '--only', '--rounds', '--large-rounds', '--chunk', '--memory-size', '--driver-fsync', '--baseline-fsync', '--strict']) {
+    for (const option of [
+      '--driver',
+      '--json',
+      '--large',
+      '--quick',
+      '--only',
+      '--rounds',
+      '--large-rounds',
+      '--chunk',
+      '--memory-size',
+      '--driver-fsync',
+      '--baseline-fsync',
+      '--strict',
+    ]) {
       assert.ok(usage.includes(option), option);
     }
     assert.ok(usage.includes('filesystem | inmemory'));

@@ -50,7 +50,10 @@ describe('bench: registry benchmark (pure parts)', () => {
     assert.deepEqual(lib.layerSizes(10, 3), [4, 3, 3]);
     assert.deepEqual(lib.layerSizes(200 * MiB, 8), Array(8).fill(25 * MiB));
     const sizes: number[] = lib.layerSizes(200 * MiB + 5, 7);
-    assert.equal(sizes.reduce((a, b) => a + b, 0), 200 * MiB + 5);
+    assert.equal(
+      sizes.reduce((a, b) => a + b, 0),
+      200 * MiB + 5,
+    );
     assert.ok(Math.max(...sizes) - Math.min(...sizes) <= 1);
   });
 
@@ -61,7 +64,23 @@ describe('bench: registry benchmark (pure parts)', () => {
     assert.equal(defaults.warmup, 1);
     assert.equal(defaults.imageSize, 200 * MiB);
     assert.equal(defaults.layers, 8);
-    const given = lib.parseArgs(['--backends', 'swift,filesystem', '--rounds=7', '--warmup', '0', '--image-size', '64MiB', '--layers', '5', '--json', 'out.json', '--cpu-prof', 'prof', '--registry-cli', 'old/dist/cli.js']);
+    const given = lib.parseArgs([
+      '--backends',
+      'swift,filesystem',
+      '--rounds=7',
+      '--warmup',
+      '0',
+      '--image-size',
+      '64MiB',
+      '--layers',
+      '5',
+      '--json',
+      'out.json',
+      '--cpu-prof',
+      'prof',
+      '--registry-cli',
+      'old/dist/cli.js',
+    ]);
     assert.deepEqual(given.backends, ['swift', 'filesystem']);
     assert.deepEqual(
       [given.rounds, given.warmup, given.imageSize, given.layers, given.jsonFile, given.cpuProfDir, given.registryCli],
@@ -70,15 +89,33 @@ describe('bench: registry benchmark (pure parts)', () => {
     const quick = lib.parseArgs(['--quick']);
     assert.deepEqual([quick.rounds, quick.warmup, quick.imageSize, quick.layers], [1, 0, 2 * MiB, 2]);
     assert.equal(lib.parseArgs(['--quick', '--rounds', '3']).rounds, 3);
-    for (const bad of [['--backends', 'gcs'], ['--rounds', '0'], ['--rounds'], ['--layers', 'x'], ['--image-size', 'lots'], ['--frobnicate'], ['--layers', '10', '--image-size', '5']]) {
-      assert.throws(() => lib.parseArgs(bad), (err: Error) => err.name === 'UsageError', bad.join(' '));
+    for (const bad of [
+      ['--backends', 'gcs'],
+      ['--rounds', '0'],
+      ['--rounds'],
+      ['--layers', 'x'],
+      ['--image-size', 'lots'],
+      ['--frobnicate'],
+      ['--layers', '10', '--image-size', '5'],
+    ]) {
+      assert.throws(
+        () => lib.parseArgs(bad),
+        (err: Error) => err.name === 'UsageError',
+        bad.join(' '),
+      );
     }
   });
 
   it('summarises both sides: MB/s and CPU as median, min, max; ratios as the median of per-round ratios', () => {
     const bytes = 100e6;
     // stowage: 1 s, 2 s, 4 s -> 100, 50, 25 MB/s; docker-registry: 2 s every round -> 50 MB/s.
-    const entry = lib.summariseOperation('filesystem', 'push', bytes, { seconds: [1, 2, 4], cpuSeconds: [0.5, 0.3, 0.4] }, { seconds: [2, 2, 2], cpuSeconds: [0.4, 0.6, 0.2] });
+    const entry = lib.summariseOperation(
+      'filesystem',
+      'push',
+      bytes,
+      { seconds: [1, 2, 4], cpuSeconds: [0.5, 0.3, 0.4] },
+      { seconds: [2, 2, 2], cpuSeconds: [0.4, 0.6, 0.2] },
+    );
     assert.deepEqual(entry.stowage.mbPerSec, { median: 50, min: 25, max: 100, samples: [100, 50, 25] });
     assert.deepEqual(entry.distribution.mbPerSec, { median: 50, min: 50, max: 50, samples: [50, 50, 50] });
     assert.deepEqual(entry.stowage.cpuSeconds, { median: 0.4, min: 0.3, max: 0.5, samples: [0.5, 0.3, 0.4] });
@@ -98,15 +135,36 @@ describe('bench: registry benchmark (pure parts)', () => {
   });
 
   it('prints one aligned line per backend and operation, with verdicts', () => {
-    const push = lib.summariseOperation('filesystem', 'push', 200e6, { seconds: [1, 2, 4], cpuSeconds: [0.5, 0.3, 0.4] }, { seconds: [2, 2, 2], cpuSeconds: [0.4, 0.6, 0.2] });
+    const push = lib.summariseOperation(
+      'filesystem',
+      'push',
+      200e6,
+      { seconds: [1, 2, 4], cpuSeconds: [0.5, 0.3, 0.4] },
+      { seconds: [2, 2, 2], cpuSeconds: [0.4, 0.6, 0.2] },
+    );
     const pull = lib.summariseOperation('swift', 'pull', 200e6, { seconds: [2], cpuSeconds: [0.25] }, { seconds: [2], cpuSeconds: [0.5] });
     const lines: string[] = lib.formatTable([push, pull]).split('\n');
     assert.equal(lines.length, 4);
     assert.match(lines[0]!, /^backend\s+op\s+stowage MB\/s\s+docker-registry MB\/s\s+ratio\s+target\s+stowage CPU s\/op/);
     assert.match(lines[1]!, /^-+$/);
-    assert.match(lines[2]!, /^filesystem\s+push\s+100 \(50\.0-200\)\s+100 \(100-100\)\s+1\.00\s+>=1\.00 PASS\s+0\.40 \(0\.30-0\.50\)\s+0\.40 \(0\.20-0\.60\)\s+1\.25\s+<=1\.00 FAIL$/);
-    assert.match(lines[3]!, /^swift\s+pull\s+100 \(100-100\)\s+100 \(100-100\)\s+1\.00\s+>=0\.90 PASS\s+0\.25 \(0\.25-0\.25\)\s+0\.50 \(0\.50-0\.50\)\s+0\.50\s+<=1\.11 PASS$/);
-    assert.equal(new Set(lines.slice(0, 1).concat(lines.slice(2)).map((l) => l.length)).size, 1, 'aligned');
+    assert.match(
+      lines[2]!,
+      /^filesystem\s+push\s+100 \(50\.0-200\)\s+100 \(100-100\)\s+1\.00\s+>=1\.00 PASS\s+0\.40 \(0\.30-0\.50\)\s+0\.40 \(0\.20-0\.60\)\s+1\.25\s+<=1\.00 FAIL$/,
+    );
+    assert.match(
+      lines[3]!,
+      /^swift\s+pull\s+100 \(100-100\)\s+100 \(100-100\)\s+1\.00\s+>=0\.90 PASS\s+0\.25 \(0\.25-0\.25\)\s+0\.50 \(0\.50-0\.50\)\s+0\.50\s+<=1\.11 PASS$/,
+    );
+    assert.equal(
+      new Set(
+        lines
+          .slice(0, 1)
+          .concat(lines.slice(2))
+          .map((l) => l.length),
+      ).size,
+      1,
+      'aligned',
+    );
     assert.equal(lib.formatTable([]), '(nothing measured)');
   });
 });
@@ -126,7 +184,9 @@ describe('bench: registry benchmark (--quick run on the filesystem)', function (
   it('pushes and pulls through both registries, prints the table and writes the JSON', async () => {
     const jsonFile = path.join(dir, 'result.json');
     const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, [path.join(SCRIPTS, 'bench-registry.js'), '--quick', '--backends', 'filesystem', '--json', jsonFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [path.join(SCRIPTS, 'bench-registry.js'), '--quick', '--backends', 'filesystem', '--json', jsonFile], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let out = '';
       let err = '';
       child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));

@@ -8,7 +8,6 @@ import { InMemoryDriver } from '@stowage/inmemory';
 import * as bench from '@stowage/conformance/bench';
 import { MiB } from '@stowage/core';
 
-
 describe('bench: runBenchmarks (tiny run on the in-memory driver)', function () {
   this.timeout(60_000);
   let dir = '';
@@ -95,7 +94,10 @@ describe('bench: runBenchmarks (tiny run on the in-memory driver)', function () 
 
   it('rejects a baseline that lacks operations, naming them', async () => {
     const partial = { name: 'half', put: async () => undefined, get: async () => new Uint8Array() } as never;
-    await assert.rejects(runBenchmarks(new InMemoryDriver(), { baseline: partial, output: null, log: null }), /baseline half lacks streamWrite, streamRead, list, delete/);
+    await assert.rejects(
+      runBenchmarks(new InMemoryDriver(), { baseline: partial, output: null, log: null }),
+      /baseline half lacks streamWrite, streamRead, list, delete/,
+    );
   });
 
   it('cleans up and rethrows when the driver fails mid-run', async () => {

@@ -65,7 +65,10 @@ describe('ceph rgw: resuming uploads a separate process staged', function () {
       const marker = await swiftDriverInternals(parent).uploads.readMarker(path, {});
       assert.ok(marker, 'the upload marker is stored');
       const segments = await swiftDriverInternals(parent).largeObjects.listGeneration(path, marker.generation, {});
-      assert.deepEqual(segments.map((s) => s.size), [2 * MiB, 2 * MiB, 2 * MiB, MiB]);
+      assert.deepEqual(
+        segments.map((s) => s.size),
+        [2 * MiB, 2 * MiB, 2 * MiB, MiB],
+      );
 
       await resumeCrossProcessUpload(parent);
       // The file is an SLO of the upload's generation; RGW does not give manifests back, so the
@@ -79,7 +82,11 @@ describe('ceph rgw: resuming uploads a separate process staged', function () {
       // The walk reports the SLO's size, not the size of its manifest that RGW lists.
       const walked: Array<[string, number]> = [];
       await parent.walk('/', (info) => void walked.push([info.path, info.size]));
-      assert.deepEqual(walked, [['/t', 0], ['/t/blobs', 0], ['/t/blobs/resumed', 11 * MiB + 5]]);
+      assert.deepEqual(walked, [
+        ['/t', 0],
+        ['/t/blobs', 0],
+        ['/t/blobs/resumed', 11 * MiB + 5],
+      ]);
       // A move copies the segments into the destination's own generation (from the generation,
       // as RGW gives no manifest back), and delete takes the segments with the manifest.
       await parent.move(path, '/t/moved');

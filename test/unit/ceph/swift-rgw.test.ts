@@ -18,7 +18,9 @@ describe('swift: tempUrlDigest()', () => {
 
   it('tempUrl() signs with the digest it is given, over the full path when the storage URL has no account (/swift/v1)', () => {
     const expires = 1_900_000_000;
-    const url = new URL(tempUrl({ storageUrl: 'http://127.0.0.1:7480/swift/v1', container: 'c', object: 'p/files/x', method: 'GET', expires, key: 'k', digest: 'sha1' }));
+    const url = new URL(
+      tempUrl({ storageUrl: 'http://127.0.0.1:7480/swift/v1', container: 'c', object: 'p/files/x', method: 'GET', expires, key: 'k', digest: 'sha1' }),
+    );
     assert.equal(url.pathname, '/swift/v1/c/p/files/x');
     const expected = createHmac('sha1', 'k').update(`GET\n${expires}\n/swift/v1/c/p/files/x`).digest('hex');
     assert.equal(url.searchParams.get('temp_url_sig'), expected);
@@ -99,7 +101,9 @@ describe('swift: against Ceph RGW', function () {
     const name = driver.layout.objectName('/t/foreign');
     const segment = `${options.prefix}/elsewhere/0001`;
     const etag = await swiftDriverInternals(driver).container.put(segment, Buffer.from(pattern('foreign', 0, MiB)), {});
-    assert.ok(await swiftDriverInternals(driver).container.putManifest(name, [{ path: `/${options.container}/${segment}`, etag, size_bytes: MiB }], undefined, {}));
+    assert.ok(
+      await swiftDriverInternals(driver).container.putManifest(name, [{ path: `/${options.container}/${segment}`, etag, size_bytes: MiB }], undefined, {}),
+    );
     assert.equal((await driver.stat('/t/foreign')).size, MiB);
 
     await assert.rejects(driver.move('/t/foreign', '/t/dest'), (err: unknown) => isStorageDriverError(err) && /not one this driver wrote/.test(String(err)));
@@ -120,7 +124,15 @@ describe('swift: against Ceph RGW', function () {
     assert.equal(response.status, 200);
     assert.equal(sha256(Buffer.from(await response.arrayBuffer())), sha256(data));
     // A wrong key's URL is refused: the signature is checked (RGW answers 403 where Swift answers 401).
-    const forged = tempUrl({ storageUrl: await swiftDriverInternals(driver).client.storageUrl(), container: options.container, object: driver.layout.objectName('/t/r'), method: 'GET', expires: Math.floor(Date.now() / 1000) + 60, key: `${TEMP_URL_KEY}-wrong`, digest: 'sha1' });
+    const forged = tempUrl({
+      storageUrl: await swiftDriverInternals(driver).client.storageUrl(),
+      container: options.container,
+      object: driver.layout.objectName('/t/r'),
+      method: 'GET',
+      expires: Math.floor(Date.now() / 1000) + 60,
+      key: `${TEMP_URL_KEY}-wrong`,
+      digest: 'sha1',
+    });
     assert.equal((await fetch(forged)).status, 403);
   });
 });

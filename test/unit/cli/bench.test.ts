@@ -19,12 +19,24 @@ async function screenshot(htmlFile: string, pngFile: string): Promise<string> {
   const profile = await mkdtemp(join(tmpdir(), 'stowage-chromium-'));
   try {
     return await new Promise<string>((resolve, reject) => {
-      const child = spawn(CHROMIUM, [
-        '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync',
-        `--user-data-dir=${profile}`, `--window-size=${WINDOW.width},${WINDOW.height}`,
-        `--screenshot=${pngFile}`, `file://${htmlFile}`,
-      ], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(
+        CHROMIUM,
+        [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-quic',
+          '--no-first-run',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+          `--user-data-dir=${profile}`,
+          `--window-size=${WINDOW.width},${WINDOW.height}`,
+          `--screenshot=${pngFile}`,
+          `file://${htmlFile}`,
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
       let output = '';
       child.stdout.setEncoding('utf8').on('data', (text: string) => (output += text));
       child.stderr.setEncoding('utf8').on('data', (text: string) => (output += text));
@@ -56,7 +68,21 @@ describe('stowage bench', function () {
     backend = await filesystemBackend();
     out = await tempDir('bench');
     // A short run: a few small benchmarks, one round each, no memory check.
-    run = await runStowage(['bench', ...backend.args, '--quick', '--rounds', '1', '--only', 'PutGet1KiB,Stream1KiB,List5', '--memory-size', '0', '--json', join(out.path, 'bench.json'), '--html', htmlFile()]);
+    run = await runStowage([
+      'bench',
+      ...backend.args,
+      '--quick',
+      '--rounds',
+      '1',
+      '--only',
+      'PutGet1KiB,Stream1KiB,List5',
+      '--memory-size',
+      '0',
+      '--json',
+      join(out.path, 'bench.json'),
+      '--html',
+      htmlFile(),
+    ]);
   });
 
   after(async () => {
@@ -70,7 +96,10 @@ describe('stowage bench', function () {
     for (const name of ['PutGet1KiB', 'Stream1KiB', 'List5']) assert.match(run.stdout, new RegExp(`^${name}\\s+\\d+\\s+1\\s`, 'm'));
     const json = JSON.parse(await readFile(join(out.path, 'bench.json'), 'utf8')) as { driver: string; benchmarks: Array<{ name: string; ratio: number }> };
     assert.equal(json.driver, 'filesystem');
-    assert.deepEqual(json.benchmarks.map((b) => b.name), ['PutGet1KiB', 'Stream1KiB', 'List5']);
+    assert.deepEqual(
+      json.benchmarks.map((b) => b.name),
+      ['PutGet1KiB', 'Stream1KiB', 'List5'],
+    );
     for (const b of json.benchmarks) assert.ok(Number.isFinite(b.ratio) && b.ratio > 0, `${b.name} ratio ${b.ratio}`);
   });
 
@@ -97,7 +126,10 @@ describe('stowage bench', function () {
   it('--json alone prints the result as JSON on stdout; an --only that matches nothing is a usage error', async () => {
     const json = await runStowage(['bench', ...backend.args, '--quick', '--rounds', '1', '--only', 'List5', '--memory-size', '0', '--json']);
     assert.equal(json.code, 0, describeRun(json));
-    assert.deepEqual((JSON.parse(json.stdout) as { benchmarks: Array<{ name: string }> }).benchmarks.map((b) => b.name), ['List5']);
+    assert.deepEqual(
+      (JSON.parse(json.stdout) as { benchmarks: Array<{ name: string }> }).benchmarks.map((b) => b.name),
+      ['List5'],
+    );
     const nothing = await runStowage(['bench', ...backend.args, '--only', 'NoSuchBenchmark', '--memory-size', '0']);
     assert.equal(nothing.code, 2, describeRun(nothing));
   });

@@ -50,7 +50,10 @@ http:
 
   it('needs --storage-key when storage: names more than one driver', async () => {
     const file = await configFile('two.yml', 'storage:\n  filesystem:\n    rootdirectory: /a\n  s3:\n    bucket: b\n    region: r\n');
-    assert.throws(() => readStorageSection(file), (err: Error) => err instanceof UsageError && /names 2 drivers \(filesystem, s3\); choose one with --storage-key/.test(err.message));
+    assert.throws(
+      () => readStorageSection(file),
+      (err: Error) => err instanceof UsageError && /names 2 drivers \(filesystem, s3\); choose one with --storage-key/.test(err.message),
+    );
     assert.deepEqual(readStorageSection(file, 's3'), { driver: 's3', parameters: { bucket: 'b', region: 'r' } });
     assert.throws(() => readStorageSection(file, 'azure'), /--storage-key azure: not a driver under storage:/);
     const run = await runStowage(['ls', '--config', file]);

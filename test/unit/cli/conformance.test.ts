@@ -23,8 +23,16 @@ function closingCounts(run: StowageRun): { passed: number; failed: number; skipp
 function assertProgress(run: StowageRun, total: number): void {
   const numbers = [...run.stderr.matchAll(/^\[\s*(\d+)\/(\d+)\] (ok {2}|FAIL|skip) /gm)].map((m) => [Number(m[1]), Number(m[2])]);
   assert.equal(numbers.length, total, 'a progress line per test');
-  assert.deepEqual(numbers.map(([, of]) => of), numbers.map(() => total), 'each says the total');
-  assert.deepEqual(numbers.map(([n]) => n), numbers.map((_, i) => i + 1), 'counted in order');
+  assert.deepEqual(
+    numbers.map(([, of]) => of),
+    numbers.map(() => total),
+    'each says the total',
+  );
+  assert.deepEqual(
+    numbers.map(([n]) => n),
+    numbers.map((_, i) => i + 1),
+    'counted in order',
+  );
 }
 
 describe('stowage conformance', function () {
@@ -37,9 +45,18 @@ describe('stowage conformance', function () {
       backend = await filesystemBackend();
       reports = await tempDir('reports');
       run = await runStowage([
-        'conformance', ...backend.args, '--profile', 'quick',
-        '--report', 'json', join(reports.path, 'r.json'), 'junit', join(reports.path, 'r.xml'),
-        '--report', 'html', join(reports.path, 'r.html'),
+        'conformance',
+        ...backend.args,
+        '--profile',
+        'quick',
+        '--report',
+        'json',
+        join(reports.path, 'r.json'),
+        'junit',
+        join(reports.path, 'r.xml'),
+        '--report',
+        'html',
+        join(reports.path, 'r.html'),
       ]);
     });
 
@@ -103,7 +120,10 @@ describe('stowage conformance', function () {
         await mkdir(dirname(link), { recursive: true });
         await symlink(dirname(require.resolve(`@stowage/${dep}/package.json`)), link);
       }
-      await writeFile(join(pkg, 'package.json'), JSON.stringify({ name: 'stowage-driver-example', version: '1.0.0', main: 'index.js', peerDependencies: { '@stowage/core': '*' } }));
+      await writeFile(
+        join(pkg, 'package.json'),
+        JSON.stringify({ name: 'stowage-driver-example', version: '1.0.0', main: 'index.js', peerDependencies: { '@stowage/core': '*' } }),
+      );
       await writeFile(
         join(pkg, 'index.js'),
         `'use strict';
@@ -135,7 +155,13 @@ registerDriver('example-broken', (params) => new BrokenDriver(rootOf('example-br
     it('is listed by `stowage drivers --require`', async () => {
       const run = await runStowage(['drivers', '--require', pkg]);
       assert.equal(run.code, 0, describeRun(run));
-      assert.deepEqual(run.stdout.trim().split('\n').filter((name) => name.startsWith('example')), ['example', 'example-broken']);
+      assert.deepEqual(
+        run.stdout
+          .trim()
+          .split('\n')
+          .filter((name) => name.startsWith('example')),
+        ['example', 'example-broken'],
+      );
     });
 
     it('passes the suite, configured from STOWAGE_DRIVER and STOWAGE_PARAM_ variables', async () => {
@@ -149,18 +175,46 @@ registerDriver('example-broken', (params) => new BrokenDriver(rootOf('example-br
     });
 
     it('fails with exit 1 and the failures listed when the driver breaks the contract', async () => {
-      const run = await runStowage(['conformance', '--require', pkg, '--driver', 'example-broken', '--param', `rootdirectory=${join(work.path, 'broken')}`, '--profile', 'quick', '--grep', 'StatCall']);
+      const run = await runStowage([
+        'conformance',
+        '--require',
+        pkg,
+        '--driver',
+        'example-broken',
+        '--param',
+        `rootdirectory=${join(work.path, 'broken')}`,
+        '--profile',
+        'quick',
+        '--grep',
+        'StatCall',
+      ]);
       assert.equal(run.code, 1, describeRun(run));
       const counts = closingCounts(run);
       assert.ok(counts.failed >= 1, describeRun(run));
       assert.equal(counts.passed + counts.failed + counts.skipped, [...run.stderr.matchAll(/^\[\s*\d+\/\d+\] /gm)].length);
       assert.match(run.stdout, /^Failures:$/m);
       assert.match(run.stdout, /^ {2}1\) .*StatCall/m);
-      const json = await runStowage(['conformance', '--require', pkg, '--driver', 'example-broken', '--param', `rootdirectory=${join(work.path, 'broken-json')}`, '--profile', 'quick', '--grep', 'StatCall', '--json']);
+      const json = await runStowage([
+        'conformance',
+        '--require',
+        pkg,
+        '--driver',
+        'example-broken',
+        '--param',
+        `rootdirectory=${join(work.path, 'broken-json')}`,
+        '--profile',
+        'quick',
+        '--grep',
+        'StatCall',
+        '--json',
+      ]);
       assert.equal(json.code, 1, describeRun(json));
       const report = JSON.parse(json.stdout) as JsonReport;
       assert.equal(report.driver, 'example-broken');
-      assert.ok(report.tests.some((t) => t.state === 'failed' && t.title.startsWith('StatCall') && /size/i.test(t.error ?? '')), JSON.stringify(report.tests, null, 2));
+      assert.ok(
+        report.tests.some((t) => t.state === 'failed' && t.title.startsWith('StatCall') && /size/i.test(t.error ?? '')),
+        JSON.stringify(report.tests, null, 2),
+      );
     });
 
     it('an unknown module or driver is a usage error (exit 2)', async () => {

@@ -77,7 +77,10 @@ function describeOperations(label: string, makeBackend: (context: Mocha.Context)
       assert.match(ls.stdout, /^file\s+6291456\s+\S+ \S+\s+\/cli\/data\/big\.bin$/m);
       assert.match(ls.stdout, /^file\s+17\s+\S+ \S+\s+\/cli\/data\/note\.txt$/m);
       const lsJson = JSON.parse((await ok(['ls', '/cli', '--json'])).stdout) as Array<{ path: string; isDir: boolean }>;
-      assert.deepEqual(lsJson.map((e) => [e.path, e.isDir]), [['/cli/data', true]]);
+      assert.deepEqual(
+        lsJson.map((e) => [e.path, e.isDir]),
+        [['/cli/data', true]],
+      );
 
       const du = JSON.parse((await ok(['du', '/cli', '--json'])).stdout) as { files: number; bytes: number; children: Array<{ path: string; bytes: number }> };
       assert.deepEqual([du.files, du.bytes], [2, big.length + 17]);
@@ -85,9 +88,18 @@ function describeOperations(label: string, makeBackend: (context: Mocha.Context)
       assert.match((await ok(['du', '/cli'])).stdout, new RegExp(`^/cli \\(total\\)\\s+2\\s+${big.length + 17}\\s`, 'm'));
 
       const walk = JSON.parse((await ok(['walk', '/cli', '--json'])).stdout) as Array<{ path: string; size: number }>;
-      assert.deepEqual(walk.map((e) => e.path), ['/cli/data', '/cli/data/big.bin', '/cli/data/note.txt']);
+      assert.deepEqual(
+        walk.map((e) => e.path),
+        ['/cli/data', '/cli/data/big.bin', '/cli/data/note.txt'],
+      );
       const walkText = await ok(['walk', '/cli', '--start-after', '/cli/data/big.bin']);
-      assert.deepEqual(walkText.stdout.trim().split('\n').map((line) => line.split('\t')[3]), ['/cli/data/note.txt']);
+      assert.deepEqual(
+        walkText.stdout
+          .trim()
+          .split('\n')
+          .map((line) => line.split('\t')[3]),
+        ['/cli/data/note.txt'],
+      );
     });
 
     it('mv moves a file; a missing path is a typed error with code, driver and path, and no stack', async () => {

@@ -33,8 +33,14 @@ describe('stowage verify: registry layout checks', function () {
     const driver = new InMemoryDriver();
     const config = await putBlob(driver, '{"architecture":"amd64","os":"linux"}');
     const layer = await putBlob(driver, Buffer.alloc(1000, 7));
-    const manifest = await putBlob(driver, JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { digest: config }, layers: [{ digest: layer }] }));
-    const index = await putBlob(driver, JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [{ digest: manifest }] }));
+    const manifest = await putBlob(
+      driver,
+      JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { digest: config }, layers: [{ digest: layer }] }),
+    );
+    const index = await putBlob(
+      driver,
+      JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [{ digest: manifest }] }),
+    );
     for (const blob of [config, layer]) await link(driver, `lib/app/_layers/${dir(blob)}`, blob);
     for (const m of [manifest, index]) await link(driver, `lib/app/_manifests/revisions/${dir(m)}`, m);
     await link(driver, 'lib/app/_manifests/tags/v1/current', index);

@@ -37,7 +37,11 @@ function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 
 export function runStowage(args: readonly string[], options: RunOptions = {}): Promise<StowageRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [STOWAGE_BIN, ...args], { cwd: options.cwd ?? process.cwd(), env: cleanEnv(options.env), stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [STOWAGE_BIN, ...args], {
+      cwd: options.cwd ?? process.cwd(),
+      env: cleanEnv(options.env),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     const stdout: Buffer[] = [];
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));

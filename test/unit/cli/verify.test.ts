@@ -84,8 +84,14 @@ describe('stowage verify on storage written by docker-registry 2.8.2', function 
     );
     const missing = summary.problems.filter((p) => p.kind === 'missing-blob');
     // The repository's layer link to it, and the manifest that references it.
-    assert.ok(missing.some((p) => p.path === `/docker/registry/v2/repositories/tests/verify/_layers/sha256/${hex(deleted)}/link`), JSON.stringify(missing));
-    assert.ok(missing.some((p) => p.path.endsWith(`${hex(image.manifestDigest)}/data`) && p.detail.includes(deleted)), JSON.stringify(missing));
+    assert.ok(
+      missing.some((p) => p.path === `/docker/registry/v2/repositories/tests/verify/_layers/sha256/${hex(deleted)}/link`),
+      JSON.stringify(missing),
+    );
+    assert.ok(
+      missing.some((p) => p.path.endsWith(`${hex(image.manifestDigest)}/data`) && p.detail.includes(deleted)),
+      JSON.stringify(missing),
+    );
     assert.equal(summary.problems.length, 3, JSON.stringify(summary.problems));
   });
 

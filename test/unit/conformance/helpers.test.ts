@@ -74,11 +74,20 @@ describe('conformance: suite helpers', () => {
     it('returns the error when code, driver and path match', async () => {
       const err = await expectError(Promise.reject(typed()), 'ERR_PATH_NOT_FOUND', { driver, path: '/a' });
       assert.equal(err.path, '/a');
-      await expectError(() => { throw typed(); }, 'ERR_PATH_NOT_FOUND', { driver });
+      await expectError(
+        () => {
+          throw typed();
+        },
+        'ERR_PATH_NOT_FOUND',
+        { driver },
+      );
     });
 
     it('fails on success, a wrong code, a wrong driver, a message without the driver, or a wrong path', async () => {
-      await rejectsWith(expectError(Promise.resolve([1]), 'ERR_PATH_NOT_FOUND', { driver, what: 'list' }), /list: expected an error with code ERR_PATH_NOT_FOUND, but it succeeded/);
+      await rejectsWith(
+        expectError(Promise.resolve([1]), 'ERR_PATH_NOT_FOUND', { driver, what: 'list' }),
+        /list: expected an error with code ERR_PATH_NOT_FOUND, but it succeeded/,
+      );
       await rejectsWith(expectError(Promise.reject(typed({ code: 'ERR_STORAGE_DRIVER' })), 'ERR_PATH_NOT_FOUND', { driver }), /got .*ERR_STORAGE_DRIVER/);
       await rejectsWith(expectError(Promise.reject(new TypeError('boom')), 'ERR_PATH_NOT_FOUND', { driver }), /got TypeError/);
       await rejectsWith(expectError(Promise.reject(typed({ driverName: 'other' })), 'ERR_PATH_NOT_FOUND', { driver }), /driverName/);

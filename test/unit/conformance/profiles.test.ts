@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { PROFILES, resolveProfile } from '@stowage/conformance';
 import { profiles } from './load';
 
-
 describe('conformance: size profiles', () => {
   it("'full' is distribution's sizes", () => {
     assert.deepEqual(PROFILES.full, {
@@ -50,7 +49,10 @@ describe('conformance: size profiles', () => {
   });
 
   it('rejects unknown names and malformed sizes with a RangeError', () => {
-    assert.throws(() => resolveProfile('huge' as 'full'), (err: unknown) => err instanceof RangeError && /huge/.test(err.message));
+    assert.throws(
+      () => resolveProfile('huge' as 'full'),
+      (err: unknown) => err instanceof RangeError && /huge/.test(err.message),
+    );
     assert.throws(() => resolveProfile({ largeStream: -1 }), RangeError);
     assert.throws(() => resolveProfile({ concurrentStreams: 1.5 }), RangeError);
     assert.throws(() => resolveProfile({ resumeChunkSizes: [] }), RangeError);

@@ -51,7 +51,10 @@ describe('conformance: the suite catches broken drivers', function () {
 
   it('the reference driver passes every selected test', () => {
     const reference = (t: MochaJsonTest) => t.fullTitle.startsWith('reference:');
-    assert.deepEqual(report.failures.filter(reference).map((t) => `${t.fullTitle}: ${t.err.message}`), []);
+    assert.deepEqual(
+      report.failures.filter(reference).map((t) => `${t.fullTitle}: ${t.err.message}`),
+      [],
+    );
     assert.ok(report.passes.filter(reference).length >= EXPECTED.length, 'the reference driver ran the selected tests');
   });
 

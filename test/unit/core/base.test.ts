@@ -41,7 +41,10 @@ describe('core: base driver and writer', () => {
     await assert.rejects(driver.purgeUploads(new Date(NaN)), isInvalidArgument);
     await assert.rejects(driver.redirectURL('/f', { expiresIn: -1 }), isInvalidArgument);
     await assert.rejects(driver.walk('/', 'nope' as never), isInvalidArgument);
-    await assert.rejects(driver.walk('/', () => undefined, { startAfterHint: '../x' }), isInvalidPath);
+    await assert.rejects(
+      driver.walk('/', () => undefined, { startAfterHint: '../x' }),
+      isInvalidPath,
+    );
     await assert.rejects(driver.stat('/g'), isPathNotFound);
   });
 
@@ -75,7 +78,10 @@ describe('core: base driver and writer', () => {
     for (let i = 0; i < 50; i++) writes.push(w.write(Buffer.from([i])));
     writes.push(w.commit());
     await Promise.all(writes);
-    assert.deepEqual([...(await driver.getContent('/ordered'))], Array.from({ length: 50 }, (_, i) => i));
+    assert.deepEqual(
+      [...(await driver.getContent('/ordered'))],
+      Array.from({ length: 50 }, (_, i) => i),
+    );
   });
 
   it('asWritable works with stream.pipeline and commits on finish when asked', async () => {
@@ -84,7 +90,7 @@ describe('core: base driver and writer', () => {
     assert.equal((await driver.getContent('/piped')).toString(), 'abcd');
   });
 
-  it('an aborted signal rejects with ERR_ABORTED and the writer\'s signal stops later writes', async () => {
+  it("an aborted signal rejects with ERR_ABORTED and the writer's signal stops later writes", async () => {
     const controller = new AbortController();
     const w = await driver.writer('/aborted', false, { signal: controller.signal });
     await w.write(Buffer.from('a'));
@@ -112,17 +118,30 @@ describe('core: base driver and writer', () => {
     await assert.rejects(broken.stat('/x'), (err: unknown) => isStorageDriverError(err) && (err as Error).cause instanceof Error);
   });
 
-  it('walk passes the callback\'s own error through unmapped', async () => {
+  it("walk passes the callback's own error through unmapped", async () => {
     await driver.putContent('/d/f', Buffer.from('x'));
     const mine = new Error('mine');
-    await assert.rejects(driver.walk('/', () => { throw mine; }), (err) => err === mine);
+    await assert.rejects(
+      driver.walk('/', () => {
+        throw mine;
+      }),
+      (err) => err === mine,
+    );
   });
 
   it('walkFallback honours order, skip, stop and startAfterHint', async () => {
     for (const p of ['/a/x', '/a/y/z', '/a-b', '/b/c', '/b/d']) await driver.putContent(p, Buffer.from(p));
     const seen = async (opts: Parameters<typeof walkFallback>[3], decide: (i: FileInfo) => 'skip' | 'stop' | void = () => undefined) => {
       const out: string[] = [];
-      await walkFallback(driver, '/', (info) => { out.push(info.path); return decide(info); }, opts);
+      await walkFallback(
+        driver,
+        '/',
+        (info) => {
+          out.push(info.path);
+          return decide(info);
+        },
+        opts,
+      );
       return out;
     };
     assert.deepEqual(await seen({}), ['/a', '/a/x', '/a/y', '/a/y/z', '/a-b', '/b', '/b/c', '/b/d']);

@@ -47,7 +47,7 @@ describe('core: errors', () => {
     assert.equal(err.reason, 'path must be a string');
   });
 
-  it('abort errors are recognised whether ours or Node\'s', () => {
+  it("abort errors are recognised whether ours or Node's", () => {
     assert.ok(isAborted(new OperationAbortedError('fs', { operation: 'reader' })));
     assert.equal(new OperationAbortedError('fs').name, 'AbortError');
     const controller = new AbortController();

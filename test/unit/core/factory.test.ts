@@ -1,6 +1,16 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { InvalidParameterError, ParameterReader, createDriver, firstPartyDriverPackage, firstPartyDrivers, isInvalidParameter, isUnknownDriver, registerDriver, registeredDrivers } from '@stowage/core';
+import {
+  InvalidParameterError,
+  ParameterReader,
+  createDriver,
+  firstPartyDriverPackage,
+  firstPartyDrivers,
+  isInvalidParameter,
+  isUnknownDriver,
+  registerDriver,
+  registeredDrivers,
+} from '@stowage/core';
 import { InMemoryDriver } from '@stowage/inmemory';
 
 describe('core: factory and parameters', () => {
@@ -11,7 +21,10 @@ describe('core: factory and parameters', () => {
   });
 
   it('an unknown name is a typed error listing what is registered', () => {
-    assert.throws(() => createDriver('nosuch', {}), (err: unknown) => isUnknownDriver(err) && /inmemory/.test((err as Error).message));
+    assert.throws(
+      () => createDriver('nosuch', {}),
+      (err: unknown) => isUnknownDriver(err) && /inmemory/.test((err as Error).message),
+    );
   });
 
   it('names the package to import when a first-party driver is not loaded yet', () => {
@@ -49,18 +62,24 @@ describe('core: factory and parameters', () => {
 
   it('malformed parameters are InvalidParameterError naming driver and parameter', () => {
     const params = new ParameterReader('filesystem', { maxthreads: '10', secure: 'yes', bad: 'x1', obj: {} });
-    assert.throws(() => params.integer('maxthreads', { default: 100, min: 25 }), (err: unknown) => isInvalidParameter(err) && (err as { parameter: string }).parameter === 'maxthreads' && /filesystem/.test((err as Error).message));
+    assert.throws(
+      () => params.integer('maxthreads', { default: 100, min: 25 }),
+      (err: unknown) => isInvalidParameter(err) && (err as { parameter: string }).parameter === 'maxthreads' && /filesystem/.test((err as Error).message),
+    );
     assert.throws(() => params.boolean('secure', true), isInvalidParameter);
     assert.throws(() => params.integer('bad', { default: 1 }), isInvalidParameter);
     assert.throws(() => params.string('obj'), isInvalidParameter);
     assert.throws(() => params.requiredString('bucket'), isInvalidParameter);
   });
 
-  it('optionalInteger parses only; construct renames a constructor\'s InvalidParameterError to the config parameter', () => {
+  it("optionalInteger parses only; construct renames a constructor's InvalidParameterError to the config parameter", () => {
     const params = new ParameterReader('mydriver', { chunksize: ' 1024 ', size: '10MB', timeout: '5s' });
     assert.equal(params.optionalInteger('chunksize'), 1024);
     assert.equal(params.optionalInteger('missing'), undefined);
-    assert.throws(() => params.optionalInteger('size'), (err: unknown) => isInvalidParameter(err) && err.parameter === 'size');
+    assert.throws(
+      () => params.optionalInteger('size'),
+      (err: unknown) => isInvalidParameter(err) && err.parameter === 'size',
+    );
     const check = (options: { chunkSize: number; timeoutMs?: number }) => {
       if (options.chunkSize < 5000) throw new InvalidParameterError('mydriver', 'chunkSize', `must be at least 5000, got ${options.chunkSize}`);
       if (options.timeoutMs === 0) throw new InvalidParameterError('mydriver', 'timeoutMs', 'must be positive');
@@ -68,11 +87,24 @@ describe('core: factory and parameters', () => {
     };
     assert.throws(
       () => params.construct(() => check({ chunkSize: 1024 })),
-      (err: unknown) => isInvalidParameter(err) && err.parameter === 'chunksize' && err.driverName === 'mydriver' && err.message === 'mydriver: parameter chunksize: must be at least 5000, got 1024',
+      (err: unknown) =>
+        isInvalidParameter(err) &&
+        err.parameter === 'chunksize' &&
+        err.driverName === 'mydriver' &&
+        err.message === 'mydriver: parameter chunksize: must be at least 5000, got 1024',
     );
-    assert.throws(() => params.construct(() => check({ chunkSize: 9000, timeoutMs: 0 }), { timeoutMs: 'timeout' }), (err: unknown) => isInvalidParameter(err) && err.parameter === 'timeout');
+    assert.throws(
+      () => params.construct(() => check({ chunkSize: 9000, timeoutMs: 0 }), { timeoutMs: 'timeout' }),
+      (err: unknown) => isInvalidParameter(err) && err.parameter === 'timeout',
+    );
     // Another driver's error (a driver built inside another) passes through unchanged.
-    assert.throws(() => params.construct(() => check({ chunkSize: 9000 })), (err: unknown) => isInvalidParameter(err) && err.parameter === 'chunkSize' && err.driverName === 'otherdriver');
-    assert.equal(params.construct(() => 'built'), 'built');
+    assert.throws(
+      () => params.construct(() => check({ chunkSize: 9000 })),
+      (err: unknown) => isInvalidParameter(err) && err.parameter === 'chunkSize' && err.driverName === 'otherdriver',
+    );
+    assert.equal(
+      params.construct(() => 'built'),
+      'built',
+    );
   });
 });

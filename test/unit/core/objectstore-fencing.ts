@@ -74,7 +74,8 @@ export function describeObjectStoreFencing(backend: FencingBackend): void {
       const driver = await backend.driver();
       const gate = new GatedStore(objectStoreDriverInternals(driver).store);
       const uploads = new StagedUploads(driver.name, gate.store, driver.layout, { partSize: PART, concurrency: 2 });
-      const gatedWriter = (append: boolean) => uploads.open(path, append, {}, (size) => ({ driverName: driver.name, path, size, mapError: (err) => err as Error }));
+      const gatedWriter = (append: boolean) =>
+        uploads.open(path, append, {}, (size) => ({ driverName: driver.name, path, size, mapError: (err) => err as Error }));
       return { driver, gate, gatedWriter };
     }
 
@@ -105,7 +106,10 @@ export function describeObjectStoreFencing(backend: FencingBackend): void {
 
       assert.equal(codeOf(await gate.release(old)), ErrorCode.UploadFenced, 'the fenced writer’s close fails as fenced');
       // The held part 3 replaced the newer writer's: CompleteMultipartUpload's ETag check refuses it.
-      const failure = await newer.commit().then(() => undefined, (err: unknown) => err);
+      const failure = await newer.commit().then(
+        () => undefined,
+        (err: unknown) => err,
+      );
       assert.ok(failure !== undefined, 'the newer commit must fail');
       assert.notEqual(codeOf(failure), ErrorCode.UploadFenced, 'the newer writer is not fenced: its upload is spoiled');
       await assert.rejects(driver.stat(path), { code: ErrorCode.PathNotFound }, 'nothing was published');

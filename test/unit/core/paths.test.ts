@@ -1,9 +1,59 @@
 import assert from 'node:assert/strict';
-import { InvalidPathError, ancestors, assertValidPath, baseName, compareWalkOrder, isSameOrBelow, isValidComponent, isValidPath, joinPath, parentPath } from '@stowage/core';
+import {
+  InvalidPathError,
+  ancestors,
+  assertValidPath,
+  baseName,
+  compareWalkOrder,
+  isSameOrBelow,
+  isValidComponent,
+  isValidPath,
+  joinPath,
+  parentPath,
+} from '@stowage/core';
 
 describe('core: paths', () => {
-  const valid = ['/a', '/2', '/aa', '/a.a', '/0-9/abcdefg', '/abcdefg/z.75', '/abc/1.2.3.4.5-6_zyx/123.z/4', '/docker/docker-registry', '/123.abc', '/abc./abc', '/.abc', '/a--b', '/a-.b', '/_.abc', '/Docker/docker-registry', '/Abc/Cba', '/...', '/a/..b'];
-  const invalid = ['', '/', 'abc', '123.abc', '//bcd', '/abc_123/', '/.', '/..', '/a/.', '/a/..', '/../a', '/a/../b', '/./a', '/a b', '/a?b', '/ä', '/a\\b', '/a//b', '/a~b'];
+  const valid = [
+    '/a',
+    '/2',
+    '/aa',
+    '/a.a',
+    '/0-9/abcdefg',
+    '/abcdefg/z.75',
+    '/abc/1.2.3.4.5-6_zyx/123.z/4',
+    '/docker/docker-registry',
+    '/123.abc',
+    '/abc./abc',
+    '/.abc',
+    '/a--b',
+    '/a-.b',
+    '/_.abc',
+    '/Docker/docker-registry',
+    '/Abc/Cba',
+    '/...',
+    '/a/..b',
+  ];
+  const invalid = [
+    '',
+    '/',
+    'abc',
+    '123.abc',
+    '//bcd',
+    '/abc_123/',
+    '/.',
+    '/..',
+    '/a/.',
+    '/a/..',
+    '/../a',
+    '/a/../b',
+    '/./a',
+    '/a b',
+    '/a?b',
+    '/ä',
+    '/a\\b',
+    '/a//b',
+    '/a~b',
+  ];
 
   for (const path of valid) it(`accepts ${path}`, () => assert.ok(isValidPath(path)));
   for (const path of invalid) it(`rejects ${JSON.stringify(path)}`, () => assert.ok(!isValidPath(path)));
@@ -14,13 +64,16 @@ describe('core: paths', () => {
   });
 
   it('assertValidPath throws InvalidPathError naming driver, path and reason', () => {
-    assert.throws(() => assertValidPath('filesystem', '/a/../b'), (err: unknown) => {
-      assert.ok(err instanceof InvalidPathError);
-      assert.equal(err.driverName, 'filesystem');
-      assert.equal(err.path, '/a/../b');
-      assert.match(err.message, /"\." and "\.\."/);
-      return true;
-    });
+    assert.throws(
+      () => assertValidPath('filesystem', '/a/../b'),
+      (err: unknown) => {
+        assert.ok(err instanceof InvalidPathError);
+        assert.equal(err.driverName, 'filesystem');
+        assert.equal(err.path, '/a/../b');
+        assert.match(err.message, /"\." and "\.\."/);
+        return true;
+      },
+    );
     assert.throws(() => assertValidPath('x', undefined), InvalidPathError);
     assert.throws(() => assertValidPath('x', { toString: () => '/a' }), InvalidPathError);
   });
@@ -45,7 +98,7 @@ describe('core: paths', () => {
     assert.ok(isSameOrBelow('/x', '/'));
   });
 
-  it('walk order puts a directory\'s subtree before its later siblings', () => {
+  it("walk order puts a directory's subtree before its later siblings", () => {
     const paths = ['/a-b', '/a/x', '/a', '/b', '/a/x/y', '/a.b', '/a/w'];
     assert.deepEqual([...paths].sort(compareWalkOrder), ['/a', '/a/w', '/a/x', '/a/x/y', '/a-b', '/a.b', '/b']);
   });

@@ -1,5 +1,16 @@
 import assert from 'node:assert/strict';
-import { ROOT, compareWalkOrder, joinPath, parentPath, walkFlat, walkTree, type FileInfo, type FlatListingSource, type WalkFn, type WalkSource } from '@stowage/core';
+import {
+  ROOT,
+  compareWalkOrder,
+  joinPath,
+  parentPath,
+  walkFlat,
+  walkTree,
+  type FileInfo,
+  type FlatListingSource,
+  type WalkFn,
+  type WalkSource,
+} from '@stowage/core';
 
 /** A random tree whose names provoke the key-order/walk-order difference: `a`, `a-b`, `a.b`, `a-b-c`... */
 function randomTree(seed: number, files: number): string[] {
@@ -80,7 +91,11 @@ describe('core: walkFlat (walk over a key-ordered flat listing)', () => {
       const files = randomTree(seed, 20);
       const { flat, tree } = sources(files);
       const skipDashes = (info: FileInfo) => (info.isDir && info.path.includes('-') ? 'skip' : undefined);
-      assert.deepEqual(await collect((fn) => walkFlat(flat, ROOT, fn), skipDashes), await collect((fn) => walkTree(tree, ROOT, fn), skipDashes), `seed ${seed} skip`);
+      assert.deepEqual(
+        await collect((fn) => walkFlat(flat, ROOT, fn), skipDashes),
+        await collect((fn) => walkTree(tree, ROOT, fn), skipDashes),
+        `seed ${seed} skip`,
+      );
       let count = 0;
       const stopAtFive = () => (++count % 5 === 0 ? 'stop' : undefined);
       const flatStopped = await collect((fn) => walkFlat(flat, ROOT, fn), stopAtFive);
@@ -104,6 +119,9 @@ describe('core: walkFlat (walk over a key-ordered flat listing)', () => {
     const seen = await collect((fn) => walkFlat(flat, '/r', fn));
     assert.deepEqual(seen, ['/r/one/', '/r/one/data', '/r/three/', '/r/three/x/', '/r/three/x/y', '/r/two/', '/r/two/link']);
     assert.equal(listings(), 2, 'one existence check of the root and one listing');
-    await assert.rejects(walkFlat(flat, '/missing', () => undefined), (err: Error) => (err as { code?: string }).code === 'ERR_PATH_NOT_FOUND');
+    await assert.rejects(
+      walkFlat(flat, '/missing', () => undefined),
+      (err: Error) => (err as { code?: string }).code === 'ERR_PATH_NOT_FOUND',
+    );
   });
 });

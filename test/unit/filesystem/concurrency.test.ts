@@ -70,7 +70,10 @@ describe('filesystem: concurrency', function () {
     const versions = Array.from({ length: 16 }, (_, i) => pattern(`v${i}`, 0, MiB + i));
     await Promise.all(versions.map((version) => driver.putContent('/one/path', version)));
     const content = await driver.getContent('/one/path');
-    assert.ok(versions.some((version) => version.equals(content)), 'content is not one of the versions');
+    assert.ok(
+      versions.some((version) => version.equals(content)),
+      'content is not one of the versions',
+    );
     assert.deepEqual(await driver.leftovers('/'), []);
   });
 

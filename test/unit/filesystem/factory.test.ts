@@ -24,7 +24,7 @@ describe('filesystem: factory and parameters', () => {
     assert.equal(driver.rootDirectory, tmp.root);
     assert.equal(driver.maxThreads, 40);
     assert.equal(driver.syncOnCommit, false);
-    assert.equal((filesystemDriverFactory({ RootDirectory: join(tmp.root, 'x'), maxthreads: 64 })).maxThreads, 64);
+    assert.equal(filesystemDriverFactory({ RootDirectory: join(tmp.root, 'x'), maxthreads: 64 }).maxThreads, 64);
   });
 
   it('raises maxthreads below 25 to 25, as distribution does', () => {

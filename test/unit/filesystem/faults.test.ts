@@ -121,7 +121,10 @@ describe('filesystem: faults', function () {
       await assert.rejects(driver.move('/src', '/m/n/dest'), isStorageFull);
       assert.deepEqual(await visible(driver), ['/src']);
       assert.equal((await driver.getContent('/src')).toString(), 'source');
-      await assert.rejects(driver.purgeUploads(new Date()).then(() => driver.stat('/m')), isPathNotFound);
+      await assert.rejects(
+        driver.purgeUploads(new Date()).then(() => driver.stat('/m')),
+        isPathNotFound,
+      );
     });
 
     it('opening a writer with no inode left: ERR_STORAGE_FULL, and no staging directory left behind', async () => {
@@ -145,7 +148,8 @@ describe('filesystem: faults', function () {
         const driver = new FilesystemDriver({ rootDirectory: join(result.dir, 'root') });
         const writer = await driver.writer('/big', false);
         let failure: unknown;
-        for (let i = 0; i < 8 && failure === undefined; i++) await writer.write(pattern('big', i * 512 * 1024, 512 * 1024)).catch((err: unknown) => (failure = err));
+        for (let i = 0; i < 8 && failure === undefined; i++)
+          await writer.write(pattern('big', i * 512 * 1024, 512 * 1024)).catch((err: unknown) => (failure = err));
         assert.ok(isStorageFull(failure), `expected ERR_STORAGE_FULL, got ${String(failure)}`);
         await writer.cancel();
         assert.deepEqual(await driver.leftovers('/'), []);
@@ -180,7 +184,10 @@ describe('filesystem: faults', function () {
     it('putContent, commit and move report ERR_NOT_DURABLE (published: true), and the change is there', async () => {
       const driver = tmp.driver({ syncOnCommit: true });
       failSyncs(2);
-      const put = await driver.putContent('/p', Buffer.from('put')).then(() => undefined, (e: unknown) => e);
+      const put = await driver.putContent('/p', Buffer.from('put')).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       assert.ok(isNotDurable(put), `putContent: expected ERR_NOT_DURABLE, got ${String(put)}`);
       assert.equal((put as { published: boolean }).published, true);
       assert.match(String((put as Error).message), /published but may not be durable/);
@@ -231,7 +238,10 @@ describe('filesystem: faults', function () {
         ['putContent', () => driver.putContent('/x', Buffer.from('x'))],
         ['purgeUploads', () => driver.purgeUploads(new Date())],
       ] as const) {
-        const err = await (work as () => Promise<unknown>)().then(() => undefined, (e: unknown) => e);
+        const err = await (work as () => Promise<unknown>)().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
         assert.ok(isStorageDriverError(err), `${what}: expected ERR_STORAGE_DRIVER, got ${String(err)}`);
         assert.match(String((err as Error).message), /symbolic link/, `${what}: the error says why`);
       }

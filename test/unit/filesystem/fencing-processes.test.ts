@@ -32,7 +32,10 @@ class Racer {
   private readonly reports: AsyncIterator<string>;
   private stderr = '';
 
-  constructor(root: string, readonly name: string) {
+  constructor(
+    root: string,
+    readonly name: string,
+  ) {
     this.child = spawn(process.execPath, ['-e', CHILD_PRELUDE + racerScript(root)], { stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stderr.setEncoding('utf8').on('data', (text: string) => (this.stderr += text));
     this.reports = createInterface({ input: this.child.stdout })[Symbol.asyncIterator]();

@@ -39,7 +39,6 @@ async function nextLine() {
 }
 `;
 
-
 export interface ChildRun {
   /** Resolves with each line the child prints, as it prints it. */
   lines: AsyncIterable<string>;

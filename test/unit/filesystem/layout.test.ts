@@ -8,7 +8,7 @@ import { useTempRoot } from './helpers';
 describe('filesystem: on-disk layout', () => {
   const tmp = useTempRoot();
 
-  it('reads back a tree written in distribution\'s layout (<rootdirectory><path>)', async () => {
+  it("reads back a tree written in distribution's layout (<rootdirectory><path>)", async () => {
     const digest = 'a3ed95caeb02ffe68cdd9fd84406680ae93d633cb16422d00e8a7c22955b46d4';
     const blob = join(tmp.root, 'docker/registry/v2/blobs/sha256', digest.slice(0, 2), digest, 'data');
     const link = join(tmp.root, 'docker/registry/v2/repositories/library/ubuntu/_layers/sha256', digest, 'link');
@@ -141,7 +141,10 @@ describe('filesystem: what the API never shows', () => {
     assert.deepEqual(await driver.list('/x'), ['/x/keep']);
     await driver.delete('/x/keep');
     await driver.delete('/m/n/file');
-    assert.deepEqual((await readdir(tmp.root)).filter((name) => name !== STAGING_DIR_NAME), []);
+    assert.deepEqual(
+      (await readdir(tmp.root)).filter((name) => name !== STAGING_DIR_NAME),
+      [],
+    );
     assert.ok((await stat(tmp.root)).isDirectory());
   });
 

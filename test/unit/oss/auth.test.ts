@@ -39,7 +39,7 @@ describe('oss: credentials and signatures', () => {
     for (const authorizationVersion of ['v1', 'v4'] as const) {
       it(`a wrong secret is SignatureDoesNotMatch, a wrong key id InvalidAccessKeyId (${authorizationVersion.toUpperCase()})`, async () => {
         const good = await oss.options({ authorizationVersion });
-          for (const [override, code] of [
+        for (const [override, code] of [
           [{ accessKeySecret: 'not-the-secret' }, 'SignatureDoesNotMatch'],
           [{ accessKeyId: 'NOTTHEKEY' }, 'InvalidAccessKeyId'],
         ] as const) {
@@ -73,7 +73,13 @@ describe('oss: credentials and signatures', () => {
     it('every request that creates an object asks for KMS with the key id; parts and reads do not', async () => {
       proxy = new FaultyProxy(oss.server.port);
       await proxy.start();
-      const driver = await oss.driver({ endpoint: proxy.endpoint, encrypt: true, encryptionKeyId: 'kms-key-1', chunkSize: 100 * 1024, multipartCopyThresholdSize: MiB });
+      const driver = await oss.driver({
+        endpoint: proxy.endpoint,
+        encrypt: true,
+        encryptionKeyId: 'kms-key-1',
+        chunkSize: 100 * 1024,
+        multipartCopyThresholdSize: MiB,
+      });
       await driver.putContent('/small', Buffer.from('small'));
       const writer = await driver.writer('/big', false);
       await writer.write(Buffer.alloc(250 * 1024, 1));
@@ -89,7 +95,9 @@ describe('oss: credentials and signatures', () => {
       assert.equal((await driver.stat('/moved-empty')).size, 0);
       assert.equal((await driver.stat('/big')).size, 250 * 1024 + 10);
 
-      const creating = proxy.log.filter((r) => (r.method === 'PUT' && !r.url.includes('partNumber=')) || (r.method === 'POST' && /[?&]uploads(=|&|$)/.test(r.url)));
+      const creating = proxy.log.filter(
+        (r) => (r.method === 'PUT' && !r.url.includes('partNumber=')) || (r.method === 'POST' && /[?&]uploads(=|&|$)/.test(r.url)),
+      );
       assert.ok(creating.length >= 6, `creating requests: ${creating.map((r) => `${r.method} ${r.url}`).join(', ')}`);
       for (const r of creating) {
         assert.equal(r.headers['x-oss-server-side-encryption'], 'KMS', `${r.method} ${r.url}`);
@@ -97,7 +105,10 @@ describe('oss: credentials and signatures', () => {
         assert.equal(r.headers['x-oss-copy-source'], undefined, `no CopyObject: ${r.method} ${r.url}`);
       }
       const others = proxy.log.filter((r) => !creating.includes(r));
-      assert.ok(others.some((r) => r.url.includes('partNumber=')), 'parts were uploaded or copied');
+      assert.ok(
+        others.some((r) => r.url.includes('partNumber=')),
+        'parts were uploaded or copied',
+      );
       for (const r of others) assert.equal(r.headers['x-oss-server-side-encryption'], undefined, `${r.method} ${r.url}`);
     });
   });

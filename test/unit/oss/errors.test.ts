@@ -75,7 +75,7 @@ describe('oss: error mapping and retry classification', () => {
 });
 
 describe('oss: range helpers', () => {
-  it('parseContentRange reads OSS\'s Content-Range', () => {
+  it("parseContentRange reads OSS's Content-Range", () => {
     assert.deepEqual(parseContentRange('bytes 5-9/10'), { start: 5, end: 9, total: 10 });
     assert.deepEqual(parseContentRange(['bytes 0-0/*']), { start: 0, end: 0 });
     assert.equal(parseContentRange(undefined), undefined);

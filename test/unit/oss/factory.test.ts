@@ -51,10 +51,13 @@ describe('oss: factory and parameters', () => {
     assert.equal(options.endpoint.protocol, 'http:');
     assert.equal(options.endpoint.host, 'oss.example.com');
     assert.equal(options.internal, true);
-    assert.deepEqual(ossDriverInternals(driver).store.settings.creationHeaders, { 'x-oss-server-side-encryption': 'KMS', 'x-oss-server-side-encryption-key-id': 'kms-key-1' });
+    assert.deepEqual(ossDriverInternals(driver).store.settings.creationHeaders, {
+      'x-oss-server-side-encryption': 'KMS',
+      'x-oss-server-side-encryption-key-id': 'kms-key-1',
+    });
   });
 
-  it('internal without an endpoint uses the region\'s -internal host', () => {
+  it("internal without an endpoint uses the region's -internal host", () => {
     const driver = ossDriverFactory({ ...REQUIRED, internal: true });
     assert.equal(clientOptions(driver).endpoint.host, 'oss-cn-hangzhou-internal.aliyuncs.com');
   });
@@ -62,8 +65,13 @@ describe('oss: factory and parameters', () => {
   it('encrypt alone is AES256; encryptionkeyid needs encrypt', () => {
     assert.deepEqual(encryptionHeaders({ encrypt: true }), { 'x-oss-server-side-encryption': 'AES256' });
     assert.deepEqual(encryptionHeaders({ encrypt: false }), {});
-    assert.deepEqual(ossDriverInternals(ossDriverFactory({ ...REQUIRED, encrypt: true })).store.settings.creationHeaders, { 'x-oss-server-side-encryption': 'AES256' });
-    assert.throws(() => ossDriverFactory({ ...REQUIRED, encryptionkeyid: 'k' }), (err: unknown) => isInvalidParameter(err) && err.parameter === 'encryptionkeyid');
+    assert.deepEqual(ossDriverInternals(ossDriverFactory({ ...REQUIRED, encrypt: true })).store.settings.creationHeaders, {
+      'x-oss-server-side-encryption': 'AES256',
+    });
+    assert.throws(
+      () => ossDriverFactory({ ...REQUIRED, encryptionkeyid: 'k' }),
+      (err: unknown) => isInvalidParameter(err) && err.parameter === 'encryptionkeyid',
+    );
   });
 
   it('V4 signatures, an STS token, path-style addressing and an http endpoint URL', () => {
@@ -84,7 +92,7 @@ describe('oss: factory and parameters', () => {
     assert.equal(ossDriverFactory({ ...REQUIRED, authorizationversion: 1 }).authorizationVersion, 'v1');
   });
 
-  it('accepts chunk sizes down to OSS\'s 100 KiB minimum part (distribution insists on 5 MiB)', () => {
+  it("accepts chunk sizes down to OSS's 100 KiB minimum part (distribution insists on 5 MiB)", () => {
     assert.equal(MIN_CHUNK_SIZE, 100 * KiB);
     assert.equal(ossDriverFactory({ ...REQUIRED, chunksize: 100 * KiB }).chunkSize, 100 * KiB);
     assert.equal(ossDriverInternals(ossDriverFactory({ ...REQUIRED, chunksize: '102400' })).uploads.options.partSize, 100 * KiB);

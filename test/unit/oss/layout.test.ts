@@ -16,8 +16,8 @@ function distributionOssPath(rootDirectory: string, path: string): string {
 const ROOTS = ['', '/', '//', 'registry', '/registry', 'registry/', '/registry/', '//a//b//', 'a/b/c', '/docker-registry/prod//'];
 const PATHS = ['/a', '/a/b', '/docker/registry/v2/blobs/sha256/ab/abcdef/data', '/docker/registry/v2/repositories/x/_uploads/0-1.2_3/startedat', '/_', '/0'];
 
-describe('oss: object names as distribution\'s oss driver writes them', () => {
-  it('ObjectKeyLayout.key(path) is distribution\'s ossPath for every root directory shape', () => {
+describe("oss: object names as distribution's oss driver writes them", () => {
+  it("ObjectKeyLayout.key(path) is distribution's ossPath for every root directory shape", () => {
     for (const root of ROOTS) {
       const layout = new ObjectKeyLayout(root);
       for (const path of PATHS) assert.equal(layout.key(path), distributionOssPath(root, path), `root ${JSON.stringify(root)}, path ${path}`);
@@ -45,7 +45,10 @@ describe('oss: object names as distribution\'s oss driver writes them', () => {
         const foreign = '/docker/registry/v2/repositories/demo/_manifests/tags/latest/current/link';
         await ossDriverInternals(driver).client.put(distributionOssPath(root, foreign), Buffer.from('sha256:abcdef'));
         assert.equal((await readAll(await driver.reader(foreign))).toString(), 'sha256:abcdef');
-        assert.deepEqual(await driver.list('/docker/registry/v2/repositories/demo'), ['/docker/registry/v2/repositories/demo/_layers', '/docker/registry/v2/repositories/demo/_manifests']);
+        assert.deepEqual(await driver.list('/docker/registry/v2/repositories/demo'), [
+          '/docker/registry/v2/repositories/demo/_layers',
+          '/docker/registry/v2/repositories/demo/_manifests',
+        ]);
         const walked: FileInfo[] = [];
         await driver.walk('/docker', (info) => {
           walked.push(info);
@@ -54,7 +57,11 @@ describe('oss: object names as distribution\'s oss driver writes them', () => {
         await walkFallback(driver, '/docker', (info) => {
           fallback.push(info);
         });
-        assert.deepEqual(walked.map((i) => i.path), fallback.map((i) => i.path), 'the flat-listing walk agrees with list + stat');
+        assert.deepEqual(
+          walked.map((i) => i.path),
+          fallback.map((i) => i.path),
+          'the flat-listing walk agrees with list + stat',
+        );
         await driver.delete('/docker');
         assert.deepEqual(oss.keys(driver.bucket), []);
       });
@@ -86,7 +93,9 @@ describe('oss: object names as distribution\'s oss driver writes them', () => {
     it('walk jumps over a crowded staging namespace instead of paging through it', async () => {
       const driver = await oss.driver();
       // 2100 staged keys sort between /-first and /0last ('.' lies between '-' and '0'); a page holds 1000.
-      await Promise.all(Array.from({ length: 2100 }, (_, i) => ossDriverInternals(driver).client.put(`.stowage~uploads/p${i}/~upload.json`, Buffer.from('{}'))));
+      await Promise.all(
+        Array.from({ length: 2100 }, (_, i) => ossDriverInternals(driver).client.put(`.stowage~uploads/p${i}/~upload.json`, Buffer.from('{}'))),
+      );
       await driver.putContent('/-first', Buffer.from('a'));
       await driver.putContent('/0last', Buffer.from('b'));
       // Counting the real listing requests (each still goes to the server).

@@ -17,7 +17,7 @@ describe('oss: reads past the end never return the whole object', () => {
   });
 
   for (const standardRanges of [true, false]) {
-    const how = standardRanges ? 'with x-oss-range-behavior: standard (416)' : 'with OSS\'s default behaviour (200 + whole object)';
+    const how = standardRanges ? 'with x-oss-range-behavior: standard (416)' : "with OSS's default behaviour (200 + whole object)";
     it(`readers at or past the end are empty, inside the object exact, ${how}`, async () => {
       const driver = await oss.driver();
       await driver.putContent('/f', CONTENT);
@@ -37,7 +37,7 @@ describe('oss: reads past the end never return the whole object', () => {
     });
   }
 
-  it('the driver\'s reader: empty past the end, PathNotFoundError for a missing path at any offset', async () => {
+  it("the driver's reader: empty past the end, PathNotFoundError for a missing path at any offset", async () => {
     const driver = await oss.driver();
     await driver.putContent('/f', CONTENT);
     assert.deepEqual(await readAll(await driver.reader('/f', 42)), CONTENT.subarray(42));

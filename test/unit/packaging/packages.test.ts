@@ -19,7 +19,10 @@ const REPO = resolve(__dirname, '../../../..');
 const TSC = require.resolve('typescript/bin/tsc', { paths: [REPO] });
 const PACKAGES = ['core', 'inmemory', 'filesystem', 's3', 'azure', 'oss', 'swift', 'conformance', 'cli'];
 /** Every entry point a user can import: package subpaths with a JavaScript module behind them. */
-const ENTRY_POINTS = PACKAGES.map((name) => `@stowage/${name}`).concat(['@stowage/conformance/bench'], ['core', 'filesystem', 's3', 'azure', 'oss', 'swift'].map((name) => `@stowage/${name}/internal`));
+const ENTRY_POINTS = PACKAGES.map((name) => `@stowage/${name}`).concat(
+  ['@stowage/conformance/bench'],
+  ['core', 'filesystem', 's3', 'azure', 'oss', 'swift'].map((name) => `@stowage/${name}/internal`),
+);
 
 /** Runs a command; on failure the error carries its output. */
 async function run(file: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<string> {
@@ -93,7 +96,10 @@ describe('packages from their tarballs', function () {
         results[entry] = { esmNames, cjsNames, sameObjects };
       }
       console.log(JSON.stringify(results));`;
-    const results = JSON.parse(await node(app, ['--input-type=module', '-e', script])) as Record<string, { esmNames: string[]; cjsNames: string[]; sameObjects: boolean }>;
+    const results = JSON.parse(await node(app, ['--input-type=module', '-e', script])) as Record<
+      string,
+      { esmNames: string[]; cjsNames: string[]; sameObjects: boolean }
+    >;
     for (const entry of ENTRY_POINTS) {
       const result = results[entry]!;
       assert.ok(result.cjsNames.length > 0, `${entry} exports something`);
@@ -190,7 +196,10 @@ describe('packages from their tarballs', function () {
         await mkdir(dir, { recursive: true });
         await writeFile(join(dir, 'package.json'), json({ name: `consumer-${setup.type}`, private: true, type: setup.type }));
         await writeFile(join(dir, 'main.ts'), consumer(join(dir, 'root')));
-        const tsconfig = { compilerOptions: { target: 'es2022', strict: true, outDir: 'out', types: ['node'], skipLibCheck: true, ...setup.compilerOptions }, files: ['main.ts'] };
+        const tsconfig = {
+          compilerOptions: { target: 'es2022', strict: true, outDir: 'out', types: ['node'], skipLibCheck: true, ...setup.compilerOptions },
+          files: ['main.ts'],
+        };
         await writeFile(join(dir, 'tsconfig.json'), json(tsconfig));
         await tsc(dir, ['-p', '.']);
         const output = await node(dir, [join(dir, 'out', 'main.js')]);
@@ -217,7 +226,10 @@ describe('packages from their tarballs', function () {
        });
       `,
     );
-    await writeFile(join(dir, 'tsconfig.json'), json({ compilerOptions: { target: 'es2022', module: 'node16', strict: true, skipLibCheck: true }, include: ['test'] }));
+    await writeFile(
+      join(dir, 'tsconfig.json'),
+      json({ compilerOptions: { target: 'es2022', module: 'node16', strict: true, skipLibCheck: true }, include: ['test'] }),
+    );
     await tsc(dir, ['--outDir', 'build']);
     const mocha = join(app, 'node_modules', 'mocha', 'bin', 'mocha.js');
     const output = await node(dir, [mocha, '--reporter', '@stowage/conformance/reporter', 'build/**/*.test.js']);

@@ -15,7 +15,9 @@ describe('registry auth.htpasswd', () => {
     // htpasswd -B writes $2y$ hashes; bcryptjs writes $2b$: the same algorithm.
     const alice = bcrypt.hashSync('wonderland', 4).replace(/^\$2b\$/, '$2y$');
     await writeFile(join(work, 'htpasswd'), `# users\nalice:${alice}\nbob:{SHA}not-bcrypt-so-ignored\n`);
-    registry = await startTestRegistry('inmemory', { extraYaml: `auth:\n  htpasswd:\n    realm: test-realm\n    path: ${JSON.stringify(join(work, 'htpasswd'))}\n` });
+    registry = await startTestRegistry('inmemory', {
+      extraYaml: `auth:\n  htpasswd:\n    realm: test-realm\n    path: ${JSON.stringify(join(work, 'htpasswd'))}\n`,
+    });
   });
 
   after(async () => {

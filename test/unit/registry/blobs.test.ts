@@ -81,7 +81,7 @@ describeRegistry('base and blobs', (registry) => {
 describe('registry blob redirects and disabled deletes', () => {
   const data = Buffer.from('redirect me');
 
-  it('GET answers 307 to the driver\'s URL unless redirect.disable is set', async () => {
+  it("GET answers 307 to the driver's URL unless redirect.disable is set", async () => {
     const driver = createDriver('inmemory', {});
     driver.redirectURL = async (path) => `https://storage.example/${path.slice(1)}?signed=1`;
     const registry = await startTestRegistry('inmemory', { driver });

@@ -7,13 +7,7 @@
  * a recording pass-through (recording-proxy.ts), and the redirect URLs it hands out lead there too.
  */
 import { randomBytes } from 'node:crypto';
-import {
-  AbortMultipartUploadCommand,
-  DeleteBucketCommand,
-  DeleteObjectsCommand,
-  ListMultipartUploadsCommand,
-  ListObjectsV2Command,
-} from '@aws-sdk/client-s3';
+import { AbortMultipartUploadCommand, DeleteBucketCommand, DeleteObjectsCommand, ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { AzureDriver } from '@stowage/azure';
 import { S3Driver, type S3DriverOptions } from '@stowage/s3';
 import { swiftS3Bucket } from '../../helpers/swift-s3';

@@ -5,7 +5,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MiB, type StorageDriver } from '@stowage/core';
 import { purgeOldUploads } from '@stowage/example-registry';
-import { type Descriptor, makeRandomOciImage, OCI_CONFIG, OCI_MANIFEST, type OciImageContents, readOciImage, sha256Digest } from '../../services/docker-registry/oci-image';
+import {
+  type Descriptor,
+  makeRandomOciImage,
+  OCI_CONFIG,
+  OCI_MANIFEST,
+  type OciImageContents,
+  readOciImage,
+  sha256Digest,
+} from '../../services/docker-registry/oci-image';
 import { ensureSkopeo, pullImage, pushImage } from '../../services/docker-registry/skopeo';
 import { requireService } from '../../services/require-service';
 import { call, startTestRegistry, startUpload, startTestStorage, type TestRegistry, type TestStorage } from './helpers';
@@ -28,18 +36,29 @@ async function combineImages(dir: string, base: string, own: string): Promise<vo
     await copyFile(join(from, 'blobs', ...descriptor.digest.split(':')), join(dir, 'blobs', ...descriptor.digest.split(':')));
   }
   const config = Buffer.from(
-    JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [...baseImage.config.rootfs.diff_ids, ...ownImage.config.rootfs.diff_ids] } }),
+    JSON.stringify({
+      architecture: 'amd64',
+      os: 'linux',
+      config: {},
+      rootfs: { type: 'layers', diff_ids: [...baseImage.config.rootfs.diff_ids, ...ownImage.config.rootfs.diff_ids] },
+    }),
   );
   const configDescriptor: Descriptor = { mediaType: OCI_CONFIG, digest: sha256Digest(config), size: config.length };
   const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: configDescriptor, layers }));
   const manifestDigest = sha256Digest(manifest);
-  for (const [digest, bytes] of [[configDescriptor.digest, config], [manifestDigest, manifest]] as const) {
+  for (const [digest, bytes] of [
+    [configDescriptor.digest, config],
+    [manifestDigest, manifest],
+  ] as const) {
     await writeFile(join(dir, 'blobs', ...digest.split(':')), bytes);
   }
   await writeFile(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
   await writeFile(
     join(dir, 'index.json'),
-    JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: OCI_MANIFEST, digest: manifestDigest, size: manifest.length, annotations: { 'org.opencontainers.image.ref.name': 'v1' } }] }),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [{ mediaType: OCI_MANIFEST, digest: manifestDigest, size: manifest.length, annotations: { 'org.opencontainers.image.ref.name': 'v1' } }],
+    }),
   );
 }
 
@@ -137,7 +156,10 @@ describe('registry under concurrent skopeo pushes and pulls', function () {
         });
         assert.equal(patch.status, 202, patch.body.toString());
         const before = await uploadRemains(registry!.driver);
-        assert.ok(before.inUploads.some((path) => path.startsWith(`${UPLOADS_OF('concurrent/abandoned')}/`)), `the unfinished upload is in _uploads: ${before.inUploads.join(', ')}`);
+        assert.ok(
+          before.inUploads.some((path) => path.startsWith(`${UPLOADS_OF('concurrent/abandoned')}/`)),
+          `the unfinished upload is in _uploads: ${before.inUploads.join(', ')}`,
+        );
         // Every upload counts as old: the cut-off is in the future.
         await purgeOldUploads(registry!.driver, new Date(Date.now() + 3600_000), false);
         assert.deepEqual(await uploadRemains(registry!.driver), { inUploads: [], staged: [] });

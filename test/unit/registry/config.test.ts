@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { ConfigError, loadConfig, parseConfig } from '@stowage/example-registry';
 
 describe('registry config.yml', () => {
-  it('reads distribution\'s config: storage driver and parameters, delete, redirect, uploadpurging, http, auth, log', () => {
+  it("reads distribution's config: storage driver and parameters, delete, redirect, uploadpurging, http, auth, log", () => {
     const config = parseConfig(`
 version: 0.1
 log:
@@ -55,7 +55,7 @@ notifications:
     });
   });
 
-  it('has distribution\'s defaults: :5000, delete off, redirects on, purging on (168h every 24h), log info', () => {
+  it("has distribution's defaults: :5000, delete off, redirects on, purging on (168h every 24h), log info", () => {
     const config = parseConfig('storage:\n  inmemory:\n');
     assert.deepEqual(config.storage, {
       driver: 'inmemory',
@@ -81,11 +81,16 @@ notifications:
       ['storage:\n  inmemory:\n  delete:\n    enabled: sometimes\n', /storage.delete.enabled must be true or false/],
       ['storage:\n  inmemory:\n  maintenance:\n    uploadpurging:\n      age: soon\n', /uploadpurging.age must be a positive duration/],
     ];
-    for (const [yaml, message] of cases) assert.throws(() => parseConfig(yaml, 'test.yml'), (err: unknown) => err instanceof ConfigError && message.test(err.message), yaml);
+    for (const [yaml, message] of cases)
+      assert.throws(
+        () => parseConfig(yaml, 'test.yml'),
+        (err: unknown) => err instanceof ConfigError && message.test(err.message),
+        yaml,
+      );
   });
 });
 
-describe('registry example config.yml (the README\'s command)', () => {
+describe("registry example config.yml (the README's command)", () => {
   it('is a filesystem registry on 127.0.0.1:5000', async () => {
     const config = await loadConfig(join(dirname(require.resolve('@stowage/example-registry/package.json')), 'config.yml'));
     assert.equal(config.storage.driver, 'filesystem');

@@ -28,7 +28,7 @@ describe('services: docker-registry 2.8.2 and skopeo', function () {
     const image = await makeRandomOciImage(join(work, 'image'), [300_000, 1_000_000, 5]);
     await pushImage(image.dir, image.tag, registry.host, 'tests/random');
     const hex = image.layers[1]!.digest.slice('sha256:'.length);
-    assert.ok(existsSync(join(work, 'storage/docker/registry/v2/blobs/sha256', hex.slice(0, 2), hex, 'data')), 'distribution\'s layout on disk');
+    assert.ok(existsSync(join(work, 'storage/docker/registry/v2/blobs/sha256', hex.slice(0, 2), hex, 'data')), "distribution's layout on disk");
     await pullImage(registry.host, 'tests/random', image.tag, join(work, 'pulled'), 'copy');
     const pulled = await readOciImage(join(work, 'pulled'), 'copy');
     assert.deepEqual(pulled, await readOciImage(image.dir, image.tag));

@@ -113,7 +113,13 @@ export async function startTestRegistry(driverName: RegistryDriverName | CloudDr
         };
         const timer = setTimeout(() => {
           listeners.delete(check);
-          reject(new Error(`the registry logged no ${what} within 10 s; its access log:\n${accessLog().map((e) => `${e.method} ${e.path} ${e.status} ${e.bytes}`).join('\n')}`));
+          reject(
+            new Error(
+              `the registry logged no ${what} within 10 s; its access log:\n${accessLog()
+                .map((e) => `${e.method} ${e.path} ${e.status} ${e.bytes}`)
+                .join('\n')}`,
+            ),
+          );
         }, 10_000);
         listeners.add(check);
         check();
@@ -141,9 +147,15 @@ function parseAccessLine(line: string): AccessLogEntry | undefined {
   const match = /^\S+ info request (.*)$/.exec(line);
   if (!match) return undefined;
   const fields = new Map<string, string>();
-  for (const pair of match[1]!.matchAll(/(\w+)=("(?:[^"\\]|\\.)*"|\S+)/g)) fields.set(pair[1]!, pair[2]!.startsWith('"') ? (JSON.parse(pair[2]!) as string) : pair[2]!);
+  for (const pair of match[1]!.matchAll(/(\w+)=("(?:[^"\\]|\\.)*"|\S+)/g))
+    fields.set(pair[1]!, pair[2]!.startsWith('"') ? (JSON.parse(pair[2]!) as string) : pair[2]!);
   const status = fields.get('status')!;
-  return { method: fields.get('method')!, path: fields.get('path')!, status: status === 'aborted' ? 'aborted' : Number(status), bytes: Number(fields.get('bytes')) };
+  return {
+    method: fields.get('method')!,
+    path: fields.get('path')!,
+    status: status === 'aborted' ? 'aborted' : Number(status),
+    bytes: Number(fields.get('bytes')),
+  };
 }
 
 export function sha256Digest(data: Uint8Array): string {
@@ -159,8 +171,18 @@ export interface Reply {
 }
 
 /** fetch against the registry, body read; never follows redirects. */
-export async function call(registry: { url: string }, method: string, path: string, init: { body?: Uint8Array | string; headers?: Record<string, string> } = {}): Promise<Reply> {
-  const response = await fetch(`${registry.url}${path}`, { method, redirect: 'manual', headers: init.headers, ...(init.body !== undefined ? { body: init.body } : {}) });
+export async function call(
+  registry: { url: string },
+  method: string,
+  path: string,
+  init: { body?: Uint8Array | string; headers?: Record<string, string> } = {},
+): Promise<Reply> {
+  const response = await fetch(`${registry.url}${path}`, {
+    method,
+    redirect: 'manual',
+    headers: init.headers,
+    ...(init.body !== undefined ? { body: init.body } : {}),
+  });
   const body = Buffer.from(await response.arrayBuffer());
   return { status: response.status, headers: response.headers, body, json: () => JSON.parse(body.toString('utf8')) };
 }
@@ -174,7 +196,10 @@ export function assertError(reply: Reply, status: number, code: string): void {
 /** Uploads `data` as a blob of `repo` with a monolithic POST; returns its digest. */
 export async function pushBlob(registry: { url: string }, repo: string, data: Uint8Array): Promise<string> {
   const digest = sha256Digest(data);
-  const reply = await call(registry, 'POST', `/v2/${repo}/blobs/uploads/?digest=${digest}`, { body: data, headers: { 'Content-Type': 'application/octet-stream' } });
+  const reply = await call(registry, 'POST', `/v2/${repo}/blobs/uploads/?digest=${digest}`, {
+    body: data,
+    headers: { 'Content-Type': 'application/octet-stream' },
+  });
   assert.equal(reply.status, 201, reply.body.toString());
   return digest;
 }
@@ -187,7 +212,13 @@ export async function startUpload(registry: { url: string }, repo: string): Prom
 }
 
 /** An OCI image manifest for blobs already pushed to `repo`: a config and `layers` random layers. */
-export async function pushImage(registry: { url: string }, repo: string, tag: string, extra: Record<string, unknown> = {}, layers = 1): Promise<{ digest: string; bytes: Buffer }> {
+export async function pushImage(
+  registry: { url: string },
+  repo: string,
+  tag: string,
+  extra: Record<string, unknown> = {},
+  layers = 1,
+): Promise<{ digest: string; bytes: Buffer }> {
   const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', nonce: randomBytes(8).toString('hex') }));
   const configDigest = await pushBlob(registry, repo, config);
   const layerDescriptors = [];
@@ -227,7 +258,10 @@ export async function snapshot(driver: StorageDriver): Promise<Map<string, strin
  */
 export function disconnectMidBody(registry: { url: string }, method: string, path: string, sent: Buffer, promised: number): Promise<void> {
   return new Promise((resolve) => {
-    const req = httpRequest(new URL(path, registry.url), { method, headers: { 'Content-Length': String(promised), 'Content-Type': 'application/octet-stream' } });
+    const req = httpRequest(new URL(path, registry.url), {
+      method,
+      headers: { 'Content-Length': String(promised), 'Content-Type': 'application/octet-stream' },
+    });
     req.on('error', () => undefined);
     req.on('close', () => resolve());
     req.write(sent, () => req.destroy());

@@ -130,9 +130,14 @@ describe('registry interop with distribution 2.8.2 (oss driver, aliyungo) on one
     assert.ok(fromGo.length > 10, `2.8.2 sent ${fromGo.length} absolute-form requests`);
     // The bucket is only in the host name: the paths are keys (or / for listings), never /<bucket>/...
     assert.deepEqual([...new Set(fromGo.map((request) => request.host))], [prefix.slice('http://'.length, -1)]);
-    assert.deepEqual(fromGo.filter((request) => request.target.startsWith(`${prefix}${bucket}/`)), []);
+    assert.deepEqual(
+      fromGo.filter((request) => request.target.startsWith(`${prefix}${bucket}/`)),
+      [],
+    );
     assert.ok(
-      fromGo.some((request) => request.method === 'GET' && /[?&]max-keys=1(&|$)/.test(request.target) && request.target.includes(`prefix=${encodeURIComponent(ROOT)}`)),
+      fromGo.some(
+        (request) => request.method === 'GET' && /[?&]max-keys=1(&|$)/.test(request.target) && request.target.includes(`prefix=${encodeURIComponent(ROOT)}`),
+      ),
       "2.8.2's start-up listing of the rootdirectory",
     );
     const refused = fromGo.filter((request) => request.status === 403 || request.status >= 500);

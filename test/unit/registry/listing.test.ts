@@ -44,7 +44,10 @@ describeRegistry('tags, catalog and referrers', (registry) => {
 
   it('_catalog lists repositories in lexical order and pages with n and last', async () => {
     const all = (await call(registry(), 'GET', '/v2/_catalog')).json().repositories as string[];
-    assert.deepEqual(all.filter((name) => name.startsWith('list/')), ['list/a', 'list/a-b', 'list/a/deeper', 'list/z']);
+    assert.deepEqual(
+      all.filter((name) => name.startsWith('list/')),
+      ['list/a', 'list/a-b', 'list/a/deeper', 'list/z'],
+    );
     const first = await call(registry(), 'GET', '/v2/_catalog?n=1&last=list/a');
     assert.deepEqual(first.json().repositories, ['list/a-b']);
     assert.equal(first.headers.get('link'), `</v2/_catalog?n=1&last=${encodeURIComponent('list/a-b')}>; rel="next"`);
@@ -54,7 +57,11 @@ describeRegistry('tags, catalog and referrers', (registry) => {
   it('referrers lists the manifests whose subject is the digest, filters by artifactType and says so', async () => {
     const { digest: subjectDigest, bytes: subjectBytes } = await pushImage(registry(), 'list/ref', 'subject');
     const subject = { mediaType: OCI_MANIFEST, digest: subjectDigest, size: subjectBytes.length };
-    const sbom = await pushImage(registry(), 'list/ref', 'sbom', { artifactType: 'application/vnd.example.sbom', subject, annotations: { 'org.example': 'yes' } });
+    const sbom = await pushImage(registry(), 'list/ref', 'sbom', {
+      artifactType: 'application/vnd.example.sbom',
+      subject,
+      annotations: { 'org.example': 'yes' },
+    });
     const signature = await pushImage(registry(), 'list/ref', 'sig', { subject }); // no artifactType: the config's media type
     const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [], subject }));
     assert.equal((await call(registry(), 'PUT', '/v2/list/ref/manifests/idx', { body: index, headers: { 'Content-Type': OCI_INDEX } })).status, 201);
@@ -67,7 +74,13 @@ describeRegistry('tags, catalog and referrers', (registry) => {
     assert.equal(body.schemaVersion, 2);
     assert.equal(body.mediaType, OCI_INDEX);
     const expected = [
-      { mediaType: OCI_MANIFEST, digest: sbom.digest, size: sbom.bytes.length, artifactType: 'application/vnd.example.sbom', annotations: { 'org.example': 'yes' } },
+      {
+        mediaType: OCI_MANIFEST,
+        digest: sbom.digest,
+        size: sbom.bytes.length,
+        artifactType: 'application/vnd.example.sbom',
+        annotations: { 'org.example': 'yes' },
+      },
       { mediaType: OCI_MANIFEST, digest: signature.digest, size: signature.bytes.length, artifactType: 'application/vnd.oci.image.config.v1+json' },
       { mediaType: OCI_INDEX, digest: sha256Digest(index), size: index.length },
     ].sort((a, b) => (a.digest < b.digest ? -1 : 1));
@@ -75,7 +88,10 @@ describeRegistry('tags, catalog and referrers', (registry) => {
 
     const filtered = await call(registry(), 'GET', `/v2/list/ref/referrers/${subjectDigest}?artifactType=application/vnd.example.sbom`);
     assert.equal(filtered.headers.get('oci-filters-applied'), 'artifactType');
-    assert.deepEqual(filtered.json().manifests.map((d: { digest: string }) => d.digest), [sbom.digest]);
+    assert.deepEqual(
+      filtered.json().manifests.map((d: { digest: string }) => d.digest),
+      [sbom.digest],
+    );
   });
 
   it('referrers of a digest nobody refers to is an empty index; a bad digest is 400', async () => {

@@ -17,7 +17,7 @@ function rawRequest(url: string, method: string, path: string): Promise<{ status
 }
 
 describeRegistry('names and references', (registry) => {
-  it('names outside the spec\'s pattern are NAME_INVALID on every endpoint, and nothing is stored', async () => {
+  it("names outside the spec's pattern are NAME_INVALID on every endpoint, and nothing is stored", async () => {
     await pushImage(registry(), 'names/ok', 'v1');
     const before = await snapshot(registry().driver);
     const digest = sha256Digest(Buffer.from('x'));

@@ -50,19 +50,22 @@ export async function startRecordingProxy(target: string): Promise<RecordingProx
     for (let i = 0; i < req.rawHeaders.length; i += 2) {
       if (!HOP_HEADERS.has(req.rawHeaders[i]!.toLowerCase())) headers.push(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
     }
-    const upstream = httpRequest({ host: backend.hostname, port: backend.port, method: req.method, path: req.url, headers, agent, setHost: false }, (answer) => {
-      record.status = answer.statusCode ?? 0;
-      res.writeHead(record.status, answer.statusMessage, answer.rawHeaders);
-      answer.on('data', (chunk: Buffer) => {
-        record.responseBytes += chunk.length;
-        if (!res.write(chunk)) {
-          answer.pause();
-          res.once('drain', () => answer.resume());
-        }
-      });
-      answer.on('end', () => res.end());
-      answer.on('error', () => res.destroy());
-    });
+    const upstream = httpRequest(
+      { host: backend.hostname, port: backend.port, method: req.method, path: req.url, headers, agent, setHost: false },
+      (answer) => {
+        record.status = answer.statusCode ?? 0;
+        res.writeHead(record.status, answer.statusMessage, answer.rawHeaders);
+        answer.on('data', (chunk: Buffer) => {
+          record.responseBytes += chunk.length;
+          if (!res.write(chunk)) {
+            answer.pause();
+            res.once('drain', () => answer.resume());
+          }
+        });
+        answer.on('end', () => res.end());
+        answer.on('error', () => res.destroy());
+      },
+    );
     upstream.on('error', () => res.destroy());
     res.on('close', () => {
       if (!res.writableFinished) upstream.destroy();

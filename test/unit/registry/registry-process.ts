@@ -10,12 +10,27 @@ export type RegistryProcess = RegistryServer;
 
 /** Writes a config.yml for a filesystem registry on 127.0.0.1 and a free port, logging at info. */
 export async function writeFilesystemConfig(path: string, rootdirectory: string): Promise<string> {
-  const yaml = ['version: 0.1', 'log:', '  level: info', 'storage:', '  filesystem:', `    rootdirectory: ${JSON.stringify(rootdirectory)}`, 'http:', '  addr: 127.0.0.1:0', ''].join('\n');
+  const yaml = [
+    'version: 0.1',
+    'log:',
+    '  level: info',
+    'storage:',
+    '  filesystem:',
+    `    rootdirectory: ${JSON.stringify(rootdirectory)}`,
+    'http:',
+    '  addr: 127.0.0.1:0',
+    '',
+  ].join('\n');
   await writeFile(path, yaml);
   return path;
 }
 
 /** Starts `stowage-registry serve CONFIG` and resolves once it answers on the URL it logs. */
 export function startRegistryProcess(configPath: string): Promise<RegistryProcess> {
-  return launchRegistryServer({ name: 'the registry', command: process.execPath, args: [CLI, 'serve', configPath], listen: { urlPattern: /listening url=(\S+)/ } });
+  return launchRegistryServer({
+    name: 'the registry',
+    command: process.execPath,
+    args: [CLI, 'serve', configPath],
+    listen: { urlPattern: /listening url=(\S+)/ },
+  });
 }

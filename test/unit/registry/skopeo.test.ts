@@ -23,7 +23,9 @@ function hexOf(blob: Descriptor): string {
 }
 
 function describeRequests(requests: ProxiedRequest[]): string {
-  return requests.map((r) => `${r.method} ${r.url.split('?')[0]} ${r.status} ${r.responseBytes}${isSignedUrlGet(r) ? ` (signed URL, ${r.headers['user-agent']})` : ''}`).join('\n');
+  return requests
+    .map((r) => `${r.method} ${r.url.split('?')[0]} ${r.status} ${r.responseBytes}${isSignedUrlGet(r) ? ` (signed URL, ${r.headers['user-agent']})` : ''}`)
+    .join('\n');
 }
 
 describe('registry with skopeo', function () {
@@ -50,7 +52,10 @@ describe('registry with skopeo', function () {
     const original = await readOciImage(image.dir, image.tag);
     const copy = await readOciImage(pulled, 'copy');
     assert.deepEqual(copy, original);
-    assert.deepEqual(copy.blobs.map((blob) => blob.contentSize), [image.config.size, ...image.layers.map((layer) => layer.size)]);
+    assert.deepEqual(
+      copy.blobs.map((blob) => blob.contentSize),
+      [image.config.size, ...image.layers.map((layer) => layer.size)],
+    );
     for (const blob of copy.blobs) assert.equal(blob.contentDigest, blob.digest);
     await rm(pulled, { recursive: true, force: true });
   }
@@ -110,9 +115,15 @@ describe('registry with skopeo', function () {
        */
       async function assertRedirectedPull(repository: string, logMark: number, proxyMark: number): Promise<void> {
         for (const blob of blobs) {
-          await registry!.waitForAccess((e) => e.method === 'GET' && e.path === blobPath(repository, blob) && e.status === 307, `307 for GET ${blobPath(repository, blob)}`);
+          await registry!.waitForAccess(
+            (e) => e.method === 'GET' && e.path === blobPath(repository, blob) && e.status === 307,
+            `307 for GET ${blobPath(repository, blob)}`,
+          );
         }
-        const blobGets = registry!.accessLog().slice(logMark).filter((e) => e.method === 'GET' && e.path.startsWith(`/v2/${repository}/blobs/`));
+        const blobGets = registry!
+          .accessLog()
+          .slice(logMark)
+          .filter((e) => e.method === 'GET' && e.path.startsWith(`/v2/${repository}/blobs/`));
         assert.deepEqual(new Set(blobGets.map((e) => e.status)), new Set([307]), 'the registry answered every blob GET with a redirect');
         const seen = proxy.requests.slice(proxyMark);
         for (const blob of blobs) {
@@ -126,7 +137,11 @@ describe('registry with skopeo', function () {
         // (The manifest is a blob too, which the registry reads to answer the manifest GET.)
         const hexes = new Set(blobs.map(hexOf));
         const readByDriver = seen.filter((r) => r.method === 'GET' && !isSignedUrlGet(r) && hexes.has(blobDataHex(r) ?? ''));
-        assert.deepEqual(readByDriver.map((r) => r.url.split('?')[0]), [], 'the registry itself read none of the layers and config');
+        assert.deepEqual(
+          readByDriver.map((r) => r.url.split('?')[0]),
+          [],
+          'the registry itself read none of the layers and config',
+        );
       }
 
       it('skopeo pushes a 3-layer 42 MiB image and pulls it back byte for byte, its blob GETs redirected to and served by the storage', async () => {
@@ -160,10 +175,17 @@ describe('registry with skopeo', function () {
           const blobGets = direct.accessLog().filter((e) => e.method === 'GET' && e.path.includes('/blobs/'));
           assert.deepEqual(new Set(blobGets.map((e) => e.status)), new Set([200]), 'no redirects');
           const seen = proxy.requests.slice(proxyMark);
-          assert.deepEqual(seen.filter(isSignedUrlGet).map((r) => r.url.split('?')[0]), [], 'no client fetched the storage directly');
+          assert.deepEqual(
+            seen.filter(isSignedUrlGet).map((r) => r.url.split('?')[0]),
+            [],
+            'no client fetched the storage directly',
+          );
           for (const blob of blobs) {
             const read = seen.filter((r) => r.method === 'GET' && blobDataHex(r) === hexOf(blob)).reduce((sum, r) => sum + r.responseBytes, 0);
-            assert.ok(read >= blob.size, `the driver read the ${blob.size}-byte blob ${blob.digest} from the storage (${read} bytes); requests seen:\n${describeRequests(seen)}`);
+            assert.ok(
+              read >= blob.size,
+              `the driver read the ${blob.size}-byte blob ${blob.digest} from the storage (${read} bytes); requests seen:\n${describeRequests(seen)}`,
+            );
           }
         } finally {
           await direct.close();

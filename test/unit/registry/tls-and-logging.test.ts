@@ -17,7 +17,25 @@ describe('registry http.tls', function () {
     work = await mkdtemp(join(tmpdir(), 'stowage-registry-tls-'));
     await requireService(this, 'openssl', async () => {
       if (!existsSync('/usr/bin/openssl')) throw new ServiceUnavailableError('openssl is not installed (apt-get install openssl)');
-      await promisify(execFile)('/usr/bin/openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(work, 'key.pem'), '-out', join(work, 'cert.pem')]);
+      await promisify(execFile)('/usr/bin/openssl', [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+        '-keyout',
+        join(work, 'key.pem'),
+        '-out',
+        join(work, 'cert.pem'),
+      ]);
     });
   });
 
@@ -26,7 +44,9 @@ describe('registry http.tls', function () {
   });
 
   it('serves HTTPS with the configured certificate and key', async () => {
-    const config = parseConfig(`storage:\n  inmemory:\nlog:\n  level: error\nhttp:\n  addr: 127.0.0.1:0\n  tls:\n    certificate: ${JSON.stringify(join(work, 'cert.pem'))}\n    key: ${JSON.stringify(join(work, 'key.pem'))}\n`);
+    const config = parseConfig(
+      `storage:\n  inmemory:\nlog:\n  level: error\nhttp:\n  addr: 127.0.0.1:0\n  tls:\n    certificate: ${JSON.stringify(join(work, 'cert.pem'))}\n    key: ${JSON.stringify(join(work, 'key.pem'))}\n`,
+    );
     const registry = await startRegistry(config);
     try {
       assert.match(registry.url, /^https:\/\/127\.0\.0\.1:\d+$/);

@@ -36,7 +36,10 @@ describe('registry: two processes on one filesystem storage', () => {
     reply = await call(b!, 'PATCH', location, { body: data.subarray(first, second), headers: { ...octets, 'Content-Range': `${first}-${second - 1}` } });
     assert.equal(reply.status, 202, reply.body.toString());
     assert.equal(reply.headers.get('range'), `0-${second - 1}`);
-    reply = await call(a!, 'PUT', `${location}?digest=${digest}`, { body: data.subarray(second), headers: { ...octets, 'Content-Range': `${second}-${data.length - 1}` } });
+    reply = await call(a!, 'PUT', `${location}?digest=${digest}`, {
+      body: data.subarray(second),
+      headers: { ...octets, 'Content-Range': `${second}-${data.length - 1}` },
+    });
     assert.equal(reply.status, 201, reply.body.toString());
     assert.equal(reply.headers.get('docker-content-digest'), digest);
     const hex = digest.slice('sha256:'.length);
@@ -50,7 +53,10 @@ describe('registry: two processes on one filesystem storage', () => {
     const location = post.headers.get('location')!;
     assert.equal((await call(a!, 'PATCH', location, { body: data.subarray(0, 40_000), headers: { 'Content-Type': 'application/octet-stream' } })).status, 202);
     assert.equal((await call(b!, 'GET', location)).headers.get('range'), '0-39999');
-    const reply = await call(b!, 'PUT', `${location}?digest=${sha256Digest(data)}`, { body: data.subarray(40_000), headers: { 'Content-Type': 'application/octet-stream' } });
+    const reply = await call(b!, 'PUT', `${location}?digest=${sha256Digest(data)}`, {
+      body: data.subarray(40_000),
+      headers: { 'Content-Type': 'application/octet-stream' },
+    });
     assert.equal(reply.status, 201, reply.body.toString());
     assert.ok((await call(a!, 'GET', `/v2/two/proc/blobs/${sha256Digest(data)}`)).body.equals(data));
   });

@@ -45,10 +45,26 @@ class RecordingDriver extends DriverDecorator {
   }
 }
 
-const CONFIG = ['version: 0.1', 'log:', '  level: error', 'storage:', '  inmemory: {}', '  maintenance:', '    uploadpurging:', '      enabled: false', 'http:', '  addr: 127.0.0.1:0', ''].join('\n');
+const CONFIG = [
+  'version: 0.1',
+  'log:',
+  '  level: error',
+  'storage:',
+  '  inmemory: {}',
+  '  maintenance:',
+  '    uploadpurging:',
+  '      enabled: false',
+  'http:',
+  '  addr: 127.0.0.1:0',
+  '',
+].join('\n');
 
 async function call(registry: RunningRegistry, method: string, path: string, body?: Uint8Array, headers: Record<string, string> = {}): Promise<Response> {
-  const response = await fetch(new URL(path, registry.url), { method, body, headers: body ? { 'Content-Type': 'application/octet-stream', ...headers } : headers });
+  const response = await fetch(new URL(path, registry.url), {
+    method,
+    body,
+    headers: body ? { 'Content-Type': 'application/octet-stream', ...headers } : headers,
+  });
   await response.arrayBuffer();
   return response;
 }
@@ -93,7 +109,10 @@ describe('registry: the upload digest stays in the process between requests', ()
     driver.writeSizes.length = 0;
     assert.equal((await call(a, 'PATCH', location, data)).status, 202);
     const sizes = driver.writeSizes;
-    assert.equal(sizes.reduce((sum, n) => sum + n, 0), data.length);
+    assert.equal(
+      sizes.reduce((sum, n) => sum + n, 0),
+      data.length,
+    );
     assert.ok(sizes.length <= 4, `${sizes.length} writes: ${sizes.join(', ')}`);
     sizes.slice(0, -1).forEach((n) => assert.ok(n >= MiB, `a write of ${n} bytes before the last`));
   });

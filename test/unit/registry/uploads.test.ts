@@ -20,7 +20,10 @@ describeRegistry('uploads', (registry) => {
     assert.equal(status.status, 204);
     assert.equal(status.headers.get('range'), '0-249999');
     const digest = sha256Digest(data);
-    reply = await call(registry(), 'PUT', `${location}?digest=${digest}`, { body: data.subarray(250_000), headers: { ...octets, 'Content-Range': '250000-299999' } });
+    reply = await call(registry(), 'PUT', `${location}?digest=${digest}`, {
+      body: data.subarray(250_000),
+      headers: { ...octets, 'Content-Range': '250000-299999' },
+    });
     assert.equal(reply.status, 201, reply.body.toString());
     assert.equal(reply.headers.get('location'), `/v2/up/a/blobs/${digest}`);
     assert.equal(reply.headers.get('docker-content-digest'), digest);
@@ -51,9 +54,17 @@ describeRegistry('uploads', (registry) => {
 
   it('a malformed Content-Range is 400 and one that disagrees with the body SIZE_INVALID; nothing stored', async () => {
     const location = await startUpload(registry(), 'up/a');
-    assertError(await call(registry(), 'PATCH', location, { body: Buffer.alloc(10), headers: { ...octets, 'Content-Range': 'zero-nine' } }), 400, 'BLOB_UPLOAD_INVALID');
+    assertError(
+      await call(registry(), 'PATCH', location, { body: Buffer.alloc(10), headers: { ...octets, 'Content-Range': 'zero-nine' } }),
+      400,
+      'BLOB_UPLOAD_INVALID',
+    );
     assertError(await call(registry(), 'PATCH', location, { body: Buffer.alloc(10), headers: { ...octets, 'Content-Range': '0-99' } }), 400, 'SIZE_INVALID');
-    assertError(await call(registry(), 'PATCH', location, { body: Buffer.alloc(10), headers: { ...octets, 'Content-Range': '9-0' } }), 416, 'BLOB_UPLOAD_INVALID');
+    assertError(
+      await call(registry(), 'PATCH', location, { body: Buffer.alloc(10), headers: { ...octets, 'Content-Range': '9-0' } }),
+      416,
+      'BLOB_UPLOAD_INVALID',
+    );
     const status = await call(registry(), 'GET', location);
     assert.equal(status.headers.get('range'), '0-0');
     await call(registry(), 'PATCH', location, { body: Buffer.alloc(3), headers: octets });
@@ -101,8 +112,16 @@ describeRegistry('uploads', (registry) => {
     assert.ok((await call(registry(), 'GET', `/v2/up/mono/blobs/${sha256Digest(data)}`)).body.equals(data));
     const before = await snapshot(registry().driver);
     const wrong = sha256Digest(Buffer.from('not this'));
-    assertError(await call(registry(), 'POST', `/v2/up/mono/blobs/uploads/?digest=${wrong}`, { body: randomBytes(100), headers: octets }), 400, 'DIGEST_INVALID');
-    assertError(await call(registry(), 'POST', '/v2/up/mono/blobs/uploads/?digest=sha256:xyz', { body: randomBytes(100), headers: octets }), 400, 'DIGEST_INVALID');
+    assertError(
+      await call(registry(), 'POST', `/v2/up/mono/blobs/uploads/?digest=${wrong}`, { body: randomBytes(100), headers: octets }),
+      400,
+      'DIGEST_INVALID',
+    );
+    assertError(
+      await call(registry(), 'POST', '/v2/up/mono/blobs/uploads/?digest=sha256:xyz', { body: randomBytes(100), headers: octets }),
+      400,
+      'DIGEST_INVALID',
+    );
     assert.deepEqual(await snapshot(registry().driver), before);
   });
 

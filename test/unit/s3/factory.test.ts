@@ -17,7 +17,7 @@ describe('s3: factory and parameters', () => {
     driver.destroy();
   });
 
-  it('is registered as s3 and as distribution\'s s3-aws', () => {
+  it("is registered as s3 and as distribution's s3-aws", () => {
     for (const name of ['s3', 's3-aws']) {
       const driver = createDriver(name, base);
       assert.ok(driver instanceof S3Driver, name);
@@ -47,7 +47,7 @@ describe('s3: factory and parameters', () => {
     driver.destroy();
   });
 
-  it('maps keys exactly as distribution\'s s3-aws driver does', () => {
+  it("maps keys exactly as distribution's s3-aws driver does", () => {
     // distribution: strings.TrimLeft(strings.TrimRight(rootDirectory, "/") + path, "/")
     const cases: Array<[string, string, string]> = [
       ['', '/a/b', 'a/b'],
@@ -75,7 +75,11 @@ describe('s3: factory and parameters', () => {
       [{ ...options, multipartCopyChunkSize: 100 }, 'multipartCopyChunkSize'],
       [{ ...options, multipartCopyThresholdSize: 6 * 1024 * 1024 * 1024 }, 'multipartCopyThresholdSize'],
     ] as const) {
-      assert.throws(() => new S3Driver(bad), (err: unknown) => isInvalidParameter(err) && err.parameter === name && err.driverName === 's3', name);
+      assert.throws(
+        () => new S3Driver(bad),
+        (err: unknown) => isInvalidParameter(err) && err.parameter === name && err.driverName === 's3',
+        name,
+      );
     }
   });
 });

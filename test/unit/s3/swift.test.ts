@@ -48,7 +48,10 @@ describe('s3: against Swift s3api', function () {
     await writer.close();
     const raw = await d.client.send(new GetObjectCommand({ Bucket: options.bucket, Key: d.layout.uploadStateKey(path) }));
     const state = JSON.parse(Buffer.from(await readAll(raw.Body as AsyncIterable<Uint8Array>)).toString()) as UploadState;
-    assert.deepEqual(state.parts.map((p) => p.size), [5 * MiB, 5 * MiB]);
+    assert.deepEqual(
+      state.parts.map((p) => p.size),
+      [5 * MiB, 5 * MiB],
+    );
     assert.equal(state.tail?.size, 13 * MiB + 4 - 10 * MiB);
     writer = await d.writer(path, true);
     await writer.commit();
@@ -64,7 +67,10 @@ describe('s3: against Swift s3api', function () {
     assert.equal((await d.getContent('/t/docker/registry/v2/blobs/sha256/ab/abcd/data')).toString(), 'layer');
     await d.putContent('/t/docker/registry/v2/repositories/r/_manifests/tags/v1/current/link', Buffer.from('sha256:abcd'));
     const raw = await d.client.send(
-      new GetObjectCommand({ Bucket: options.bucket, Key: `${options.rootDirectory!.slice(1)}/t/docker/registry/v2/repositories/r/_manifests/tags/v1/current/link` }),
+      new GetObjectCommand({
+        Bucket: options.bucket,
+        Key: `${options.rootDirectory!.slice(1)}/t/docker/registry/v2/repositories/r/_manifests/tags/v1/current/link`,
+      }),
     );
     assert.equal(Buffer.from(await readAll(raw.Body as AsyncIterable<Uint8Array>)).toString(), 'sha256:abcd');
   });

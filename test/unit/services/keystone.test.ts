@@ -306,7 +306,10 @@ describe('keystone stand-in', function () {
 
       const listing = await fetch(`${base}?format=json&prefix=${encodeURIComponent('dir/')}`, { headers: { 'X-Auth-Token': token } });
       assert.equal(listing.status, 200);
-      assert.deepEqual(((await listing.json()) as { name: string }[]).map((o) => o.name), ['dir/object']);
+      assert.deepEqual(
+        ((await listing.json()) as { name: string }[]).map((o) => o.name),
+        ['dir/object'],
+      );
       const empty = await fetch(`${base}?format=json&prefix=nothing-here`, { headers: { 'X-Auth-Token': token } });
       assert.deepEqual(await empty.json(), [], 'the query string reaches Swift');
 
@@ -507,7 +510,10 @@ describe('keystone stand-in', function () {
       const base = keystone.endpoint('RegionOne', 'public');
       for (let i = 0; i < 3; i++) assert.equal((await fetch(`${base}/c/small`, { headers: { 'X-Auth-Token': token } })).status, 200);
       assert.equal(fake.logins, 1);
-      assert.ok(fake.seen.every((seen) => seen.token === 'AUTH_tk1'), 'the stand-in token is replaced');
+      assert.ok(
+        fake.seen.every((seen) => seen.token === 'AUTH_tk1'),
+        'the stand-in token is replaced',
+      );
 
       fake.revokeAll();
       assert.equal((await fetch(`${base}/c/small`, { headers: { 'X-Auth-Token': token } })).status, 200);

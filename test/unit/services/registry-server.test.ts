@@ -13,7 +13,12 @@ describe('services: registry server launcher', function () {
   ].join('\n');
 
   it('finds the logged URL, waits for /v2/ to answer, and stops the server by PID with its exit code', async () => {
-    const server = await launchRegistryServer({ name: 'stand-in', command: process.execPath, args: ['-e', standIn], listen: { urlPattern: /listening url=(\S+)/ } });
+    const server = await launchRegistryServer({
+      name: 'stand-in',
+      command: process.execPath,
+      args: ['-e', standIn],
+      listen: { urlPattern: /listening url=(\S+)/ },
+    });
     assert.equal(server.url, `http://127.0.0.1:${server.port}`);
     assert.equal((await fetch(`${server.url}/v2/`)).status, 401);
     assert.equal(await server.stop(), 0);
@@ -28,11 +33,20 @@ describe('services: registry server launcher', function () {
       listen: { port: 1 },
       errorClass: ServiceUnavailableError,
     });
-    await assert.rejects(launch, (err: unknown) => err instanceof ServiceUnavailableError && /broken exited \(3\)/.test(String(err)) && /bad config/.test(String(err)));
+    await assert.rejects(
+      launch,
+      (err: unknown) => err instanceof ServiceUnavailableError && /broken exited \(3\)/.test(String(err)) && /bad config/.test(String(err)),
+    );
   });
 
   it('a server that never answers fails once the timeout passes', async () => {
-    const launch = launchRegistryServer({ name: 'silent', command: process.execPath, args: ['-e', 'setInterval(() => {}, 1000)'], listen: { urlPattern: /never (\S+)/ }, readyTimeoutMs: 500 });
+    const launch = launchRegistryServer({
+      name: 'silent',
+      command: process.execPath,
+      args: ['-e', 'setInterval(() => {}, 1000)'],
+      listen: { urlPattern: /never (\S+)/ },
+      readyTimeoutMs: 500,
+    });
     await assert.rejects(launch, /silent did not answer GET \(no URL logged yet\)\/v2\/ within 0.5s/);
   });
 });

@@ -77,7 +77,10 @@ describe('services: local Swift with s3api', function () {
     const account = await fetch(`${storageUrl}?format=json`, { headers: { 'X-Auth-Token': token! } });
     assert.equal(account.status, 200);
     const containers = (await account.json()) as Array<{ name: string }>;
-    assert.ok(containers.some((container) => container.name === bucket), 'the S3 bucket is a Swift container');
+    assert.ok(
+      containers.some((container) => container.name === bucket),
+      'the S3 bucket is a Swift container',
+    );
 
     const denied = await fetch(storageUrl, { headers: { 'X-Auth-Token': 'AUTH_tk-not-a-token' } });
     assert.equal(denied.status, 401);
@@ -135,15 +138,22 @@ describe('services: local Swift with s3api', function () {
     );
 
     const top = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'list/', Delimiter: '/' }));
-    assert.deepEqual((top.CommonPrefixes ?? []).map((prefix) => prefix.Prefix), ['list/a/', 'list/b/']);
-    assert.deepEqual((top.Contents ?? []).map((object) => object.Key), ['list/c']);
+    assert.deepEqual(
+      (top.CommonPrefixes ?? []).map((prefix) => prefix.Prefix),
+      ['list/a/', 'list/b/'],
+    );
+    assert.deepEqual(
+      (top.Contents ?? []).map((object) => object.Key),
+      ['list/c'],
+    );
 
     const paged = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'list/', MaxKeys: 2 }));
     assert.equal(paged.IsTruncated, true);
-    const rest = await s3.send(
-      new ListObjectsV2Command({ Bucket: bucket, Prefix: 'list/', ContinuationToken: paged.NextContinuationToken }),
+    const rest = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'list/', ContinuationToken: paged.NextContinuationToken }));
+    assert.deepEqual(
+      (rest.Contents ?? []).map((object) => object.Key),
+      ['list/b/1', 'list/c'],
     );
-    assert.deepEqual((rest.Contents ?? []).map((object) => object.Key), ['list/b/1', 'list/c']);
   });
 
   it('completes a multipart upload of 2 x 5 MiB parts (one copied from a range) and a tail', async function () {
@@ -156,9 +166,7 @@ describe('services: local Swift with s3api', function () {
 
     const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'mpu/blob' }));
     assert.ok(UploadId);
-    const part1 = await s3.send(
-      new UploadPartCommand({ Bucket: bucket, Key: 'mpu/blob', UploadId, PartNumber: 1, Body: first }),
-    );
+    const part1 = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: 'mpu/blob', UploadId, PartNumber: 1, Body: first }));
     const part2 = await s3.send(
       new UploadPartCopyCommand({
         Bucket: bucket,
@@ -170,9 +178,7 @@ describe('services: local Swift with s3api', function () {
       }),
     );
     assert.equal(part2.CopyPartResult?.ETag, `"${md5(copiedRange)}"`);
-    const part3 = await s3.send(
-      new UploadPartCommand({ Bucket: bucket, Key: 'mpu/blob', UploadId, PartNumber: 3, Body: tail }),
-    );
+    const part3 = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: 'mpu/blob', UploadId, PartNumber: 3, Body: tail }));
     const completed = await s3.send(
       new CompleteMultipartUploadCommand({
         Bucket: bucket,
@@ -201,15 +207,11 @@ describe('services: local Swift with s3api', function () {
     const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'mpu/small' }));
     const parts = [];
     for (const PartNumber of [1, 2]) {
-      const part = await s3.send(
-        new UploadPartCommand({ Bucket: bucket, Key: 'mpu/small', UploadId, PartNumber, Body: randomBytes(1024) }),
-      );
+      const part = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: 'mpu/small', UploadId, PartNumber, Body: randomBytes(1024) }));
       parts.push({ PartNumber, ETag: part.ETag });
     }
     await assert.rejects(
-      s3.send(
-        new CompleteMultipartUploadCommand({ Bucket: bucket, Key: 'mpu/small', UploadId, MultipartUpload: { Parts: parts } }),
-      ),
+      s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: 'mpu/small', UploadId, MultipartUpload: { Parts: parts } })),
       (err: unknown) => err instanceof S3ServiceException && err.name === 'EntityTooSmall',
     );
     await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: 'mpu/small', UploadId }));

@@ -9,7 +9,7 @@ import { bytes, inTimeZone, namesUnder, raw, readStream } from './helpers';
 // Objects laid out exactly as distribution's Go swift driver writes them, made with raw REST calls
 // (never through our writer), then read, listed, walked, moved and deleted through our driver; and
 // the other way round: what our driver writes, read the way distribution reads it (plain GETs).
-describe('swift: compatibility with distribution\'s layout', function () {
+describe("swift: compatibility with distribution's layout", function () {
   let options: SwiftDriverOptions;
   let driver: SwiftDriver;
 
@@ -112,12 +112,12 @@ describe('swift: compatibility with distribution\'s layout', function () {
     await inTimeZone('Asia/Kathmandu', async () => {
       const stat = await driver.stat('/times/dlo');
       assert.equal(stat.isDir, false);
-      assert.equal(stat.size, total, 'stat of a DLO must report its segments\' size, not the manifest\'s 0');
+      assert.equal(stat.size, total, "stat of a DLO must report its segments' size, not the manifest's 0");
       assertRecent(stat.modTime, 'stat of the DLO');
       // A directory's time comes from the listing.
       assertRecent((await driver.stat('/times')).modTime, 'stat of a directory');
       const walked = new Map((await walkAll('/times')).map((info) => [info.path, info]));
-      assert.equal(walked.get('/times/dlo')?.size, total, 'walk must report the DLO\'s real size');
+      assert.equal(walked.get('/times/dlo')?.size, total, "walk must report the DLO's real size");
       assertRecent(walked.get('/times/dlo')!.modTime, 'walk of the DLO');
       assert.equal(walked.get('/times/plain')?.size, 100);
       assertRecent(walked.get('/times/plain')!.modTime, 'walk of a plain object (listing time)');
@@ -137,7 +137,7 @@ describe('swift: compatibility with distribution\'s layout', function () {
     assert.deepEqual(await driver.list('/read'), ['/read/big']);
   });
 
-  it('moving a DLO makes the destination an SLO over segments of its own and deletes the DLO\'s segments', async () => {
+  it("moving a DLO makes the destination an SLO over segments of its own and deletes the DLO's segments", async () => {
     const segments = dloSegments();
     const content = Buffer.concat(segments);
     const { segmentDir } = await putDlo('/move/src', segments);
@@ -151,7 +151,7 @@ describe('swift: compatibility with distribution\'s layout', function () {
     const own = `/${options.container}/${driver.layout.generationsPrefix('/move/dest')}`;
     for (const entry of manifest) assert.ok(entry.path.startsWith(own), `segment ${entry.path} is not under ${own}`);
 
-    assert.deepEqual(await namesUnder(driver, `${segmentDir}/`), [], 'the DLO\'s segments must be deleted with it');
+    assert.deepEqual(await namesUnder(driver, `${segmentDir}/`), [], "the DLO's segments must be deleted with it");
     await assert.rejects(driver.stat('/move/src'), isPathNotFound);
     assert.deepEqual(await driver.leftovers('/move'), []);
   });
@@ -161,22 +161,22 @@ describe('swift: compatibility with distribution\'s layout', function () {
     const tail = bytes(200 * KiB);
     const appended = await putDlo('/change/appended', segments);
     const writer = await driver.writer('/change/appended', true);
-    assert.equal(writer.size, Buffer.concat(segments).length, 'an append resumes at the DLO\'s real size');
+    assert.equal(writer.size, Buffer.concat(segments).length, "an append resumes at the DLO's real size");
     await writer.write(tail);
     await writer.commit();
     assert.deepEqual(await driver.getContent('/change/appended'), Buffer.concat([...segments, tail]));
-    assert.deepEqual(await namesUnder(driver, `${appended.segmentDir}/`), [], 'the appended DLO\'s segments');
+    assert.deepEqual(await namesUnder(driver, `${appended.segmentDir}/`), [], "the appended DLO's segments");
 
     const overwritten = await putDlo('/change/overwritten', dloSegments());
     const small = bytes(1 * KiB);
     await driver.putContent('/change/overwritten', small);
     assert.deepEqual(await driver.getContent('/change/overwritten'), small);
-    assert.deepEqual(await namesUnder(driver, `${overwritten.segmentDir}/`), [], 'the overwritten DLO\'s segments');
+    assert.deepEqual(await namesUnder(driver, `${overwritten.segmentDir}/`), [], "the overwritten DLO's segments");
 
     const deleted = await putDlo('/change/deleted', dloSegments());
     await driver.delete('/change/deleted');
     await assert.rejects(driver.stat('/change/deleted'), isPathNotFound);
-    assert.deepEqual(await namesUnder(driver, `${deleted.segmentDir}/`), [], 'the deleted DLO\'s segments');
+    assert.deepEqual(await namesUnder(driver, `${deleted.segmentDir}/`), [], "the deleted DLO's segments");
     assert.deepEqual(await driver.leftovers('/change'), []);
   });
 
@@ -189,7 +189,7 @@ describe('swift: compatibility with distribution\'s layout', function () {
     assert.deepEqual(await driver.list('/early'), ['/early/manifest-only']);
   });
 
-  it('deleting a directory holding a DLO deletes the DLO\'s segments too', async () => {
+  it("deleting a directory holding a DLO deletes the DLO's segments too", async () => {
     const { segmentDir } = await putDlo('/deldir/sub/big', dloSegments());
     await putPlain('/deldir/small', bytes(50));
     await putPlain('/deldir-sibling', bytes(5));
@@ -227,7 +227,12 @@ describe('swift: compatibility with distribution\'s layout', function () {
         assert.ok(got.body.equals(content), `plain GET of ${path} returned different bytes`);
       }
 
-      const listing = await raw(ours, { method: 'GET', container: options.container, query: { format: 'json', prefix: `${options.prefix}-ours/files/` }, ok: [200] });
+      const listing = await raw(ours, {
+        method: 'GET',
+        container: options.container,
+        query: { format: 'json', prefix: `${options.prefix}-ours/files/` },
+        ok: [200],
+      });
       const names = (JSON.parse(listing.body.toString('utf8')) as Array<{ name: string; bytes: number }>).map((entry) => [entry.name, entry.bytes]);
       assert.deepEqual(names, [
         [`${options.prefix}-ours/files/repo/big`, big.length],

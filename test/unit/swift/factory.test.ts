@@ -145,8 +145,11 @@ describe('swift: factory and parameters', () => {
       [{ ...options, endpointType: 'private' as 'public' }, 'endpointType'],
       [{ ...options, chunkSize: 1024 }, 'chunkSize'],
     ] as const) {
-      assert.throws(() => new SwiftDriver(bad), (err: unknown) => isInvalidParameter(err) && err.parameter === name && err.driverName === 'swift', name);
+      assert.throws(
+        () => new SwiftDriver(bad),
+        (err: unknown) => isInvalidParameter(err) && err.parameter === name && err.driverName === 'swift',
+        name,
+      );
     }
   });
 });
-

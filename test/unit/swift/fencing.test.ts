@@ -53,7 +53,9 @@ describe('swift: fencing a writer whose segment is in flight', function () {
   }
 
   /** A writer with segment 1 stored and segment 2's PUT held back after its marker check passed. */
-  async function writerWithSegmentInFlight(path: string): Promise<{ fenced: FileWriter; first: Buffer; driver: SwiftDriver; gate: ReturnType<typeof gateSegments> }> {
+  async function writerWithSegmentInFlight(
+    path: string,
+  ): Promise<{ fenced: FileWriter; first: Buffer; driver: SwiftDriver; gate: ReturnType<typeof gateSegments> }> {
     const driver = newDriver();
     const gate = gateSegments(driver);
     const fenced = await driver.writer(path, false);
@@ -80,12 +82,15 @@ describe('swift: fencing a writer whose segment is in flight', function () {
     await gate.landed();
     const marker = await swiftDriverInternals(driver).uploads.readMarker(path, {});
     const late = (await swiftDriverInternals(driver).largeObjects.listGeneration(path, marker!.generation, {})).filter((s) => s.index === 2);
-    assert.equal(late.length, 1, 'the fenced writer\'s segment 2 landed in the generation');
+    assert.equal(late.length, 1, "the fenced writer's segment 2 landed in the generation");
 
     const own = bytes(MiB + 7);
     await newer.write(own);
     await newer.commit();
-    assert.ok(Buffer.concat([first, own]).equals(await driver.getContent(path)), 'the commit holds the resumed segment and the newer writer\'s bytes, nothing of the late one');
+    assert.ok(
+      Buffer.concat([first, own]).equals(await driver.getContent(path)),
+      "the commit holds the resumed segment and the newer writer's bytes, nothing of the late one",
+    );
     await expectFenced(fenced, 'the fenced writer');
     assert.ok(Buffer.concat([first, own]).equals(await driver.getContent(path)), 'the fenced writer changed nothing');
     assert.deepEqual(await driver.leftovers('/fencing'), [], 'the late segment is gone');

@@ -2,14 +2,7 @@ import assert from 'node:assert/strict';
 import { isInvalidParameter, isStorageDriverError } from '@stowage/core';
 import { SwiftDriver, SwiftHttpError, type SwiftDriverOptions } from '@stowage/swift';
 import { swiftDriverInternals } from '@stowage/swift/internal';
-import {
-  KEYSTONE_APPLICATION_CREDENTIAL,
-  KEYSTONE_PROJECT,
-  KEYSTONE_TRUST,
-  KEYSTONE_USER,
-  startKeystone,
-  type KeystoneStandIn,
-} from '../../services/keystone';
+import { KEYSTONE_APPLICATION_CREDENTIAL, KEYSTONE_PROJECT, KEYSTONE_TRUST, KEYSTONE_USER, startKeystone, type KeystoneStandIn } from '../../services/keystone';
 import { dropContainer, swiftContainer } from '../../helpers/swift-native';
 
 /**
@@ -63,28 +56,75 @@ describe('swift: Keystone auth (stand-in)', function () {
   });
 
   it('v3 password by domain id, project by id, admin interface of RegionTwo', async () => {
-    const options: SwiftDriverOptions = { ...base, authUrl: keystone.authUrlV3, username: KEYSTONE_USER.name, password: KEYSTONE_USER.password, domainId: KEYSTONE_USER.domain.id, tenantId: KEYSTONE_PROJECT.id, region: 'RegionTwo', endpointType: 'admin' };
+    const options: SwiftDriverOptions = {
+      ...base,
+      authUrl: keystone.authUrlV3,
+      username: KEYSTONE_USER.name,
+      password: KEYSTONE_USER.password,
+      domainId: KEYSTONE_USER.domain.id,
+      tenantId: KEYSTONE_PROJECT.id,
+      region: 'RegionTwo',
+      endpointType: 'admin',
+    };
     assert.deepEqual(await roundTrip(make(options), '/k/v3-ids'), ['RegionTwo/admin']);
   });
 
   it('v3 application credential, by id and by name', async () => {
-    const byId: SwiftDriverOptions = { ...base, authUrl: keystone.authUrlV3, applicationCredentialId: KEYSTONE_APPLICATION_CREDENTIAL.id, applicationCredentialSecret: KEYSTONE_APPLICATION_CREDENTIAL.secret, region: 'RegionTwo', endpointType: 'internal' };
+    const byId: SwiftDriverOptions = {
+      ...base,
+      authUrl: keystone.authUrlV3,
+      applicationCredentialId: KEYSTONE_APPLICATION_CREDENTIAL.id,
+      applicationCredentialSecret: KEYSTONE_APPLICATION_CREDENTIAL.secret,
+      region: 'RegionTwo',
+      endpointType: 'internal',
+    };
     assert.deepEqual(await roundTrip(make(byId), '/k/ac-id'), ['RegionTwo/internal']);
-    const byName: SwiftDriverOptions = { ...base, authUrl: keystone.authUrlV3, username: KEYSTONE_USER.name, domain: KEYSTONE_USER.domain.name, applicationCredentialName: KEYSTONE_APPLICATION_CREDENTIAL.name, applicationCredentialSecret: KEYSTONE_APPLICATION_CREDENTIAL.secret, region: 'RegionOne' };
+    const byName: SwiftDriverOptions = {
+      ...base,
+      authUrl: keystone.authUrlV3,
+      username: KEYSTONE_USER.name,
+      domain: KEYSTONE_USER.domain.name,
+      applicationCredentialName: KEYSTONE_APPLICATION_CREDENTIAL.name,
+      applicationCredentialSecret: KEYSTONE_APPLICATION_CREDENTIAL.secret,
+      region: 'RegionOne',
+    };
     assert.deepEqual(await roundTrip(make(byName), '/k/ac-name'), ['RegionOne/public']);
   });
 
   it('v3 trust scope and v3 token exchange', async () => {
-    const trust: SwiftDriverOptions = { ...base, authUrl: keystone.authUrlV3, username: KEYSTONE_USER.name, password: KEYSTONE_USER.password, domain: KEYSTONE_USER.domain.name, trustId: KEYSTONE_TRUST.id, region: 'RegionOne' };
+    const trust: SwiftDriverOptions = {
+      ...base,
+      authUrl: keystone.authUrlV3,
+      username: KEYSTONE_USER.name,
+      password: KEYSTONE_USER.password,
+      domain: KEYSTONE_USER.domain.name,
+      trustId: KEYSTONE_TRUST.id,
+      region: 'RegionOne',
+    };
     assert.deepEqual(await roundTrip(make(trust), '/k/trust'), ['RegionOne/public']);
     const issued = await swiftDriverInternals(make(v3Password())).client.session.credentials();
-    const exchange: SwiftDriverOptions = { ...base, authUrl: keystone.authUrlV3, token: issued.token, tenant: KEYSTONE_PROJECT.name, domain: KEYSTONE_USER.domain.name, region: 'RegionTwo' };
+    const exchange: SwiftDriverOptions = {
+      ...base,
+      authUrl: keystone.authUrlV3,
+      token: issued.token,
+      tenant: KEYSTONE_PROJECT.name,
+      domain: KEYSTONE_USER.domain.name,
+      region: 'RegionTwo',
+    };
     assert.deepEqual(await roundTrip(make(exchange), '/k/token'), ['RegionTwo/public']);
   });
 
   it('v2 password with a tenant name, internal URL', async () => {
     const before = keystone.stats.issued.v2;
-    const options: SwiftDriverOptions = { ...base, authUrl: keystone.authUrlV2, username: KEYSTONE_USER.name, password: KEYSTONE_USER.password, tenant: KEYSTONE_PROJECT.name, region: 'RegionTwo', endpointType: 'internal' };
+    const options: SwiftDriverOptions = {
+      ...base,
+      authUrl: keystone.authUrlV2,
+      username: KEYSTONE_USER.name,
+      password: KEYSTONE_USER.password,
+      tenant: KEYSTONE_PROJECT.name,
+      region: 'RegionTwo',
+      endpointType: 'internal',
+    };
     assert.deepEqual(await roundTrip(make(options), '/k/v2'), ['RegionTwo/internal']);
     assert.equal(keystone.stats.issued.v2, before + 1);
   });

@@ -26,7 +26,8 @@ describe('swift: a move never shares segments (distribution #2878)', function ()
     if (options) await dropContainer(options);
   });
 
-  const segmentPaths = async (path: string) => (await swiftDriverInternals(driver).container.readManifest(driver.layout.objectName(path), {})).map((entry) => entry.path);
+  const segmentPaths = async (path: string) =>
+    (await swiftDriverInternals(driver).container.readManifest(driver.layout.objectName(path), {})).map((entry) => entry.path);
   const ownPrefix = (path: string) => `/${options.container}/${driver.layout.generationsPrefix(path)}`;
 
   async function assertWhole(path: string, content: Buffer, when: string): Promise<void> {
@@ -35,7 +36,7 @@ describe('swift: a move never shares segments (distribution #2878)', function ()
     assert.ok(got.equals(content), `${path} ${when}: different bytes`);
   }
 
-  it('the destination owns its segments; the source\'s go, and later writes and deletes at the source leave it whole', async () => {
+  it("the destination owns its segments; the source's go, and later writes and deletes at the source leave it whole", async () => {
     const A = '/2878/a/x/file';
     const B = '/2878/b/file';
     // Three writer sessions of 1.2 MiB with 1 MiB segments: whole and short segments, resumed twice.
@@ -52,7 +53,7 @@ describe('swift: a move never shares segments (distribution #2878)', function ()
       assert.ok(!segment.startsWith(ownPrefix(A)), `B's segment ${segment} is one of A's`);
     }
     assert.deepEqual(await driver.leftovers(A), []);
-    assert.deepEqual(await namesUnder(driver, driver.layout.generationsPrefix(A)), [], 'A\'s segments must be deleted by the move');
+    assert.deepEqual(await namesUnder(driver, driver.layout.generationsPrefix(A)), [], "A's segments must be deleted by the move");
     assert.deepEqual(await namesUnder(driver, driver.layout.segmentsBelow(A)), []);
     await assert.rejects(driver.stat(A), isPathNotFound);
 
@@ -71,7 +72,7 @@ describe('swift: a move never shares segments (distribution #2878)', function ()
     await assertWhole(B, content, 'after deleting A');
     await driver.putContent(A, bytes(10));
     await driver.delete('/2878/a');
-    await assertWhole(B, content, 'after deleting A\'s parent');
+    await assertWhole(B, content, "after deleting A's parent");
 
     // Every segment B's manifest names is still there, and B's manifest is unchanged.
     assert.deepEqual(await segmentPaths(B), segments);
@@ -80,7 +81,7 @@ describe('swift: a move never shares segments (distribution #2878)', function ()
     assert.deepEqual(await driver.leftovers('/2878'), []);
   });
 
-  it('a move over an existing large object deletes the replaced generation\'s segments', async () => {
+  it("a move over an existing large object deletes the replaced generation's segments", async () => {
     const B = '/over/b';
     const C = '/over/c';
     const D = '/over/d';

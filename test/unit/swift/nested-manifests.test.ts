@@ -43,7 +43,10 @@ describe('swift: nested manifests past the segment limit', function () {
 
     const top = await swiftDriverInternals(driver).container.readManifest(driver.layout.objectName('/n/a'), {});
     assert.equal(top.length, 3, 'the top manifest lists 3 nested manifests (4 + 4 + 2 segments)');
-    assert.ok(top.every((entry) => /\/manifest-\d+-\d{8}$/.test(entry.path)), 'the top manifest lists nested manifests');
+    assert.ok(
+      top.every((entry) => /\/manifest-\d+-\d{8}$/.test(entry.path)),
+      'the top manifest lists nested manifests',
+    );
     assert.equal((await driver.stat('/n/a')).size, content.length);
     assert.ok((await driver.getContent('/n/a')).equals(content));
     const tail: Buffer[] = [];

@@ -56,7 +56,18 @@ describe('swift: requests', function () {
 
   // Paths are [A-Za-z0-9._-], but the container layer takes any object name (a DLO's foreign
   // segment folder, a leftover of another tool) and must escape each one exactly.
-  const ODD_NAMES = ['with space', 'question?mark', 'hash#tag', 'percent%41', 'percent%2F', 'plus+sign', 'ünïcødé/日本語/ß', 'mix a+b%20c?d=e&f#g', 'semi;colon', 'tilde~quote\'"'];
+  const ODD_NAMES = [
+    'with space',
+    'question?mark',
+    'hash#tag',
+    'percent%41',
+    'percent%2F',
+    'plus+sign',
+    'ünïcødé/日本語/ß',
+    'mix a+b%20c?d=e&f#g',
+    'semi;colon',
+    'tilde~quote\'"',
+  ];
 
   it('raw object names with characters that need escaping round-trip exactly', async () => {
     const base = `${options.prefix}/odd/`;
@@ -73,7 +84,12 @@ describe('swift: requests', function () {
     // Server-side copies name their source in a header: escaped too.
     const copies = `${options.prefix}/odd-copies/`;
     for (const name of ODD_NAMES) await swiftDriverInternals(driver).container.copy(`${copies}${name}`, `/${options.container}/${base}${name}`, {});
-    for (const name of ODD_NAMES) assert.deepEqual(await swiftDriverInternals(driver).container.getBuffer(`${copies}${name}`, {}), Buffer.from(`content of ${base}${name}`), `copy of ${name}`);
+    for (const name of ODD_NAMES)
+      assert.deepEqual(
+        await swiftDriverInternals(driver).container.getBuffer(`${copies}${name}`, {}),
+        Buffer.from(`content of ${base}${name}`),
+        `copy of ${name}`,
+      );
 
     // Bulk delete takes escaped names in its body; single deletes escape them in the URL.
     const bulk = another();
@@ -84,7 +100,10 @@ describe('swift: requests', function () {
     const single = another();
     // Bulk delete hidden from this instance only (see the fallback test below): one DELETE per name.
     swiftDriverInternals(single).client.info = async () => ({});
-    await swiftDriverInternals(single).container.deleteMany(ODD_NAMES.map((name) => `${copies}${name}`), {});
+    await swiftDriverInternals(single).container.deleteMany(
+      ODD_NAMES.map((name) => `${copies}${name}`),
+      {},
+    );
     assert.deepEqual(await namesUnder(driver, copies), []);
   });
 

@@ -31,7 +31,10 @@ describe('swift: resuming uploads', function () {
     const marker = await swiftDriverInternals(parent).uploads.readMarker(path, {});
     assert.ok(marker, 'the upload marker is stored');
     const segments = await swiftDriverInternals(parent).largeObjects.listGeneration(path, marker.generation, {});
-    assert.deepEqual(segments.map((s) => s.size), [2 * MiB, 2 * MiB, 2 * MiB, MiB]);
+    assert.deepEqual(
+      segments.map((s) => s.size),
+      [2 * MiB, 2 * MiB, 2 * MiB, MiB],
+    );
 
     await resumeCrossProcessUpload(parent);
     assert.equal((await parent.stat(path)).size, 11 * MiB + 5);

@@ -13,17 +13,28 @@ const expectedSignature = (key: string, method: string, expires: number, path: s
 describe('swift: tempUrl()', () => {
   const expires = 1_900_000_000;
 
-  it('signs METHOD, expiry and the object\'s /v1 path with HMAC-SHA256', () => {
-    const url = tempUrl({ storageUrl: 'https://swift.example.com/v1/AUTH_test', container: 'registry', object: 'docker/files/a', method: 'GET', expires, key: 'k1' });
+  it("signs METHOD, expiry and the object's /v1 path with HMAC-SHA256", () => {
+    const url = tempUrl({
+      storageUrl: 'https://swift.example.com/v1/AUTH_test',
+      container: 'registry',
+      object: 'docker/files/a',
+      method: 'GET',
+      expires,
+      key: 'k1',
+    });
     const signature = expectedSignature('k1', 'GET', expires, '/v1/AUTH_test/registry/docker/files/a');
     assert.equal(url, `https://swift.example.com/v1/AUTH_test/registry/docker/files/a?temp_url_sig=${signature}&temp_url_expires=${expires}`);
     // The method is part of what is signed.
-    const head = new URL(tempUrl({ storageUrl: 'https://swift.example.com/v1/AUTH_test', container: 'registry', object: 'docker/files/a', method: 'HEAD', expires, key: 'k1' }));
+    const head = new URL(
+      tempUrl({ storageUrl: 'https://swift.example.com/v1/AUTH_test', container: 'registry', object: 'docker/files/a', method: 'HEAD', expires, key: 'k1' }),
+    );
     assert.equal(head.searchParams.get('temp_url_sig'), expectedSignature('k1', 'HEAD', expires, '/v1/AUTH_test/registry/docker/files/a'));
   });
 
   it('signs from /v1/ on when the storage URL has a path prefix', () => {
-    const url = new URL(tempUrl({ storageUrl: 'https://cloud.example.com/object-store/v1/AUTH_abc/', container: 'c', object: 'p/files/x', method: 'GET', expires, key: 'k2' }));
+    const url = new URL(
+      tempUrl({ storageUrl: 'https://cloud.example.com/object-store/v1/AUTH_abc/', container: 'c', object: 'p/files/x', method: 'GET', expires, key: 'k2' }),
+    );
     assert.equal(url.pathname, '/object-store/v1/AUTH_abc/c/p/files/x');
     assert.equal(url.searchParams.get('temp_url_sig'), expectedSignature('k2', 'GET', expires, '/v1/AUTH_abc/c/p/files/x'));
     assert.equal(url.searchParams.get('temp_url_expires'), String(expires));
@@ -41,7 +52,18 @@ describe('swift: tempUrl()', () => {
   });
 
   it('accessKey and tenantId give the HP Cloud form tenant:access:signature', () => {
-    const url = new URL(tempUrl({ storageUrl: 'https://swift.example.com/v1/AUTH_test', container: 'c', object: 'o', method: 'GET', expires, key: 'k4', accessKey: 'AK', tenantId: 'T1' }));
+    const url = new URL(
+      tempUrl({
+        storageUrl: 'https://swift.example.com/v1/AUTH_test',
+        container: 'c',
+        object: 'o',
+        method: 'GET',
+        expires,
+        key: 'k4',
+        accessKey: 'AK',
+        tenantId: 'T1',
+      }),
+    );
     assert.equal(url.searchParams.get('temp_url_sig'), `T1:AK:${expectedSignature('k4', 'GET', expires, '/v1/AUTH_test/c/o')}`);
   });
 });
@@ -75,7 +97,7 @@ describe('swift: redirectURL against the local Swift', function () {
     return { status: response.status, body: Buffer.from(await response.arrayBuffer()), length: response.headers.get('content-length') };
   }
 
-  it('a URL signed with the account\'s key fetches the content without a token', async () => {
+  it("a URL signed with the account's key fetches the content without a token", async () => {
     const url = await driver.redirectURL('/blobs/small');
     assert.ok(url, 'the account has a key: a URL is expected');
     assert.ok(!url.includes(TEMP_URL_KEY), 'the key itself must not appear in the URL');
@@ -116,7 +138,7 @@ describe('swift: redirectURL against the local Swift', function () {
     assert.equal((await fetchBytes(url)).status, 401);
   });
 
-  it('tempUrlContainerKey signs with the container\'s own key', async () => {
+  it("tempUrlContainerKey signs with the container's own key", async () => {
     const containerKey = 'container-only-key';
     await raw(driver, { method: 'POST', container: options.container, headers: { 'x-container-meta-temp-url-key': containerKey }, ok: [204] });
     const containerKeyed = another({ tempUrlContainerKey: true });

@@ -22,7 +22,11 @@ export async function getManifest(ctx: RequestContext): Promise<void> {
 
 export async function putManifest(ctx: RequestContext): Promise<void> {
   const ref = reference(ctx);
-  const body = await readBody(ctx.req, MAX_MANIFEST_BYTES, () => new RegistryError(413, 'SIZE_INVALID', `manifests are limited to ${MAX_MANIFEST_BYTES} bytes`));
+  const body = await readBody(
+    ctx.req,
+    MAX_MANIFEST_BYTES,
+    () => new RegistryError(413, 'SIZE_INVALID', `manifests are limited to ${MAX_MANIFEST_BYTES} bytes`),
+  );
   const { digest, info } = await ctx.parts.manifests.put(ctx.name, ref, body, ctx.req.headers['content-type']);
   send(ctx.res, 201, {
     Location: `/v2/${ctx.name}/manifests/${digest.value}`,

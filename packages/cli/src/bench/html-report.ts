@@ -24,7 +24,13 @@ interface Series {
 }
 
 /** Horizontal grouped bars, one group per benchmark, on a linear axis from 0. */
-function barChart(title: string, entries: readonly BenchmarkEntry[], series: readonly Series[], format: (v: number) => string, marker?: { value: number; label: string }): string {
+function barChart(
+  title: string,
+  entries: readonly BenchmarkEntry[],
+  series: readonly Series[],
+  format: (v: number) => string,
+  marker?: { value: number; label: string },
+): string {
   const max = Math.max(...entries.flatMap((e) => series.map((s) => s.value(e))), marker?.value ?? 0) || 1;
   const groupHeight = series.length * BAR_HEIGHT + GROUP_GAP;
   const top = 28;
@@ -47,8 +53,10 @@ function barChart(title: string, entries: readonly BenchmarkEntry[], series: rea
         .map((s, i) => {
           const value = s.value(entry);
           const barY = y + i * BAR_HEIGHT;
-          return `<rect x="${LABEL_WIDTH}" y="${barY}" width="${scale(value).toFixed(1)}" height="${BAR_HEIGHT - 2}" fill="${s.colour}"><title>${escapeHtml(`${entry.name} ${s.label}: ${format(value)}`)}</title></rect>` +
-            `<text x="${(LABEL_WIDTH + scale(value) + 4).toFixed(1)}" y="${barY + BAR_HEIGHT - 4}" class="value">${escapeHtml(format(value))}</text>`;
+          return (
+            `<rect x="${LABEL_WIDTH}" y="${barY}" width="${scale(value).toFixed(1)}" height="${BAR_HEIGHT - 2}" fill="${s.colour}"><title>${escapeHtml(`${entry.name} ${s.label}: ${format(value)}`)}</title></rect>` +
+            `<text x="${(LABEL_WIDTH + scale(value) + 4).toFixed(1)}" y="${barY + BAR_HEIGHT - 4}" class="value">${escapeHtml(format(value))}</text>`
+          );
         })
         .join('');
       return `<text x="${LABEL_WIDTH - 8}" y="${y + (series.length * BAR_HEIGHT) / 2 + 4}" text-anchor="end">${escapeHtml(entry.name)}</text>${bars}`;
@@ -106,10 +114,30 @@ export function benchHtml(result: BenchmarkResult): string {
     .join('');
   const minTarget = Math.min(...result.targets.map((t) => t.minRatio));
   const charts = [
-    withContent.length ? barChart('Throughput per benchmark (MB/s, higher is better)', withContent, sides((s) => s.mbPerSec ?? 0), formatThroughput) : '',
-    withoutContent.length ? barChart('Operations per second (higher is better)', withoutContent, sides((s) => s.opsPerSec), formatRate) : '',
+    withContent.length
+      ? barChart(
+          'Throughput per benchmark (MB/s, higher is better)',
+          withContent,
+          sides((s) => s.mbPerSec ?? 0),
+          formatThroughput,
+        )
+      : '',
+    withoutContent.length
+      ? barChart(
+          'Operations per second (higher is better)',
+          withoutContent,
+          sides((s) => s.opsPerSec),
+          formatRate,
+        )
+      : '',
     result.benchmarks.length
-      ? barChart('Driver / baseline (median of per-round ratios)', result.benchmarks, [{ label: 'ratio', colour: DRIVER_COLOUR, value: (e) => e.ratio }], formatRatio, Number.isFinite(minTarget) ? { value: minTarget, label: `target ${formatRatio(minTarget)}` } : { value: 1, label: '1.00' })
+      ? barChart(
+          'Driver / baseline (median of per-round ratios)',
+          result.benchmarks,
+          [{ label: 'ratio', colour: DRIVER_COLOUR, value: (e) => e.ratio }],
+          formatRatio,
+          Number.isFinite(minTarget) ? { value: minTarget, label: `target ${formatRatio(minTarget)}` } : { value: 1, label: '1.00' },
+        )
       : '<p>No benchmarks ran.</p>',
   ].join('\n');
   const s = result.settings;
@@ -121,5 +149,9 @@ ${charts}
 <h2>Table</h2>
 ${table(result)}
 ${memorySection(result)}`;
-  return htmlPage(`Stowage benchmarks: ${result.driver}`, body, 'svg { display: block; margin: 8px 0 16px; font-size: 12px; } svg text { fill: #1d2433; } svg text.value { fill: #5b6475; }');
+  return htmlPage(
+    `Stowage benchmarks: ${result.driver}`,
+    body,
+    'svg { display: block; margin: 8px 0 16px; font-size: 12px; } svg text { fill: #1d2433; } svg text.value { fill: #5b6475; }',
+  );
 }

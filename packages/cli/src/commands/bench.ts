@@ -71,7 +71,10 @@ export async function bench(ctx: CommandContext): Promise<void> {
   const options = ctx.opts<BenchCommandOptions>();
   const largeSize = sizeOption('--large', options.large);
   const memorySize = sizeOption('--memory-size', options.memorySize);
-  const only = options.only?.split(',').map((name) => name.trim()).filter((name) => name !== '');
+  const only = options.only
+    ?.split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
   const jsonToStdout = options.json === true;
   const jsonFile = typeof options.json === 'string' ? options.json : undefined;
 
@@ -92,7 +95,8 @@ export async function bench(ctx: CommandContext): Promise<void> {
     });
   } catch (err) {
     // runBenchmarks checks its options (an --only that matches nothing) before any work.
-    if ((err instanceof RangeError || err instanceof TypeError) && err.message.startsWith('runBenchmarks: ')) throw new UsageError(err.message.slice('runBenchmarks: '.length));
+    if ((err instanceof RangeError || err instanceof TypeError) && err.message.startsWith('runBenchmarks: '))
+      throw new UsageError(err.message.slice('runBenchmarks: '.length));
     throw err;
   } finally {
     await setup.cleanUp();

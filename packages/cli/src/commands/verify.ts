@@ -49,7 +49,11 @@ export async function verify(ctx: CommandContext): Promise<void> {
       }
     }
     output.line();
-    output.line(summary.problems.length === 0 ? `verify: ${summary.root} is consistent` : `verify: ${summary.problems.length} problem${summary.problems.length === 1 ? '' : 's'} in ${summary.root}`);
+    output.line(
+      summary.problems.length === 0
+        ? `verify: ${summary.root} is consistent`
+        : `verify: ${summary.problems.length} problem${summary.problems.length === 1 ? '' : 's'} in ${summary.root}`,
+    );
   }
   if (summary.problems.length > 0) throw new ReportedFailure();
 }

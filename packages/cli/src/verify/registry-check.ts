@@ -122,7 +122,7 @@ class RegistryCheck {
       const [alg, twoHex, hex, name] = parts;
       const digest = `${alg}:${hex}`;
       if (parts.length !== 4 || name !== 'data' || !isDigest(digest) || hex!.slice(0, 2) !== twoHex) {
-        this.problem('bad-path', file.path, 'not a blob in distribution\'s layout (blobs/<alg>/<xx>/<hex>/data)');
+        this.problem('bad-path', file.path, "not a blob in distribution's layout (blobs/<alg>/<xx>/<hex>/data)");
         continue;
       }
       blobs.push({ digest, path: file.path, size: file.size });
@@ -162,12 +162,16 @@ class RegistryCheck {
       if (marker[1] === '_uploads') continue; // unfinished uploads: purge-uploads' business
       const rest = relative.slice(marker.index + 1).split('/');
       let link: LinkFile | undefined;
-      if (rest[0] === '_layers' && rest.length === 4 && rest[3] === 'link') link = { path: file.path, repository, kind: 'layer', expected: `${rest[1]}:${rest[2]}` };
-      else if (rest[0] === '_manifests' && rest[1] === 'revisions' && rest.length === 5 && rest[4] === 'link') link = { path: file.path, repository, kind: 'revision', expected: `${rest[2]}:${rest[3]}` };
-      else if (rest[0] === '_manifests' && rest[1] === 'tags' && rest.length === 5 && rest[3] === 'current' && rest[4] === 'link') link = { path: file.path, repository, kind: 'tag' };
-      else if (rest[0] === '_manifests' && rest[1] === 'tags' && rest.length === 7 && rest[3] === 'index' && rest[6] === 'link') link = { path: file.path, repository, kind: 'tag-index', expected: `${rest[4]}:${rest[5]}` };
+      if (rest[0] === '_layers' && rest.length === 4 && rest[3] === 'link')
+        link = { path: file.path, repository, kind: 'layer', expected: `${rest[1]}:${rest[2]}` };
+      else if (rest[0] === '_manifests' && rest[1] === 'revisions' && rest.length === 5 && rest[4] === 'link')
+        link = { path: file.path, repository, kind: 'revision', expected: `${rest[2]}:${rest[3]}` };
+      else if (rest[0] === '_manifests' && rest[1] === 'tags' && rest.length === 5 && rest[3] === 'current' && rest[4] === 'link')
+        link = { path: file.path, repository, kind: 'tag' };
+      else if (rest[0] === '_manifests' && rest[1] === 'tags' && rest.length === 7 && rest[3] === 'index' && rest[6] === 'link')
+        link = { path: file.path, repository, kind: 'tag-index', expected: `${rest[4]}:${rest[5]}` };
       if (link) links.push(link);
-      else this.problem('bad-path', file.path, 'not a link in distribution\'s layout');
+      else this.problem('bad-path', file.path, "not a link in distribution's layout");
     }
     return { links, repositories };
   }
@@ -209,7 +213,11 @@ class RegistryCheck {
     }
     const references = manifestReferences(manifest);
     if (references === undefined) {
-      this.problem('bad-manifest', path, `manifest ${digest} of ${repository} is of no known kind (mediaType ${JSON.stringify(manifest.mediaType)}, schemaVersion ${JSON.stringify(manifest.schemaVersion)})`);
+      this.problem(
+        'bad-manifest',
+        path,
+        `manifest ${digest} of ${repository} is of no known kind (mediaType ${JSON.stringify(manifest.mediaType)}, schemaVersion ${JSON.stringify(manifest.schemaVersion)})`,
+      );
       return;
     }
     for (const reference of references) {
@@ -218,9 +226,17 @@ class RegistryCheck {
       } else if (!this.blobs.has(reference.digest)) {
         this.problem('missing-blob', path, `manifest ${digest} of ${repository} references ${reference.role} ${reference.digest}, which has no blob data`);
       } else if (reference.role === 'manifest' && !this.revisionLinks.get(repository)?.has(reference.digest)) {
-        this.problem('missing-blob', path, `manifest list ${digest} of ${repository} references manifest ${reference.digest}, which ${repository} has no revision of`);
+        this.problem(
+          'missing-blob',
+          path,
+          `manifest list ${digest} of ${repository} references manifest ${reference.digest}, which ${repository} has no revision of`,
+        );
       } else if (reference.role !== 'manifest' && !this.layerLinks.get(repository)?.has(reference.digest)) {
-        this.problem('bad-link', path, `manifest ${digest} of ${repository} references ${reference.role} ${reference.digest}, which is not linked in ${repository}/_layers`);
+        this.problem(
+          'bad-link',
+          path,
+          `manifest ${digest} of ${repository} references ${reference.role} ${reference.digest}, which is not linked in ${repository}/_layers`,
+        );
       }
     }
   }
@@ -251,7 +267,9 @@ class RegistryCheck {
     await each(links, (link) => this.checkLink(link));
 
     this.hooks.onPhase?.('checking manifests');
-    const revisions = [...this.revisionLinks].flatMap(([repository, digests]) => [...digests].filter((d) => this.blobs.get(d) === true).map((digest) => ({ repository, digest })));
+    const revisions = [...this.revisionLinks].flatMap(([repository, digests]) =>
+      [...digests].filter((d) => this.blobs.get(d) === true).map((digest) => ({ repository, digest })),
+    );
     await each(revisions, ({ repository, digest }) => this.checkManifest(repository, digest));
 
     return {
@@ -291,7 +309,13 @@ function manifestReferences(manifest: Record<string, unknown>): Reference[] | un
   if (manifest.schemaVersion === 1) return digestsOf(manifest.fsLayers, 'layer', 'blobSum');
   if (manifest.schemaVersion === 2 && manifest.config !== null && typeof manifest.config === 'object' && Array.isArray(manifest.layers)) {
     const config: Reference = { role: 'config', digest: String((manifest.config as Record<string, unknown>).digest ?? '') };
-    return [config, ...digestsOf(manifest.layers.filter((layer) => !isForeignLayer(layer)), 'layer')!];
+    return [
+      config,
+      ...digestsOf(
+        manifest.layers.filter((layer) => !isForeignLayer(layer)),
+        'layer',
+      )!,
+    ];
   }
   return undefined;
 }

@@ -42,7 +42,6 @@ async function drain(stream: AsyncIterable<Uint8Array>): Promise<number> {
   return size;
 }
 
-
 function expectSize(what: string, key: string, got: number, want: number): void {
   if (got !== want) throw new Error(`${what} ${key}: got ${got} bytes, expected ${want}`);
 }
@@ -264,7 +263,10 @@ export function benchmarkCatalog(largeSize: number): CatalogEntry[] {
 
 /** Case-insensitive match of a name or distribution name against a pattern with `*` wildcards. */
 export function matchesPattern(pattern: string, ...names: Array<string | undefined>): boolean {
-  const escaped = pattern.trim().replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*');
+  const escaped = pattern
+    .trim()
+    .replace(/[.+?^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*');
   const regex = new RegExp(`^${escaped}$`, 'i');
   return names.some((name) => name !== undefined && regex.test(name));
 }

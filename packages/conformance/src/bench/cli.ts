@@ -56,12 +56,24 @@ export function benchUsage(drivers: readonly string[]): string {
   ].join('\n');
 }
 
-const VALUE_FLAGS = new Set(['--driver', '--json', '--large', '--only', '--rounds', '--large-rounds', '--chunk', '--memory-size', '--driver-fsync', '--baseline-fsync']);
+const VALUE_FLAGS = new Set([
+  '--driver',
+  '--json',
+  '--large',
+  '--only',
+  '--rounds',
+  '--large-rounds',
+  '--chunk',
+  '--memory-size',
+  '--driver-fsync',
+  '--baseline-fsync',
+]);
 const BOOLEAN_FLAGS = new Set(['--quick', '--strict', '--help', '-h']);
 
 function positiveIntegerArgument(flag: string, value: string): number {
   const parsed = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(parsed) || parsed < 1) throw new BenchUsageError(`${flag} must be a positive integer, got ${JSON.stringify(value)}`);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(parsed) || parsed < 1)
+    throw new BenchUsageError(`${flag} must be a positive integer, got ${JSON.stringify(value)}`);
   return parsed;
 }
 
@@ -134,7 +146,10 @@ export function parseBenchArgs(argv: readonly string[], drivers: readonly string
         options.baselineFsync = onOff(flag, value);
         break;
       case '--only': {
-        const names = value.split(',').map((n) => n.trim()).filter((n) => n.length > 0);
+        const names = value
+          .split(',')
+          .map((n) => n.trim())
+          .filter((n) => n.length > 0);
         if (names.length === 0) throw new BenchUsageError('--only needs at least one name');
         options.only = names;
         break;

@@ -37,7 +37,12 @@ function row(entry: BenchmarkEntry): string[] {
 /** Aligned columns: the first left-aligned, the rest right-aligned. */
 export function alignColumns(rows: readonly string[][]): string[] {
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((r) => (r[column] ?? '').length)));
-  return rows.map((cells) => cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ').trimEnd());
+  return rows.map((cells) =>
+    cells
+      .map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd(),
+  );
 }
 
 export function formatBenchmarkTable(entries: readonly BenchmarkEntry[]): string {
@@ -63,9 +68,7 @@ export function formatMemory(memory: MemoryResult): string {
 
 export function formatTargets(targets: readonly TargetResult[]): string {
   if (targets.length === 0) return 'Targets: none';
-  const parts = targets.map((t) =>
-    t.ratio === null ? `${t.benchmark} not run` : `${t.benchmark} ${formatRatio(t.ratio)} ${t.pass ? 'PASS' : 'FAIL'}`,
-  );
+  const parts = targets.map((t) => (t.ratio === null ? `${t.benchmark} not run` : `${t.benchmark} ${formatRatio(t.ratio)} ${t.pass ? 'PASS' : 'FAIL'}`));
   const bounds = [...new Set(targets.map((t) => formatRatio(t.minRatio)))].join('/');
   return `Targets (driver/baseline >= ${bounds}): ${parts.join(', ')}`;
 }

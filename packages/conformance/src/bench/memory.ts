@@ -66,11 +66,7 @@ async function measurePhase(
  * peak RSS growth of each phase against the RSS just before it. The content comes from views of
  * the data pool, which is resident before the phase starts, so it adds nothing.
  */
-export async function measureStreamMemory(
-  target: Baseline,
-  data: BenchData,
-  options: StreamMemoryOptions,
-): Promise<{ write: MemoryPhase; read: MemoryPhase }> {
+export async function measureStreamMemory(target: Baseline, data: BenchData, options: StreamMemoryOptions): Promise<{ write: MemoryPhase; read: MemoryPhase }> {
   const stored = options.contentInProcess ? options.size : 0;
 
   const writeStats = await measurePhase(options.intervalMs, options.gc, async (sample) => {
@@ -93,7 +89,12 @@ export async function measureStreamMemory(
   if (readBytes !== options.size) throw new Error(`memory check ${options.key}: read ${readBytes} bytes, expected ${options.size}`);
 
   return {
-    write: { peakRssGrowth: writeStats.growth, checkedGrowth: Math.max(0, writeStats.growth - stored), durationMs: writeStats.durationMs, samples: writeStats.samples },
+    write: {
+      peakRssGrowth: writeStats.growth,
+      checkedGrowth: Math.max(0, writeStats.growth - stored),
+      durationMs: writeStats.durationMs,
+      samples: writeStats.samples,
+    },
     // The stored content is already resident before the read phase: nothing to subtract.
     read: { peakRssGrowth: readStats.growth, checkedGrowth: readStats.growth, durationMs: readStats.durationMs, samples: readStats.samples },
   };

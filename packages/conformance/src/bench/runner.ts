@@ -210,7 +210,9 @@ export async function runBenchmarks(driver: StorageDriver, options: BenchmarkOpt
   if (only) {
     const unknown = only.filter((p) => !matchesPattern(p, MEMORY_CHECK_NAME) && !catalog.some((c) => selects([p], c.name, c.distribution)));
     if (unknown.length > 0) {
-      throw new RangeError(`runBenchmarks: no benchmark matches ${unknown.join(', ')}; names: ${[...catalog.map((c) => c.name), MEMORY_CHECK_NAME].join(', ')}`);
+      throw new RangeError(
+        `runBenchmarks: no benchmark matches ${unknown.join(', ')}; names: ${[...catalog.map((c) => c.name), MEMORY_CHECK_NAME].join(', ')}`,
+      );
     }
   }
   const chosen = catalog.filter((c) => selects(only, c.name, c.distribution));
@@ -245,7 +247,9 @@ export async function runBenchmarks(driver: StorageDriver, options: BenchmarkOpt
         intervalMs: positiveInteger('memory.sampleIntervalMs', memoryOptions.sampleIntervalMs ?? 5),
         gc,
       });
-      log(`memory check: driver peak RSS growth ${formatBytes(memory.driver.write.peakRssGrowth)} writing, ${formatBytes(memory.driver.read.peakRssGrowth)} reading: ${memory.pass ? 'PASS' : 'FAIL'}`);
+      log(
+        `memory check: driver peak RSS growth ${formatBytes(memory.driver.write.peakRssGrowth)} writing, ${formatBytes(memory.driver.read.peakRssGrowth)} reading: ${memory.pass ? 'PASS' : 'FAIL'}`,
+      );
     }
   } finally {
     // Never leave anything behind; a cleanup failure must not hide the error that got us here.
@@ -282,7 +286,13 @@ async function runMemoryCheck(
   const measure = async (target: Baseline) => {
     const key = `${dir}/stream`;
     try {
-      return await measureStreamMemory(target, data, { key, size: opts.size, intervalMs: opts.intervalMs, contentInProcess: opts.contentInProcess, gc: opts.gc });
+      return await measureStreamMemory(target, data, {
+        key,
+        size: opts.size,
+        intervalMs: opts.intervalMs,
+        contentInProcess: opts.contentInProcess,
+        gc: opts.gc,
+      });
     } finally {
       await removeIfPresent(target, dir);
     }

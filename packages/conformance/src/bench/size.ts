@@ -13,7 +13,8 @@ export function parseSize(text: string): number {
   if (!match) throw new RangeError(`not a size: ${JSON.stringify(text)} (examples: 1048576, 64MiB, 1GiB)`);
   const unit = match[2]!.toLowerCase();
   const factor = BINARY[unit] ?? DECIMAL[unit];
-  if (factor === undefined) throw new RangeError(`unknown size unit ${JSON.stringify(match[2])} in ${JSON.stringify(text)} (use B, KiB, MiB, GiB, TiB, KB, MB, GB, TB)`);
+  if (factor === undefined)
+    throw new RangeError(`unknown size unit ${JSON.stringify(match[2])} in ${JSON.stringify(text)} (use B, KiB, MiB, GiB, TiB, KB, MB, GB, TB)`);
   const bytes = Number(match[1]) * factor;
   if (!Number.isSafeInteger(bytes)) throw new RangeError(`size ${JSON.stringify(text)} is not a whole number of bytes`);
   return bytes;
@@ -22,7 +23,12 @@ export function parseSize(text: string): number {
 /** A compact exact label for benchmark names: 0 -> `Empty`, 1024 -> `1KiB`, 3 MiB + 1 -> `3145729B`. */
 export function sizeLabel(bytes: number): string {
   if (bytes === 0) return 'Empty';
-  for (const [unit, factor] of [['TiB', 2 ** 40], ['GiB', 2 ** 30], ['MiB', 2 ** 20], ['KiB', 2 ** 10]] as const) {
+  for (const [unit, factor] of [
+    ['TiB', 2 ** 40],
+    ['GiB', 2 ** 30],
+    ['MiB', 2 ** 20],
+    ['KiB', 2 ** 10],
+  ] as const) {
     if (bytes % factor === 0) return `${bytes / factor}${unit}`;
   }
   return `${bytes}B`;

@@ -13,36 +13,48 @@ export function registerConcurrencyTests(h: Harness): void {
   const baseSize = Math.min(profile.concurrentStreamSize, 256 * KiB);
 
   describe('concurrency', () => {
-    h.test(`${PARALLEL_PATHS} concurrent writers, then ${PARALLEL_PATHS} concurrent readers, on distinct paths (about ${describeSize(baseSize)} each)`, async (t) => {
-      t.deleteAfter(t.prefix);
-      const items = Array.from({ length: PARALLEL_PATHS }, (_, i) => ({
-        path: t.path(`w${i % 4}/file-${i}`),
-        data: new TestData(baseSize + i * 1031),
-      }));
-      await Promise.all(
-        items.map(async ({ path, data }) => {
-          const writer = await t.driver.writer(path, false);
-          await writeData(writer, data, 16 * KiB);
-          assert.equal(writer.size, data.size, `writer.size of ${path}`);
-          await writer.commit();
-        }),
-      );
-      await Promise.all(
-        items.map(async ({ path, data }) => {
-          const [info, stream] = await Promise.all([t.driver.stat(path), t.driver.reader(path, 0)]);
-          assert.equal(info.size, data.size, `stat size of ${path}`);
-          await expectStreamMatches(stream, data, 0, `reader(${path})`);
-        }),
-      );
-      // Mixed: readers at offsets while the same paths are listed and stat'ed.
-      await Promise.all([
-        ...items.map(async ({ path, data }) => expectStreamMatches(await t.driver.reader(path, data.size >> 1), data, data.size >> 1, `reader(${path}) from the middle`)),
-        ...[0, 1, 2, 3].map(async (d) => {
-          const listed = await t.driver.list(t.path(`w${d}`));
-          assert.deepEqual(listed, items.filter((_, i) => i % 4 === d).map((x) => x.path).sort(), `list of w${d}`);
-        }),
-      ]);
-    });
+    h.test(
+      `${PARALLEL_PATHS} concurrent writers, then ${PARALLEL_PATHS} concurrent readers, on distinct paths (about ${describeSize(baseSize)} each)`,
+      async (t) => {
+        t.deleteAfter(t.prefix);
+        const items = Array.from({ length: PARALLEL_PATHS }, (_, i) => ({
+          path: t.path(`w${i % 4}/file-${i}`),
+          data: new TestData(baseSize + i * 1031),
+        }));
+        await Promise.all(
+          items.map(async ({ path, data }) => {
+            const writer = await t.driver.writer(path, false);
+            await writeData(writer, data, 16 * KiB);
+            assert.equal(writer.size, data.size, `writer.size of ${path}`);
+            await writer.commit();
+          }),
+        );
+        await Promise.all(
+          items.map(async ({ path, data }) => {
+            const [info, stream] = await Promise.all([t.driver.stat(path), t.driver.reader(path, 0)]);
+            assert.equal(info.size, data.size, `stat size of ${path}`);
+            await expectStreamMatches(stream, data, 0, `reader(${path})`);
+          }),
+        );
+        // Mixed: readers at offsets while the same paths are listed and stat'ed.
+        await Promise.all([
+          ...items.map(async ({ path, data }) =>
+            expectStreamMatches(await t.driver.reader(path, data.size >> 1), data, data.size >> 1, `reader(${path}) from the middle`),
+          ),
+          ...[0, 1, 2, 3].map(async (d) => {
+            const listed = await t.driver.list(t.path(`w${d}`));
+            assert.deepEqual(
+              listed,
+              items
+                .filter((_, i) => i % 4 === d)
+                .map((x) => x.path)
+                .sort(),
+              `list of w${d}`,
+            );
+          }),
+        ]);
+      },
+    );
 
     h.test('concurrent putContent on one path leaves exactly one whole version', async (t) => {
       const path = t.path('contended');
@@ -76,7 +88,12 @@ export function registerConcurrencyTests(h: Harness): void {
       );
       const winners = candidates.filter((_, i) => outcomes[i] === 'committed');
       assert.equal(winners.length, 1, `exactly one of 8 racing writers commits, the others are fenced (${winners.length} committed)`);
-      await expectOneOf(t, path, winners.map((d) => d.all()), 'after the race');
+      await expectOneOf(
+        t,
+        path,
+        winners.map((d) => d.all()),
+        'after the race',
+      );
     });
 
     h.test('readers during rewrites see one whole version, never a mix (commit is atomic)', async (t) => {

@@ -57,9 +57,22 @@ export function registerDistributionTests(h: Harness): void {
     h.test('ValidPaths: every valid name shape round-trips through putContent/getContent', async (t) => {
       const contents = testData(64).all();
       const validFiles = [
-        '/a', '/2', '/aa', '/a.a', '/0-9/abcdefg', '/abcdefg/z.75', '/abc/1.2.3.4.5-6_zyx/123.z/4',
-        '/docker/docker-registry', '/123.abc', '/abc./abc', '/.abc', '/a--b', '/a-.b', '/_.abc',
-        '/Docker/docker-registry', '/Abc/Cba',
+        '/a',
+        '/2',
+        '/aa',
+        '/a.a',
+        '/0-9/abcdefg',
+        '/abcdefg/z.75',
+        '/abc/1.2.3.4.5-6_zyx/123.z/4',
+        '/docker/docker-registry',
+        '/123.abc',
+        '/abc./abc',
+        '/.abc',
+        '/a--b',
+        '/a-.b',
+        '/_.abc',
+        '/Docker/docker-registry',
+        '/Abc/Cba',
       ];
       for (const name of validFiles) {
         const path = t.path(name);
@@ -426,7 +439,11 @@ export function registerDistributionTests(h: Harness): void {
       // distribution compares the sets; our contract also pins the order.
       assert.deepEqual(files.map((f) => f.path).sort(), [...wantedFiles].sort(), 'files walked');
       assert.deepEqual(directories.map((d) => d.path).sort(), [...wantedDirectories].sort(), 'directories walked');
-      assert.deepEqual(infos.map((i) => i.path), [...wantedFiles, ...wantedDirectories].sort(compareWalkOrder), 'walk order');
+      assert.deepEqual(
+        infos.map((i) => i.path),
+        [...wantedFiles, ...wantedDirectories].sort(compareWalkOrder),
+        'walk order',
+      );
       for (const file of files) assert.equal(file.size, sizes.get(file.path), `size of ${file.path} in the walk`);
     });
 
@@ -529,7 +546,11 @@ export function registerDistributionTests(h: Harness): void {
         const root = c.root ? t.path(c.root) : t.prefix;
         const options = c.hint ? { startAfterHint: t.path(c.hint) } : {};
         const got = await walkedPaths(t.driver, root, options);
-        assert.deepEqual(got, c.expected.map((p) => t.path(p)), `${c.name}: walk(${root}${c.hint ? `, startAfterHint ${t.path(c.hint)}` : ''})`);
+        assert.deepEqual(
+          got,
+          c.expected.map((p) => t.path(p)),
+          `${c.name}: walk(${root}${c.hint ? `, startAfterHint ${t.path(c.hint)}` : ''})`,
+        );
       }
     });
   });

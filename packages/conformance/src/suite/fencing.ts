@@ -92,7 +92,10 @@ export function registerFencingTests(h: Harness): void {
         for (let round = 1; round <= RACE_ROUNDS; round++) {
           const datas = [new TestData(writerBytes + round), new TestData(writerBytes + 2 * round + 1)];
           const writers = await Promise.all([one.writer(path, false), two.writer(path, false)]);
-          const outcomes = await raceWritersToCommit(writers, datas.map((d) => d.all()));
+          const outcomes = await raceWritersToCommit(
+            writers,
+            datas.map((d) => d.all()),
+          );
           const winner = oneWinner(outcomes, `round ${round}`);
           await expectContent(t, path, datas[winner]!.all(), `round ${round}: the winner committed`);
         }
@@ -113,7 +116,10 @@ export function registerFencingTests(h: Harness): void {
           const writers = await Promise.all([one.writer(path, true), two.writer(path, true)]);
           writers.forEach((w, i) => assert.equal(w.size, base.size, `round ${round}: writer ${i + 1} resumes at the closed upload's size`));
           const datas = [new TestData(writerBytes + 3 * round), new TestData(writerBytes + 5 * round)];
-          const outcomes = await raceWritersToCommit(writers, datas.map((d) => d.all()));
+          const outcomes = await raceWritersToCommit(
+            writers,
+            datas.map((d) => d.all()),
+          );
           const winner = oneWinner(outcomes, `round ${round}`);
           await expectContent(t, path, Buffer.concat([base.all(), datas[winner]!.all()]), `round ${round}: the winner committed`);
         }

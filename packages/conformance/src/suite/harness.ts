@@ -67,7 +67,9 @@ export class Harness {
   /** The options' leftovers hook, else the driver's own leftovers(prefix), else none. */
   private get leftoversHook(): ((driver: StorageDriver, prefix: string) => Promise<string[]>) | undefined {
     if (this.config.options.leftovers) return this.config.options.leftovers;
-    return this.driverInstance && hasLeftovers(this.driverInstance) ? (driver, prefix) => (hasLeftovers(driver) ? driver.leftovers(prefix) : Promise.resolve([])) : undefined;
+    return this.driverInstance && hasLeftovers(this.driverInstance)
+      ? (driver, prefix) => (hasLeftovers(driver) ? driver.leftovers(prefix) : Promise.resolve([]))
+      : undefined;
   }
 
   /** The reason resume-from-new-instance tests are skipped, or undefined when they can run. */
@@ -174,7 +176,12 @@ function trackWriters(driver: StorageDriver, uploads: Set<string>): StorageDrive
   });
 }
 
-async function findLeftovers(driver: StorageDriver, prefix: string, uploads: Set<string>, leftovers: ((driver: StorageDriver, prefix: string) => Promise<string[]>) | undefined): Promise<string[]> {
+async function findLeftovers(
+  driver: StorageDriver,
+  prefix: string,
+  uploads: Set<string>,
+  leftovers: ((driver: StorageDriver, prefix: string) => Promise<string[]>) | undefined,
+): Promise<string[]> {
   const problems: string[] = [];
   try {
     const info = await driver.stat(prefix);

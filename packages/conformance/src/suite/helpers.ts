@@ -28,11 +28,7 @@ export interface ExpectErrorOptions {
  * fails with the given stable `code`, naming the driver (in `driverName` and in the message) and,
  * when given, the path. Returns the error for further checks.
  */
-export async function expectError(
-  work: Promise<unknown> | (() => unknown),
-  code: string,
-  options: ExpectErrorOptions,
-): Promise<TypedErrorLike> {
+export async function expectError(work: Promise<unknown> | (() => unknown), code: string, options: ExpectErrorOptions): Promise<TypedErrorLike> {
   const what = options.what ?? 'the operation';
   let outcome: { ok: true; value: unknown } | { ok: false; error: unknown };
   try {
@@ -60,11 +56,10 @@ function describeValue(value: unknown): string {
   if (Buffer.isBuffer(value)) return ` (returned ${value.length} bytes)`;
   if (Array.isArray(value)) return ` (returned ${JSON.stringify(value.slice(0, 10))}${value.length > 10 ? '...' : ''})`;
   if (typeof value === 'object' && value !== null && 'path' in value) return ` (returned ${JSON.stringify(value)})`;
-  return ` (returned ${typeof value === 'object' ? (value as object).constructor?.name ?? 'an object' : String(value)})`;
+  return ` (returned ${typeof value === 'object' ? ((value as object).constructor?.name ?? 'an object') : String(value)})`;
 }
 
-export const expectPathNotFound = (work: Promise<unknown> | (() => unknown), options: ExpectErrorOptions) =>
-  expectError(work, ErrorCode.PathNotFound, options);
+export const expectPathNotFound = (work: Promise<unknown> | (() => unknown), options: ExpectErrorOptions) => expectError(work, ErrorCode.PathNotFound, options);
 
 /** Asserts two byte sequences are equal, reporting the first differing offset rather than dumping them. */
 export function assertBytesEqual(actual: Uint8Array, expected: Uint8Array, what: string): void {
@@ -104,9 +99,13 @@ export async function writeData(writer: FileWriter, data: TestData, chunkSize: n
 /** Every FileInfo a walk reports, in the order reported. */
 export async function walked(driver: StorageDriver, root: string, options: WalkOptions = {}): Promise<FileInfo[]> {
   const seen: FileInfo[] = [];
-  await driver.walk(root, (info) => {
-    seen.push(info);
-  }, options);
+  await driver.walk(
+    root,
+    (info) => {
+      seen.push(info);
+    },
+    options,
+  );
   return seen;
 }
 
@@ -125,9 +124,7 @@ export interface TreeEntry {
 export async function snapshotTree(driver: StorageDriver, root: string): Promise<Record<string, TreeEntry>> {
   const out: Record<string, TreeEntry> = {};
   for (const info of await walked(driver, root)) {
-    out[info.path] = info.isDir
-      ? { isDir: true, size: info.size }
-      : { isDir: false, size: info.size, sha256: sha256(await driver.getContent(info.path)) };
+    out[info.path] = info.isDir ? { isDir: true, size: info.size } : { isDir: false, size: info.size, sha256: sha256(await driver.getContent(info.path)) };
   }
   return out;
 }

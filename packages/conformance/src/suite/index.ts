@@ -28,11 +28,7 @@ const DEFAULT_TIMEOUT_MS = 10 * 60 * 1000;
  * file, where `describe` and `it` are defined). `createDriver` runs once, in a before() hook; every
  * test then works below its own random prefix and must leave nothing behind.
  */
-export function describeConformance(
-  name: string,
-  createDriver: () => StorageDriver | Promise<StorageDriver>,
-  options: ConformanceOptions = {},
-): void {
+export function describeConformance(name: string, createDriver: () => StorageDriver | Promise<StorageDriver>, options: ConformanceOptions = {}): void {
   const { profile, label } = effectiveProfile(options.profile);
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const harness = new Harness({ options, profile });

@@ -45,7 +45,14 @@ function copyProfile(profile: SizeProfile): SizeProfile {
 }
 
 function checkProfile(profile: SizeProfile): SizeProfile {
-  const counts: Array<keyof SizeProfile> = ['largeStream', 'concurrentReadsFileSize', 'concurrentStreams', 'concurrentStreamSize', 'appendLargeChunk', 'resumeSessions'];
+  const counts: Array<keyof SizeProfile> = [
+    'largeStream',
+    'concurrentReadsFileSize',
+    'concurrentStreams',
+    'concurrentStreamSize',
+    'appendLargeChunk',
+    'resumeSessions',
+  ];
   for (const key of counts) {
     const value = profile[key];
     if (!Number.isSafeInteger(value) || (value as number) < 1) throw new RangeError(`size profile: ${key} must be a positive integer, got ${String(value)}`);
@@ -86,7 +93,10 @@ export function effectiveProfile(
   if (fromEnv !== undefined && fromEnv !== '') {
     if (!isProfileName(fromEnv)) throw new RangeError(`${PROFILE_ENV_VAR}=${fromEnv}: unknown size profile (known: ${Object.keys(PROFILES).join(', ')})`);
     if (typeof profile === 'object') {
-      return { profile: checkProfile(copyProfile({ ...PROFILES[fromEnv], ...definedOnly(profile) })), label: `${fromEnv} profile with overrides, from ${PROFILE_ENV_VAR}` };
+      return {
+        profile: checkProfile(copyProfile({ ...PROFILES[fromEnv], ...definedOnly(profile) })),
+        label: `${fromEnv} profile with overrides, from ${PROFILE_ENV_VAR}`,
+      };
     }
     return { profile: copyProfile(PROFILES[fromEnv]), label: `${fromEnv} profile, from ${PROFILE_ENV_VAR}` };
   }

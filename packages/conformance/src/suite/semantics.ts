@@ -106,7 +106,10 @@ export function registerSemanticsTests(h: Harness): void {
       await t.driver.putContent(file, testData(8).all());
       await expectPathNotFound(t.driver.list(file), { driver: t.driver, path: file, what: 'list of a file' });
       const missing = t.path('missing');
-      await expectPathNotFound(t.driver.walk(missing, () => assert.fail('walk of a missing directory called back')), { driver: t.driver, path: missing, what: 'walk of a missing directory' });
+      await expectPathNotFound(
+        t.driver.walk(missing, () => assert.fail('walk of a missing directory called back')),
+        { driver: t.driver, path: missing, what: 'walk of a missing directory' },
+      );
     });
 
     h.test('move of a directory fails with PathNotFoundError and changes nothing', async (t) => {
@@ -124,7 +127,10 @@ export function registerSemanticsTests(h: Harness): void {
       for (const path of [t.path('a/x'), t.path('a/y/z'), t.path('f'), ...keep]) await t.driver.putContent(path, testData(8).all());
       await t.driver.delete(t.path('a'));
       await t.driver.delete(t.path('f'));
-      const files = (await walked(t.driver, t.prefix)).filter((i) => !i.isDir).map((i) => i.path).sort();
+      const files = (await walked(t.driver, t.prefix))
+        .filter((i) => !i.isDir)
+        .map((i) => i.path)
+        .sort();
       assert.deepEqual(files, [...keep].sort(), 'files left after deleting /a and /f');
     });
 
@@ -146,7 +152,11 @@ export function registerSemanticsTests(h: Harness): void {
         ['/c', false],
       ];
       const infos = await walked(t.driver, t.prefix);
-      assert.deepEqual(infos.map((i) => [i.path, i.isDir]), expected.map(([p, d]) => [t.path(p), d]), 'walk order');
+      assert.deepEqual(
+        infos.map((i) => [i.path, i.isDir]),
+        expected.map(([p, d]) => [t.path(p), d]),
+        'walk order',
+      );
       for (const info of infos) {
         const relative = info.path.slice(t.prefix.length + 1);
         assertFileInfo(info, { path: info.path, isDir: info.isDir, size: info.isDir ? 0 : relative.length }, `walk entry ${info.path}`);
@@ -163,7 +173,11 @@ export function registerSemanticsTests(h: Harness): void {
         stopped.push(info.path);
         return info.path === t.path('a/x') ? 'stop' : undefined;
       });
-      assert.deepEqual(stopped, ['/B', '/_u', '/a', '/a/x'].map((p) => t.path(p)), "walk with 'stop' at /a/x");
+      assert.deepEqual(
+        stopped,
+        ['/B', '/_u', '/a', '/a/x'].map((p) => t.path(p)),
+        "walk with 'stop' at /a/x",
+      );
       const skippingFiles = await (async () => {
         const seen: string[] = [];
         await t.driver.walk(t.prefix, (info) => {
@@ -172,8 +186,16 @@ export function registerSemanticsTests(h: Harness): void {
         });
         return seen;
       })();
-      assert.deepEqual(skippingFiles, expected.map(([p]) => t.path(p)), "'skip' on files has no effect");
-      assert.deepEqual(await walkedPaths(t.driver, t.path('a')), ['/a/x', '/a/y', '/a/y/z'].map((p) => t.path(p)), 'walk of a subdirectory sees its descendants only');
+      assert.deepEqual(
+        skippingFiles,
+        expected.map(([p]) => t.path(p)),
+        "'skip' on files has no effect",
+      );
+      assert.deepEqual(
+        await walkedPaths(t.driver, t.path('a')),
+        ['/a/x', '/a/y', '/a/y/z'].map((p) => t.path(p)),
+        'walk of a subdirectory sees its descendants only',
+      );
     });
 
     h.test('stat of a file shows a later modTime after a rewrite, by putContent and by writer', async (t) => {
@@ -190,7 +212,10 @@ export function registerSemanticsTests(h: Harness): void {
       await writer.write(testData(20).all());
       await writer.commit();
       const third = await t.driver.stat(path);
-      assert.ok(third.modTime.getTime() > second, `modTime after a writer commit (${third.modTime.toISOString()}) must be after ${new Date(second).toISOString()}`);
+      assert.ok(
+        third.modTime.getTime() > second,
+        `modTime after a writer commit (${third.modTime.toISOString()}) must be after ${new Date(second).toISOString()}`,
+      );
       assert.equal(third.size, 20, 'size after the writer commit');
       const walkedInfo = (await walked(t.driver, t.prefix)).find((i) => i.path === path);
       assert.ok(walkedInfo, 'the walk reports the file');
@@ -208,7 +233,10 @@ export function registerSemanticsTests(h: Harness): void {
       await expectPathNotFound(t.driver.list(missing), opts('list'));
       await expectPathNotFound(t.driver.move(missing, t.path('dest')), opts('move'));
       await expectPathNotFound(t.driver.delete(missing), opts('delete'));
-      await expectPathNotFound(t.driver.walk(missing, () => undefined), opts('walk'));
+      await expectPathNotFound(
+        t.driver.walk(missing, () => undefined),
+        opts('walk'),
+      );
       const err = await expectError(t.driver.getContent(missing), ErrorCode.PathNotFound, opts('getContent'));
       assert.ok(err instanceof Error, 'errors are Error instances');
       assert.ok(err.message.includes(missing), 'the message names the path');
@@ -221,7 +249,10 @@ export function registerSemanticsTests(h: Harness): void {
       const rootChildren = await t.driver.list('/');
       assert.ok(rootChildren.includes(t.prefix), `list("/") must include ${t.prefix}`);
       assert.deepEqual(rootChildren, [...rootChildren].sort(), 'list("/") is sorted');
-      assert.ok(rootChildren.every((p) => /^\/[A-Za-z0-9._-]+$/.test(p)), 'list("/") returns full valid paths of direct children only');
+      assert.ok(
+        rootChildren.every((p) => /^\/[A-Za-z0-9._-]+$/.test(p)),
+        'list("/") returns full valid paths of direct children only',
+      );
     });
   });
 }

@@ -8,17 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import { MiB, ErrorCode, KiB, readAll, type StorageDriver } from '@stowage/core';
 import { TestData, hashStream, sha256 } from '../data';
 import type { Harness, TestContext } from './harness';
-import {
-  assertBytesEqual,
-  expectError,
-  expectPathNotFound,
-  expectStreamMatches,
-  describeSize,
-  sleep,
-  testData,
-  walkedPaths,
-  writeData,
-} from './helpers';
+import { assertBytesEqual, expectError, expectPathNotFound, expectStreamMatches, describeSize, sleep, testData, walkedPaths, writeData } from './helpers';
 
 /** Writes per session in the resume tests, so each session makes several write calls. */
 const WRITES_PER_SESSION = 3;
@@ -222,7 +212,7 @@ export function registerUploadTests(h: Harness): void {
           await expectError(() => writer.write(value as Uint8Array), ErrorCode.InvalidArgument, {
             driver: t.driver,
             path,
-            what: `write(${Array.isArray(value) ? 'an array' : value instanceof ArrayBuffer ? 'an ArrayBuffer' : JSON.stringify(value) ?? 'undefined'})`,
+            what: `write(${Array.isArray(value) ? 'an array' : value instanceof ArrayBuffer ? 'an ArrayBuffer' : (JSON.stringify(value) ?? 'undefined')})`,
           });
         }
         assert.equal(writer.size, 0, 'rejected chunks do not count');
@@ -291,10 +281,12 @@ export function registerUploadTests(h: Harness): void {
       // A failing source must not commit anything.
       const failing = t.path('failing');
       const w5 = await t.driver.writer(failing, false);
-      const source = Readable.from((async function* () {
-        yield data.slice(0, 1000);
-        throw new Error('source failed');
-      })());
+      const source = Readable.from(
+        (async function* () {
+          yield data.slice(0, 1000);
+          throw new Error('source failed');
+        })(),
+      );
       await assert.rejects(pipeline(source, w5.asWritable({ onFinish: 'commit' })), /source failed/);
       await expectPathNotFound(t.driver.stat(failing), { driver: t.driver, path: failing, what: 'stat after a failed pipeline' });
       await w5.cancel();
@@ -370,7 +362,10 @@ async function resumeAcrossInstances(t: TestContext, chunkSize: number, sessions
 
   const reader = await t.newInstance();
   const expected = data.sha256();
-  for (const [label, driver] of [['a new instance', reader], ['the first instance', t.driver]] as const) {
+  for (const [label, driver] of [
+    ['a new instance', reader],
+    ['the first instance', t.driver],
+  ] as const) {
     assert.equal((await driver.stat(path)).size, data.size, `stat size from ${label}`);
     const read = await hashStream(await driver.reader(path, 0));
     assert.equal(read.size, data.size, `bytes read from ${label}`);

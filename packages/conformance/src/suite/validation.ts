@@ -10,20 +10,66 @@ import { expectError, expectPathNotFound, snapshotTree, testData } from './helpe
 
 /** Paths that are invalid wherever they appear, whatever the prefix. */
 const MALFORMED: unknown[] = [
-  '', 'a', 'abc', '123.abc', '//bcd', '/abc_123/', '/.', '/..', '/./a', '/a/.', '/a/..', '/a/../b', '/a/./b',
-  '//a', '/a/', '/a//b', '/a b', '/a\\b', '\\a', 'C:\\a', '/a\u00e4', '/a\u0000b', '/a?b', '/a*', '/a:b', '~', '/~',
-  '/a/~b', ' /a', '/a\n', '/a\r\n', '/\u2024\u2024',
+  '',
+  'a',
+  'abc',
+  '123.abc',
+  '//bcd',
+  '/abc_123/',
+  '/.',
+  '/..',
+  '/./a',
+  '/a/.',
+  '/a/..',
+  '/a/../b',
+  '/a/./b',
+  '//a',
+  '/a/',
+  '/a//b',
+  '/a b',
+  '/a\\b',
+  '\\a',
+  'C:\\a',
+  '/a\u00e4',
+  '/a\u0000b',
+  '/a?b',
+  '/a*',
+  '/a:b',
+  '~',
+  '/~',
+  '/a/~b',
+  ' /a',
+  '/a\n',
+  '/a\r\n',
+  '/\u2024\u2024',
   // not strings at all
-  undefined, null, 42, {}, ['/a'], Buffer.from('/a'),
+  undefined,
+  null,
+  42,
+  {},
+  ['/a'],
+  Buffer.from('/a'),
 ];
 
 /** Traversal attempts aimed at the test's own files and at paths outside its prefix. */
 function traversals(t: TestContext, outside: string): string[] {
   const p = t.prefix;
   return [
-    `${p}/..`, `${p}/.`, `${p}/../${outside}`, `${p}/sub/..`, `${p}/sub/../keep`, `${p}/./keep`, `${p}/sub/./keep`,
-    `${p}/`, `${p}//keep`, `${p}/sub/`, `${p}/sub//keep`, `/../${p.slice(1)}/keep`, `/./${p.slice(1)}/keep`,
-    `${p}/keep/..`, `${p}/keep/.`,
+    `${p}/..`,
+    `${p}/.`,
+    `${p}/../${outside}`,
+    `${p}/sub/..`,
+    `${p}/sub/../keep`,
+    `${p}/./keep`,
+    `${p}/sub/./keep`,
+    `${p}/`,
+    `${p}//keep`,
+    `${p}/sub/`,
+    `${p}/sub//keep`,
+    `/../${p.slice(1)}/keep`,
+    `/./${p.slice(1)}/keep`,
+    `${p}/keep/..`,
+    `${p}/keep/.`,
   ];
 }
 
@@ -71,9 +117,13 @@ export function registerValidationTests(h: Harness): void {
       rootAllowed: true,
       legal: [undefined],
       call: (d, p, t) =>
-        d.walk(t.prefix, (info) => {
-          throw new Error(`walk with an invalid hint called back with ${info.path}`);
-        }, { startAfterHint: p as string }),
+        d.walk(
+          t.prefix,
+          (info) => {
+            throw new Error(`walk with an invalid hint called back with ${info.path}`);
+          },
+          { startAfterHint: p as string },
+        ),
     },
   ];
 
@@ -97,7 +147,11 @@ export function registerValidationTests(h: Harness): void {
         }
 
         assert.deepEqual(await snapshotTree(t.driver, t.prefix), before, `${method.name}: the files below the prefix changed`);
-        await expectPathNotFound(t.driver.stat(`/${outside}`), { driver: t.driver, path: `/${outside}`, what: 'stat of the traversal target outside the prefix' });
+        await expectPathNotFound(t.driver.stat(`/${outside}`), {
+          driver: t.driver,
+          path: `/${outside}`,
+          what: 'stat of the traversal target outside the prefix',
+        });
         await expectPathNotFound(t.driver.stat(t.path('moved')), { driver: t.driver, path: t.path('moved'), what: 'stat of the move destination' });
         assert.deepEqual(await t.leftovers(), [], `${method.name}: the driver's leftovers hook`);
       });
@@ -108,7 +162,11 @@ export function registerValidationTests(h: Harness): void {
       t.deleteAfter(path);
       await t.driver.putContent(path, testData(100).all());
       for (const offset of [-1, -1024, 0.5, 1.5, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, '3', null]) {
-        const err = await expectError(t.driver.reader(path, offset as number), ErrorCode.InvalidOffset, { driver: t.driver, path, what: `reader(path, ${String(offset)})` });
+        const err = await expectError(t.driver.reader(path, offset as number), ErrorCode.InvalidOffset, {
+          driver: t.driver,
+          path,
+          what: `reader(path, ${String(offset)})`,
+        });
         assert.ok(Object.is((err as unknown as { offset: unknown }).offset, offset), `InvalidOffsetError.offset for ${String(offset)}`);
       }
       // Past the end is not an error: the stream is empty.
@@ -122,7 +180,11 @@ export function registerValidationTests(h: Harness): void {
     h.test('putContent rejects content that is not a Uint8Array with a typed error and writes nothing', async (t) => {
       const path = t.path('file');
       for (const bad of ['text', 42, null, undefined, [1, 2], new ArrayBuffer(2)]) {
-        await expectError(() => t.driver.putContent(path, bad as unknown as Uint8Array), ErrorCode.InvalidArgument, { driver: t.driver, path, what: `putContent(path, ${label(bad)})` });
+        await expectError(() => t.driver.putContent(path, bad as unknown as Uint8Array), ErrorCode.InvalidArgument, {
+          driver: t.driver,
+          path,
+          what: `putContent(path, ${label(bad)})`,
+        });
       }
       await expectPathNotFound(t.driver.stat(path), { driver: t.driver, path, what: 'stat after the rejected putContent calls' });
       // Any Uint8Array view is content, not just Buffer.

@@ -1,14 +1,6 @@
 import type { Readable } from 'node:stream';
 import { inspect, type InspectOptions } from 'node:util';
-import {
-  InvalidArgumentError,
-  InvalidOffsetError,
-  InvalidPathError,
-  OperationAbortedError,
-  StorageDriverError,
-  isAborted,
-  isStowageError,
-} from '../errors';
+import { InvalidArgumentError, InvalidOffsetError, InvalidPathError, OperationAbortedError, StorageDriverError, isAborted, isStowageError } from '../errors';
 import { ROOT, assertValidPath } from '../paths';
 import { throwIfAborted } from '../util/abort';
 import { asBuffer } from '../util/bytes';
@@ -212,12 +204,18 @@ export abstract class BaseStorageDriver implements StorageDriver {
   }
 
   purgeUploads(olderThan: Date, opts: OpOptions = {}): Promise<number> {
-    return this.call('purgeUploads', ROOT, opts, () => {
-      if (!(olderThan instanceof Date) || Number.isNaN(olderThan.getTime())) {
-        throw new InvalidArgumentError(this.name, 'olderThan', 'must be a valid Date', { operation: 'purgeUploads' });
-      }
-      return this._purgeUploads(olderThan, opts);
-    }, { allowRoot: true });
+    return this.call(
+      'purgeUploads',
+      ROOT,
+      opts,
+      () => {
+        if (!(olderThan instanceof Date) || Number.isNaN(olderThan.getTime())) {
+          throw new InvalidArgumentError(this.name, 'olderThan', 'must be a valid Date', { operation: 'purgeUploads' });
+        }
+        return this._purgeUploads(olderThan, opts);
+      },
+      { allowRoot: true },
+    );
   }
 
   // ---- helpers for drivers ----

@@ -5,12 +5,7 @@ import { Readable, finished } from 'node:stream';
  * typed Stowage error, and so that the operation's AbortSignal destroys it. Chunks are passed
  * through as they are, with the source paused whenever the consumer applies backpressure.
  */
-export function mapReadableErrors(
-  source: Readable,
-  mapError: (err: unknown) => Error,
-  signal?: AbortSignal,
-  abortError?: () => Error,
-): Readable {
+export function mapReadableErrors(source: Readable, mapError: (err: unknown) => Error, signal?: AbortSignal, abortError?: () => Error): Readable {
   let onAbort: (() => void) | undefined;
   const output = new Readable({
     highWaterMark: source.readableHighWaterMark,

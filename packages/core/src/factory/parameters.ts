@@ -153,7 +153,7 @@ export function integerOption(driverName: string, name: string, value: number | 
   return value;
 }
 
-const DURATION_UNITS: Record<string, number> = { ns: 1e-9, us: 1e-6, 'µs': 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
+const DURATION_UNITS: Record<string, number> = { ns: 1e-9, us: 1e-6, µs: 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
 
 /** Seconds in a Go duration string (`1h30m`, `20m`, `2.5s`) or a bare number of seconds; undefined if malformed. */
 export function parseGoDuration(text: string): number | undefined {

@@ -15,7 +15,8 @@ import { firstPartyDriverPackage } from './first-party';
  * `@1` names the shape of what is stored there, so a future incompatible shape takes a new key.
  */
 const REGISTRY_KEY = Symbol.for('@stowage/core/driver-registry@1');
-const factories: Map<string, DriverFactory> = ((globalThis as Record<symbol, unknown>)[REGISTRY_KEY] as Map<string, DriverFactory> | undefined) ?? new Map<string, DriverFactory>();
+const factories: Map<string, DriverFactory> =
+  ((globalThis as Record<symbol, unknown>)[REGISTRY_KEY] as Map<string, DriverFactory> | undefined) ?? new Map<string, DriverFactory>();
 (globalThis as Record<symbol, unknown>)[REGISTRY_KEY] = factories;
 
 /** Registers `factory` under `name`; registering a second factory under the same name is an error. */

@@ -101,7 +101,12 @@ export class StagedUploads implements StagedWriterHost {
   }
 
   /** An append to committed content: whole parts are copied server-side, the rest is read back. */
-  private async openOnCommitted(committed: StoredObject, state: UploadState, opts: OpOptions, init: (size: number) => FileWriterInit): Promise<StagedMultipartWriter> {
+  private async openOnCommitted(
+    committed: StoredObject,
+    state: UploadState,
+    opts: OpOptions,
+    init: (size: number) => FileWriterInit,
+  ): Promise<StagedMultipartWriter> {
     const { key } = committed;
     const { path, partSize } = state;
     const wholeParts = Math.floor(committed.size / partSize);

@@ -5,7 +5,8 @@
  */
 
 /** Parameter and option names whose values are credentials, in any of the drivers' spellings. */
-const SECRET_NAME = /secret|password|passwd|token|credential|signature|connectionstring|sas|privatekey|(?:^|access|account|container|api|storage|shared|tempurl)key$/i;
+const SECRET_NAME =
+  /secret|password|passwd|token|credential|signature|connectionstring|sas|privatekey|(?:^|access|account|container|api|storage|shared|tempurl)key$/i;
 
 const REDACTED = '[redacted]';
 

@@ -27,13 +27,7 @@ export interface WalkTreeTuning {
  * hint and its ancestors, whose descendants and later siblings come after it). The signal is
  * checked before every callback.
  */
-export async function walkTree(
-  source: WalkSource,
-  root: string,
-  fn: WalkFn,
-  opts: WalkOptions & OpOptions = {},
-  tuning: WalkTreeTuning = {},
-): Promise<void> {
+export async function walkTree(source: WalkSource, root: string, fn: WalkFn, opts: WalkOptions & OpOptions = {}, tuning: WalkTreeTuning = {}): Promise<void> {
   const { startAfterHint: hint, signal } = opts;
   const statAhead = Math.max(1, tuning.statAhead ?? 1);
   const checkSignal = (path: string) => throwIfAborted(signal, { driverName: source.driverName, operation: 'walk', path });

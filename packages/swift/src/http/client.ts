@@ -29,7 +29,9 @@ export function escapeName(name: string): string {
 
 function queryString(query: Record<string, string> | undefined): string {
   if (!query) return '';
-  const parts = Object.entries(query).map(([key, value]) => (value === '' ? encodeURIComponent(key) : `${encodeURIComponent(key)}=${encodeURIComponent(value)}`));
+  const parts = Object.entries(query).map(([key, value]) =>
+    value === '' ? encodeURIComponent(key) : `${encodeURIComponent(key)}=${encodeURIComponent(value)}`,
+  );
   return parts.length ? `?${parts.join('&')}` : '';
 }
 

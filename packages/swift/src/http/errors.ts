@@ -18,6 +18,7 @@ const isSwiftStatus = (err: unknown, status: number): boolean => err instanceof 
 
 /** Swift's 404 on the path's object is PathNotFound; everything else becomes the base's StorageDriverError. */
 export function mapSwiftError(driverName: string, err: unknown, context: ErrorContext): Error | undefined {
-  if (isSwiftStatus(err, 404) && context.path !== undefined) return new PathNotFoundError(driverName, context.path, { operation: context.operation, cause: err });
+  if (isSwiftStatus(err, 404) && context.path !== undefined)
+    return new PathNotFoundError(driverName, context.path, { operation: context.operation, cause: err });
   return undefined;
 }

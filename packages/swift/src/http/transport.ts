@@ -35,7 +35,9 @@ export const isRetryableStatus = (status: number): boolean => RETRY_STATUSES.has
 export function isRetryableNetworkError(err: unknown): boolean {
   if (isAborted(err)) return false;
   const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && (code.startsWith('UND_ERR_') || ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN'].includes(code));
+  return (
+    typeof code === 'string' && (code.startsWith('UND_ERR_') || ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN'].includes(code))
+  );
 }
 
 export async function send(agent: Agent, req: HttpRequest): Promise<HttpResponse> {

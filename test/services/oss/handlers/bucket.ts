@@ -39,9 +39,12 @@ export async function putBucket(ctx: RequestContext, env: HandlerEnv): Promise<v
   const storageClass = (config && childText(config, 'StorageClass')) ?? 'Standard';
   if (!STORAGE_CLASSES.includes(storageClass)) throw invalidArgument('Invalid storage class.', 'StorageClass', storageClass);
   if (env.store.buckets.has(name)) {
-    throw new OssError(409, 'BucketAlreadyExists', 'The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.', [
-      ['BucketName', name],
-    ]);
+    throw new OssError(
+      409,
+      'BucketAlreadyExists',
+      'The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.',
+      [['BucketName', name]],
+    );
   }
   env.store.buckets.set(name, new Bucket(name, env.now(), { storageClass, acl }));
   ctx.send(200, { Location: `/${name}` });
@@ -72,7 +75,13 @@ export function getBucketInfo(ctx: RequestContext, env: HandlerEnv): void {
         ['CrossRegionReplication', 'Disabled'],
         ['DataRedundancyType', 'LRS'],
         ['Name', bucket.name],
-        ['Owner', [['DisplayName', OWNER_ID], ['ID', OWNER_ID]]],
+        [
+          'Owner',
+          [
+            ['DisplayName', OWNER_ID],
+            ['ID', OWNER_ID],
+          ],
+        ],
         ['AccessControlList', [['Grant', bucket.config.acl]]],
         ['Comment', ''],
         ['ServerSideEncryptionRule', [['SSEAlgorithm', 'None']]],

@@ -169,12 +169,9 @@ async function requestedParts(ctx: RequestContext, upload: MultipartUpload): Pro
   if (listed.length === 0) throw malformedXml('CompleteMultipartUpload lists no Part');
   for (let i = 1; i < listed.length; i++) {
     if (listed[i]!.number <= listed[i - 1]!.number) {
-      throw new OssError(
-        400,
-        'InvalidPartOrder',
-        'The list of parts was not in ascending order. Parts list must be specified in order by part number.',
-        [['PartNumber', listed[i]!.number]],
-      );
+      throw new OssError(400, 'InvalidPartOrder', 'The list of parts was not in ascending order. Parts list must be specified in order by part number.', [
+        ['PartNumber', listed[i]!.number],
+      ]);
     }
   }
   return listed.map(({ number, etag }) => {

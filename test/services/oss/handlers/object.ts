@@ -173,9 +173,7 @@ export function copyObject(ctx: RequestContext, env: HandlerEnv): void {
   }
   if (forbidsOverwrite(ctx) && bucket.get(key) && !(sourceBucket === bucket && source.key === key)) throw fileAlreadyExists();
   const metadata: ObjectMetadata =
-    directive === 'REPLACE'
-      ? metadataFromRequest(ctx)
-      : { contentType: original.contentType, headers: { ...original.headers }, meta: { ...original.meta } };
+    directive === 'REPLACE' ? metadataFromRequest(ctx) : { contentType: original.contentType, headers: { ...original.headers }, meta: { ...original.meta } };
   const lastModified = wholeSeconds(env.now());
   bucket.put({
     key,

@@ -30,7 +30,10 @@ function v4(secret: string, date: string, region: string, canonicalRequest: stri
 
 /** yyyymmddThhmmssZ */
 function isoBasic(date: Date): string {
-  return date.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  return date
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
 }
 
 describe('oss server: absolute-form request targets', function () {
@@ -97,9 +100,15 @@ describe('oss server: absolute-form request targets', function () {
     });
 
     it('V1: a PUT stores the object under the target path, not the whole URL', async () => {
-      const res = await v1Request('PUT', `http://${virtualHost()}/dir/put.txt`, virtualHost(), `/${BUCKET}/dir/put.txt`, { body: 'put', contentType: 'text/plain' });
+      const res = await v1Request('PUT', `http://${virtualHost()}/dir/put.txt`, virtualHost(), `/${BUCKET}/dir/put.txt`, {
+        body: 'put',
+        contentType: 'text/plain',
+      });
       assert.equal(res.status, 200, res.body.toString());
-      assert.deepEqual([...oss.server().store.buckets.get(BUCKET)!.objects.keys()].filter((key) => key.includes('put')), ['dir/put.txt']);
+      assert.deepEqual(
+        [...oss.server().store.buckets.get(BUCKET)!.objects.keys()].filter((key) => key.includes('put')),
+        ['dir/put.txt'],
+      );
     });
 
     it('the authority of the target names the bucket, not the Host header (RFC 9112 §3.3)', async () => {
@@ -174,7 +183,11 @@ describe('oss server: parseRequestTarget', () => {
   });
 
   it('takes the authority of absolute-form, drops userinfo, and defaults an empty path to /', () => {
-    assert.deepEqual(parseRequestTarget('http://b.oss-cn-hangzhou.aliyuncs.com:9000/k?x=1'), { authority: 'b.oss-cn-hangzhou.aliyuncs.com:9000', path: '/k', query: 'x=1' });
+    assert.deepEqual(parseRequestTarget('http://b.oss-cn-hangzhou.aliyuncs.com:9000/k?x=1'), {
+      authority: 'b.oss-cn-hangzhou.aliyuncs.com:9000',
+      path: '/k',
+      query: 'x=1',
+    });
     assert.deepEqual(parseRequestTarget('HTTPS://user:pw@localhost:1'), { authority: 'localhost:1', path: '/', query: '' });
     assert.deepEqual(parseRequestTarget('http://[::1]:8080?max-keys=1'), { authority: '[::1]:8080', path: '/', query: 'max-keys=1' });
   });

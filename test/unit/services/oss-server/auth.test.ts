@@ -69,7 +69,11 @@ describe('oss server: authentication', function () {
     assert.equal(xmlField(missing.body, 'Code'), 'InvalidArgument');
     const malformed = await rawRequest(oss.server().port, {
       path: '/some-bucket/key',
-      headers: { 'x-oss-date': date, 'x-oss-content-sha256': 'UNSIGNED-PAYLOAD', authorization: `OSS4-HMAC-SHA256 Credential=${credential},AdditionalHeaders=,Signature=00` },
+      headers: {
+        'x-oss-date': date,
+        'x-oss-content-sha256': 'UNSIGNED-PAYLOAD',
+        authorization: `OSS4-HMAC-SHA256 Credential=${credential},AdditionalHeaders=,Signature=00`,
+      },
     });
     assert.equal(malformed.status, 400);
     assert.equal(xmlField(malformed.body, 'Code'), 'InvalidArgument');

@@ -46,7 +46,10 @@ for (const version of SIGNATURE_VERSIONS) {
       // ali-oss 6.23 returns { buckets, isTruncated, nextMarker } (its typings say an array).
       type Listing = { buckets: { name: string }[] | null; isTruncated: boolean; nextMarker: string | null };
       const all = (await client.listBuckets({ prefix })) as unknown as Listing;
-      assert.deepEqual(all.buckets?.map((b) => b.name), [`${prefix}-a`, `${prefix}-b`, `${prefix}-c`]);
+      assert.deepEqual(
+        all.buckets?.map((b) => b.name),
+        [`${prefix}-a`, `${prefix}-b`, `${prefix}-c`],
+      );
       const page = (await client.listBuckets({ prefix, 'max-keys': 2 })) as unknown as Listing;
       assert.equal(page.buckets?.length, 2);
       assert.equal(page.isTruncated, true);
@@ -87,7 +90,9 @@ for (const version of SIGNATURE_VERSIONS) {
       const left = await client.list({ prefix: 'm/', 'max-keys': 10 }, {});
       assert.deepEqual(left.objects ?? [], []);
       const xml = '<?xml version="1.0" encoding="UTF-8"?>\n<Delete><Quiet>true</Quiet><Object><Key>m/1</Key></Object></Delete>';
-      const withoutMd5 = await rejection(client.request({ method: 'POST', bucket, subres: { delete: '' }, mime: 'xml', content: Buffer.from(xml), disabledMD5: true, successStatuses: [200] }));
+      const withoutMd5 = await rejection(
+        client.request({ method: 'POST', bucket, subres: { delete: '' }, mime: 'xml', content: Buffer.from(xml), disabledMD5: true, successStatuses: [200] }),
+      );
       assert.equal(withoutMd5.status, 400, 'DeleteMultipleObjects requires Content-MD5');
       assert.equal(withoutMd5.code, 'InvalidArgument');
     });

@@ -47,9 +47,13 @@ describe('oss server: command line (main.js)', function () {
 
   it('prints its endpoint and credentials, writes a PID file, serves ali-oss, and stops on SIGTERM', async () => {
     const pidFile = join(dir, 'oss.pid');
-    child = spawn(process.execPath, [MAIN, '--port', '0', '--pid-file', pidFile, '--access-key-id', 'CLIKEY', '--access-key-secret', 'cli-secret', '--bucket', 'cli-bucket'], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    child = spawn(
+      process.execPath,
+      [MAIN, '--port', '0', '--pid-file', pidFile, '--access-key-id', 'CLIKEY', '--access-key-secret', 'cli-secret', '--bucket', 'cli-bucket'],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     pid = child.pid;
     const firstLine = await new Promise<string>((resolveLine, reject) => {
       let buffered = '';

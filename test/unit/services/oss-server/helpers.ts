@@ -72,7 +72,9 @@ export function makeClient(server: OssServerHandle, options: ClientOptions): Cli
 }
 
 /** The error a promise rejects with (fails the test if it resolves). */
-export async function rejection(promise: Promise<unknown>): Promise<{ code?: string; status?: number; name?: string; message: string; requestId?: string; hostId?: string }> {
+export async function rejection(
+  promise: Promise<unknown>,
+): Promise<{ code?: string; status?: number; name?: string; message: string; requestId?: string; hostId?: string }> {
   try {
     await promise;
   } catch (err) {
@@ -94,7 +96,14 @@ export function rawRequest(
 ): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(
-      { host: '127.0.0.1', port, method: options.method ?? 'GET', path: options.path, headers: options.headers ?? {}, setHost: !Array.isArray(options.headers) },
+      {
+        host: '127.0.0.1',
+        port,
+        method: options.method ?? 'GET',
+        path: options.path,
+        headers: options.headers ?? {},
+        setHost: !Array.isArray(options.headers),
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));

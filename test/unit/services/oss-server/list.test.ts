@@ -47,17 +47,7 @@ async function everything(fetchPage: (after: string | null) => Promise<Page>): P
   }
 }
 
-const KEYS = [
-  'a.txt',
-  'dir/1.txt',
-  'dir/2.txt',
-  'dir/sub/3.txt',
-  'dir/sub/deeper/4.txt',
-  'dir/sub/deeper/5.txt',
-  'dir/sub2/6.txt',
-  'dir2/7.txt',
-  'z/last.txt',
-];
+const KEYS = ['a.txt', 'dir/1.txt', 'dir/2.txt', 'dir/sub/3.txt', 'dir/sub/deeper/4.txt', 'dir/sub/deeper/5.txt', 'dir/sub2/6.txt', 'dir2/7.txt', 'z/last.txt'];
 
 for (const version of SIGNATURE_VERSIONS) {
   describe(`oss server: listing through ali-oss (${version})`, function () {
@@ -97,9 +87,7 @@ for (const version of SIGNATURE_VERSIONS) {
 
     it('ListObjects pages with max-keys and marker, each common prefix counted once and never repeated', async () => {
       for (const maxKeys of [1, 2, 3]) {
-        const withDelimiter = await everything(async (after) =>
-          listV1(client, { delimiter: '/', 'max-keys': maxKeys, ...(after ? { marker: after } : {}) }),
-        );
+        const withDelimiter = await everything(async (after) => listV1(client, { delimiter: '/', 'max-keys': maxKeys, ...(after ? { marker: after } : {}) }));
         assert.deepEqual(withDelimiter.entries, ['a.txt', 'dir/', 'dir2/', 'z/'], `max-keys ${maxKeys}`);
         assert.equal(withDelimiter.pages, Math.ceil(4 / maxKeys));
         const flat = await everything(async (after) => listV1(client, { 'max-keys': maxKeys, ...(after ? { marker: after } : {}) }));

@@ -89,7 +89,9 @@ for (const version of SIGNATURE_VERSIONS) {
       const { uploadId } = await client.initMultipartUpload('mpu/invalid.bin');
       const p1 = await upload('mpu/invalid.bin', uploadId, 1, pattern(100 * KiB, 4));
       const p2 = await upload('mpu/invalid.bin', uploadId, 2, pattern(10, 5));
-      const wrongEtag = await rejection(client.completeMultipartUpload('mpu/invalid.bin', uploadId, [{ number: 1, etag: '"00000000000000000000000000000000"' }]));
+      const wrongEtag = await rejection(
+        client.completeMultipartUpload('mpu/invalid.bin', uploadId, [{ number: 1, etag: '"00000000000000000000000000000000"' }]),
+      );
       assert.equal(wrongEtag.code, 'InvalidPart');
       const unknown = await rejection(client.completeMultipartUpload('mpu/invalid.bin', uploadId, [{ number: 3, etag: p2.etag }]));
       assert.equal(unknown.code, 'InvalidPart');
@@ -109,7 +111,15 @@ for (const version of SIGNATURE_VERSIONS) {
       );
       assert.equal(repeated.code, 'InvalidPartOrder');
       const malformed = await rejection(
-        client.request({ method: 'POST', bucket, object: 'mpu/invalid.bin', subres: { uploadId }, mime: 'xml', content: Buffer.from('<Complete'), successStatuses: [200] }),
+        client.request({
+          method: 'POST',
+          bucket,
+          object: 'mpu/invalid.bin',
+          subres: { uploadId },
+          mime: 'xml',
+          content: Buffer.from('<Complete'),
+          successStatuses: [200],
+        }),
       );
       assert.equal(malformed.code, 'MalformedXML');
       // ETags are accepted without quotes and in lowercase, as OSS compares them.
@@ -154,12 +164,18 @@ for (const version of SIGNATURE_VERSIONS) {
       type RawPart = { PartNumber: string; Size: string; ETag: string };
       const first = await client.listParts('mpu/listed.bin', uploadId, { 'max-parts': 2 } as never);
       const firstParts = first.parts as unknown as RawPart[];
-      assert.deepEqual(firstParts.map((p) => Number(p.PartNumber)), [1, 2]);
+      assert.deepEqual(
+        firstParts.map((p) => Number(p.PartNumber)),
+        [1, 2],
+      );
       assert.equal(first.isTruncated, 'true');
       assert.equal(firstParts[1]!.Size, '7');
       assert.equal(firstParts[1]!.ETag, `"${md5(pattern(7, 99)).toString('hex').toUpperCase()}"`);
       const rest = await client.listParts('mpu/listed.bin', uploadId, { 'max-parts': 10, 'part-number-marker': first.nextPartNumberMarker } as never);
-      assert.deepEqual((rest.parts as unknown as RawPart[]).map((p) => Number(p.PartNumber)), [3, 4, 5]);
+      assert.deepEqual(
+        (rest.parts as unknown as RawPart[]).map((p) => Number(p.PartNumber)),
+        [3, 4, 5],
+      );
       assert.equal(rest.isTruncated, 'false');
       await client.abortMultipartUpload('mpu/listed.bin', uploadId);
     });
@@ -171,7 +187,10 @@ for (const version of SIGNATURE_VERSIONS) {
         ids[`${key}#${Object.keys(ids).filter((k) => k.startsWith(`${key}#`)).length}`] = uploadId;
       }
       const grouped = await client.listUploads({ prefix: 'up/', delimiter: '/' } as never);
-      assert.deepEqual(grouped.uploads.map((u) => u.name), ['up/a', 'up/b', 'up/b']);
+      assert.deepEqual(
+        grouped.uploads.map((u) => u.name),
+        ['up/a', 'up/b', 'up/b'],
+      );
       const seen: string[] = [];
       let marker: { 'key-marker'?: string; 'upload-id-marker'?: string } = {};
       for (let page = 0; page < 10; page++) {
@@ -182,7 +201,10 @@ for (const version of SIGNATURE_VERSIONS) {
       }
       assert.equal(seen.length, 5);
       assert.equal(new Set(seen).size, 5, 'no upload listed twice');
-      assert.deepEqual(seen.map((s) => s.split(':')[0]), ['up/a', 'up/b', 'up/b', 'up/dir/c', 'up/dir/d']);
+      assert.deepEqual(
+        seen.map((s) => s.split(':')[0]),
+        ['up/a', 'up/b', 'up/b', 'up/dir/c', 'up/dir/d'],
+      );
       for (const entry of seen) {
         const [key, id] = entry.split(':') as [string, string];
         await client.abortMultipartUpload(key, id);
@@ -193,7 +215,14 @@ for (const version of SIGNATURE_VERSIONS) {
       const source = pattern(300 * KiB, 7);
       await client.put('copy/source.bin', source);
       const { uploadId } = await client.initMultipartUpload('copy/assembled.bin');
-      const p1 = await client.uploadPartCopy('copy/assembled.bin', uploadId, 1, `${100 * KiB}-${200 * KiB - 1}`, { sourceKey: 'copy/source.bin', sourceBucketName: bucket }, {});
+      const p1 = await client.uploadPartCopy(
+        'copy/assembled.bin',
+        uploadId,
+        1,
+        `${100 * KiB}-${200 * KiB - 1}`,
+        { sourceKey: 'copy/source.bin', sourceBucketName: bucket },
+        {},
+      );
       const p2 = await client.uploadPartCopy('copy/assembled.bin', uploadId, 2, '', { sourceKey: 'copy/source.bin', sourceBucketName: bucket }, {});
       const expected1 = source.subarray(100 * KiB, 200 * KiB);
       assert.equal(p1.etag, `"${md5(expected1).toString('hex').toUpperCase()}"`);
@@ -208,9 +237,13 @@ for (const version of SIGNATURE_VERSIONS) {
       await client.put('copy/short.bin', pattern(10));
       await client.append('copy/appendable.bin', pattern(10));
       const { uploadId } = await client.initMultipartUpload('copy/refused.bin');
-      const outside = await rejection(client.uploadPartCopy('copy/refused.bin', uploadId, 1, '5-10', { sourceKey: 'copy/short.bin', sourceBucketName: bucket }, {}));
+      const outside = await rejection(
+        client.uploadPartCopy('copy/refused.bin', uploadId, 1, '5-10', { sourceKey: 'copy/short.bin', sourceBucketName: bucket }, {}),
+      );
       assert.equal(outside.code, 'InvalidArgument');
-      const appendable = await rejection(client.uploadPartCopy('copy/refused.bin', uploadId, 1, '', { sourceKey: 'copy/appendable.bin', sourceBucketName: bucket }, {}));
+      const appendable = await rejection(
+        client.uploadPartCopy('copy/refused.bin', uploadId, 1, '', { sourceKey: 'copy/appendable.bin', sourceBucketName: bucket }, {}),
+      );
       assert.equal(appendable.code, 'InvalidArgument');
       const missing = await rejection(client.uploadPartCopy('copy/refused.bin', uploadId, 1, '', { sourceKey: 'copy/none.bin', sourceBucketName: bucket }, {}));
       assert.equal(missing.code, 'NoSuchKey');
@@ -222,14 +255,25 @@ for (const version of SIGNATURE_VERSIONS) {
       const first = pattern(100 * KiB, 11);
       await upload('mpu/all.bin', uploadId, 2, Buffer.from('tail'));
       await upload('mpu/all.bin', uploadId, 1, first);
-      await client.request({ method: 'POST', bucket, object: 'mpu/all.bin', subres: { uploadId }, headers: { 'x-oss-complete-all': 'yes' }, successStatuses: [200] });
+      await client.request({
+        method: 'POST',
+        bucket,
+        object: 'mpu/all.bin',
+        subres: { uploadId },
+        headers: { 'x-oss-complete-all': 'yes' },
+        successStatuses: [200],
+      });
       assert.deepEqual((await client.get('mpu/all.bin')).content, Buffer.concat([first, Buffer.from('tail')]));
     });
 
     it('UploadPart verifies Content-MD5', async () => {
       const { uploadId } = await client.initMultipartUpload('mpu/md5.bin');
       const data = Buffer.from('part body');
-      const err = await rejection(client.uploadPart('mpu/md5.bin', uploadId, 1, data, 0, data.length, { headers: { 'Content-MD5': md5(Buffer.from('other')).toString('base64') } } as never));
+      const err = await rejection(
+        client.uploadPart('mpu/md5.bin', uploadId, 1, data, 0, data.length, {
+          headers: { 'Content-MD5': md5(Buffer.from('other')).toString('base64') },
+        } as never),
+      );
       assert.equal(err.code, 'InvalidDigest');
       await client.abortMultipartUpload('mpu/md5.bin', uploadId);
     });

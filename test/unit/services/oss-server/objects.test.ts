@@ -227,7 +227,10 @@ for (const version of SIGNATURE_VERSIONS) {
       for (const [i, key] of keys.entries()) await client.put(key, Buffer.from(String(i)));
       for (const [i, key] of keys.entries()) assert.equal((await client.get(key)).content.toString(), String(i), key);
       const listed = await client.list({ prefix: 'odd/', 'max-keys': 100 }, {});
-      assert.deepEqual(listed.objects.map((o) => o.name), [...keys].sort());
+      assert.deepEqual(
+        listed.objects.map((o) => o.name),
+        [...keys].sort(),
+      );
     });
 
     it('an object name of 1024 bytes is InvalidObjectName', async () => {
@@ -241,7 +244,10 @@ for (const version of SIGNATURE_VERSIONS) {
       await vhost.put('vhost/object.txt', Buffer.from('via host'));
       assert.equal((await client.get('vhost/object.txt')).content.toString(), 'via host');
       const listed = await vhost.list({ prefix: 'vhost/', 'max-keys': 100 }, {});
-      assert.deepEqual(listed.objects.map((o) => o.name), ['vhost/object.txt']);
+      assert.deepEqual(
+        listed.objects.map((o) => o.name),
+        ['vhost/object.txt'],
+      );
       await vhost.delete('vhost/object.txt');
       assert.equal((await rejection(client.get('vhost/object.txt'))).code, 'NoSuchKey');
     });

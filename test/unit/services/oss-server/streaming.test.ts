@@ -36,7 +36,8 @@ describe('oss server: large objects are kept as received and streamed back', fun
     const parts = [pattern(5 * MiB, 1), pattern(5 * MiB, 2), pattern(MiB + 7, 3)];
     const { uploadId } = await client.initMultipartUpload('large/parts.bin');
     const done = [];
-    for (const [i, part] of parts.entries()) done.push({ number: i + 1, etag: (await client.uploadPart('large/parts.bin', uploadId, i + 1, part, 0, part.length)).etag });
+    for (const [i, part] of parts.entries())
+      done.push({ number: i + 1, etag: (await client.uploadPart('large/parts.bin', uploadId, i + 1, part, 0, part.length)).etag });
     await client.completeMultipartUpload('large/parts.bin', uploadId, done);
     const whole = Buffer.concat(parts);
     const start = 5 * MiB - 10;

@@ -10,7 +10,13 @@ import { XmlParseError, parseXml, xmlDocument } from '../../../services/oss/xml'
 
 interface AliOssSignUtils {
   buildCanonicalString(method: string, resource: string, request: { headers: Record<string, string>; parameters?: unknown }, expires?: string): string;
-  getCanonicalRequest(method: string, request: { headers: Record<string, string>; queries: Record<string, unknown> }, bucket?: string, object?: string, additional?: string[]): string;
+  getCanonicalRequest(
+    method: string,
+    request: { headers: Record<string, string>; queries: Record<string, unknown> },
+    bucket?: string,
+    object?: string,
+    additional?: string[],
+  ): string;
   getStringToSign(region: string, date: string, canonicalRequest: string): string;
   getSignatureV4(secret: string, date: string, region: string, stringToSign: string): string;
 }
@@ -38,7 +44,13 @@ describe('oss server: signature building blocks agree with ali-oss', () => {
   });
 
   it('V1: bucket and service resources, and valueless sub-resources', () => {
-    const bucket = stringToSignV1({ method: 'GET', headers: lower(headers), date: headers['x-oss-date'], bucket: 'bkt', query: parseQuery('uploads=&continuation-token=tok') });
+    const bucket = stringToSignV1({
+      method: 'GET',
+      headers: lower(headers),
+      date: headers['x-oss-date'],
+      bucket: 'bkt',
+      query: parseQuery('uploads=&continuation-token=tok'),
+    });
     assert.equal(bucket, aliSign.buildCanonicalString('GET', '/bkt/', { headers, parameters: { uploads: '', 'continuation-token': 'tok' } }));
     const service = stringToSignV1({ method: 'GET', headers: lower(headers), date: headers['x-oss-date'], query: [] });
     assert.equal(service, aliSign.buildCanonicalString('GET', '/', { headers, parameters: {} }));
@@ -142,6 +154,13 @@ describe('oss server: XML', () => {
   });
 
   it('escapes text when writing', () => {
-    assert.equal(xmlDocument('R', [['K', `<&>"'`], ['Skipped', undefined], ['N', [['V', 1]]]]), '<?xml version="1.0" encoding="UTF-8"?>\n<R><K>&lt;&amp;&gt;&quot;&apos;</K><N><V>1</V></N></R>');
+    assert.equal(
+      xmlDocument('R', [
+        ['K', `<&>"'`],
+        ['Skipped', undefined],
+        ['N', [['V', 1]]],
+      ]),
+      '<?xml version="1.0" encoding="UTF-8"?>\n<R><K>&lt;&amp;&gt;&quot;&apos;</K><N><V>1</V></N></R>',
+    );
   });
 });

@@ -9,17 +9,13 @@ import {
   InvalidParameterError,
   integerOption,
   InvalidPathError,
-  NotDurableError,
   PathNotFoundError,
   ROOT,
   Semaphore,
-  StorageDriverError,
   StorageFullError,
   compareNames,
-  isSameOrBelow,
   isValidComponent,
   joinPath,
-  throwIfAborted,
   walkTree,
   type ErrorContext,
   type FileInfo,
@@ -29,10 +25,11 @@ import {
   type WalkFn,
   type WalkOptions,
 } from '@stowage/core';
-import { CREATE_ATTEMPTS, durability, errnoCode, exists, makeDirs, openCreating, pruneEmptyDirs, readDirIfExists, removeDirs, writeAll } from './fs-util';
-import { Layout, UPLOAD_SUFFIX, stagedTarget } from './layout';
-import { LOCK_STALE_MS } from './upload-lock';
-import { FilesystemUploads, uploadEntryKind } from './uploads';
+import { errnoCode, openCreating, pruneEmptyDirs, removeDirs, writeAll } from './fs-util';
+import { Layout } from './layout';
+import { Publisher } from './publish';
+import { StagingArea } from './staging';
+import { FilesystemUploads } from './uploads';
 import { FilesystemFileWriter, type WriterHost } from './writer';
 
 export const DRIVER_NAME = 'filesystem';
@@ -73,8 +70,8 @@ export class FilesystemDriver extends BaseStorageDriver implements LeftoverInspe
   private readonly layout: Layout;
   private readonly uploads: FilesystemUploads;
   private readonly writerHost: WriterHost;
-  /** Set once the staging area was seen to be a real directory inside the root. */
-  private stagingVerified = false;
+  private readonly staging: StagingArea;
+  private readonly publisher: Publisher;
 
   constructor(options: FilesystemDriverOptions = {}) {
     super();
@@ -91,6 +88,8 @@ export class FilesystemDriver extends BaseStorageDriver implements LeftoverInspe
     this.maxThreads = maxThreads;
     this.syncOnCommit = syncOnCommit;
     this.limiter = new Semaphore(maxThreads);
+    this.staging = new StagingArea(this, this.layout, this.limiter);
+    this.publisher = new Publisher(this, this.layout);
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- the getter below runs with the options object as `this`
     const driver = this;
     this.uploads = new FilesystemUploads({
@@ -100,14 +99,14 @@ export class FilesystemDriver extends BaseStorageDriver implements LeftoverInspe
       },
       layout: this.layout,
       limiter: this.limiter,
-      checkStaging: () => this.checkStaging(),
+      checkStaging: () => this.staging.check(),
     });
     this.writerHost = {
       limiter: this.limiter,
       syncOnCommit,
       uploads: this.uploads,
-      publish: (file, path, operation, sourceGone) => this.publish(file, path, operation, sourceGone),
-      makeDurable: (dir, path, operation) => this.makeDurable(dir, path, operation),
+      publish: (file, path, operation, sourceGone) => this.publisher.publish(file, path, operation, sourceGone),
+      makeDurable: (dir, path, operation) => this.publisher.makeDurable(dir, path, operation),
     };
   }
 
@@ -121,28 +120,8 @@ export class FilesystemDriver extends BaseStorageDriver implements LeftoverInspe
    * directories mirroring those paths), as paths relative to the root directory. Empty when every
    * upload was committed or cancelled.
    */
-  async leftovers(prefix: string = ROOT): Promise<string[]> {
-    const found: string[] = [];
-    const visit = async (dir: string, mirrored: string): Promise<void> => {
-      const entries = await readDirIfExists(dir);
-      for (const entry of entries ?? []) {
-        const file = `${dir}/${entry.name}`;
-        const shown = this.layout.relative(file);
-        const target = stagedTarget(mirrored, entry.name);
-        if (entry.isDirectory() && entry.name.endsWith(UPLOAD_SUFFIX)) {
-          // An upload (its bytes, or a fenced note, or an empty directory) shows as its directory.
-          if (target === undefined || isSameOrBelow(target, prefix)) found.push(shown);
-        } else if (entry.isDirectory()) {
-          const path = joinPath(mirrored, entry.name);
-          if (isSameOrBelow(path, prefix)) found.push(`${shown}/`);
-          await visit(file, path);
-        } else if (target === undefined || isSameOrBelow(target, prefix)) {
-          found.push(shown);
-        }
-      }
-    };
-    await visit(this.layout.staging, ROOT);
-    return found.sort();
+  leftovers(prefix: string = ROOT): Promise<string[]> {
+    return this.staging.leftovers(prefix);
   }
 
   // ---- reads ----
@@ -229,7 +208,7 @@ export class FilesystemDriver extends BaseStorageDriver implements LeftoverInspe
   // ---- writes ----
 
   protected override async _putContent(path: string, content: Buffer): Promise<void> {
-    await this.checkStaging();
+    await this.staging.check();
     const syncDir = await this.limiter.run(async () => {
       const temp = this.layout.putTemp(path);
       const { handle, created } = await openCreating(temp, 'wx');
@@ -240,7 +219,7 @@ export class FilesystemDriver extends BaseStorageDriver implements LeftoverInspe
         } finally {
           await handle.close();
         }
-        return await this.publish(temp, path, 'putContent');
+        return await this.publisher.publish(temp, path, 'putContent');
       } catch (err) {
         await fsp.unlink(temp).catch(() => undefined);
         await removeDirs(created);
@@ -249,93 +228,12 @@ export class FilesystemDriver extends BaseStorageDriver implements LeftoverInspe
         await pruneEmptyDirs(dirname(temp), this.layout.staging);
       }
     });
-    if (this.syncOnCommit) await this.makeDurable(syncDir, path, 'putContent');
+    if (this.syncOnCommit) await this.publisher.makeDurable(syncDir, path, 'putContent');
   }
 
   protected async _writer(path: string, append: boolean, opts: OpOptions): Promise<FileWriter> {
     const opened = await this.uploads.open(path, append, opts.signal);
     return new FilesystemFileWriter(this.writerInit(path, opened.size, opts), opened, this.writerHost);
-  }
-
-  /**
-   * Renames `file` to the committed file of `path`, creating parent directories when missing
-   * (and again if a concurrent prune removes them); directories it made are removed again if the
-   * rename fails. `sourceGone` says what a missing `file` means (default: PathNotFoundError for
-   * `path`). Returns the directory that now holds the file, for makeDurable.
-   */
-  private async publish(file: string, path: string, operation: string, sourceGone?: () => Error | Promise<Error>): Promise<string> {
-    const dest = this.layout.full(path);
-    const created: string[] = [];
-    try {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await fsp.rename(file, dest);
-          return dirname(dest);
-        } catch (err) {
-          const code = errnoCode(err);
-          if (code === 'EISDIR' || code === 'ENOTEMPTY' || code === 'EEXIST') {
-            throw new InvalidPathError(this.name, path, 'the path is a directory', { operation, cause: err });
-          }
-          if (code === 'ENOTDIR') throw new InvalidPathError(this.name, path, 'a parent of the path is a file', { operation, cause: err });
-          if (code !== 'ENOENT' || attempt >= CREATE_ATTEMPTS) throw err;
-          // ENOENT: the destination's parent is missing, or the source is gone.
-          if (!(await exists(file))) throw sourceGone ? await sourceGone() : new PathNotFoundError(this.name, path, { operation, cause: err });
-        }
-        try {
-          created.push(...(await makeDirs(dirname(dest))));
-        } catch (err) {
-          const code = errnoCode(err);
-          if (code === 'ENOTDIR' || code === 'EEXIST') {
-            throw new InvalidPathError(this.name, path, 'a parent of the path is a file', { operation, cause: err });
-          }
-          throw err;
-        }
-      }
-    } catch (err) {
-      await removeDirs(created);
-      throw err;
-    }
-  }
-
-  /**
-   * Fsyncs `dir` after a rename into it, once more if that fails; a second failure is a
-   * NotDurableError, which says the change is published (the caller must not think it failed).
-   */
-  private async makeDurable(dir: string, path: string, operation: string): Promise<void> {
-    try {
-      await durability.syncDir(dir);
-    } catch {
-      try {
-        await durability.syncDir(dir);
-      } catch (err) {
-        throw new NotDurableError(this.name, path, operation, err);
-      }
-    }
-  }
-
-  /**
-   * The staging area must be a real directory inside the root: a symlink there would send
-   * uploads, and purgeUploads' deletions, outside it. Checked until it exists, then once.
-   */
-  private async checkStaging(): Promise<void> {
-    if (this.stagingVerified) return;
-    let info: fs.Stats;
-    try {
-      info = await fsp.lstat(this.layout.staging);
-    } catch (err) {
-      if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return; // made as a directory on first use
-      throw err;
-    }
-    if (!info.isDirectory()) {
-      throw new StorageDriverError(
-        this.name,
-        new Error(
-          `${this.layout.staging} is ${info.isSymbolicLink() ? 'a symbolic link' : 'not a directory'}; the staging area must be a real directory inside the root, and is never followed out of it`,
-        ),
-        { operation: 'staging' },
-      );
-    }
-    this.stagingVerified = true;
   }
 
   protected async _move(sourcePath: string, destPath: string): Promise<void> {
@@ -345,11 +243,11 @@ export class FilesystemDriver extends BaseStorageDriver implements LeftoverInspe
       if (info.isDirectory()) throw new PathNotFoundError(this.name, sourcePath, { operation: 'move' });
       if (sourcePath === destPath) return undefined;
       // publish removes directories it made for a move that did not happen.
-      const dir = await this.publish(source, destPath, 'move', () => new PathNotFoundError(this.name, sourcePath, { operation: 'move' }));
+      const dir = await this.publisher.publish(source, destPath, 'move', () => new PathNotFoundError(this.name, sourcePath, { operation: 'move' }));
       await pruneEmptyDirs(dirname(source), this.layout.root);
       return dir;
     });
-    if (syncDir !== undefined && this.syncOnCommit) await this.makeDurable(syncDir, destPath, 'move');
+    if (syncDir !== undefined && this.syncOnCommit) await this.publisher.makeDurable(syncDir, destPath, 'move');
   }
 
   protected async _delete(path: string): Promise<void> {
@@ -364,63 +262,10 @@ export class FilesystemDriver extends BaseStorageDriver implements LeftoverInspe
 
   /**
    * Walks the staging area (never through a symlink: it must be a real directory, and entries are
-   * judged by lstat) removing what was last written before `olderThan`: upload directories' bytes
-   * (one count per upload), fenced notes, copies, stale locks, putContent temp files (one count
-   * each), and the directories left empty.
+   * judged by lstat) removing what was last written before `olderThan`; see StagingArea.purge.
    */
-  protected async _purgeUploads(olderThan: Date, opts: OpOptions): Promise<number> {
-    const cutoff = olderThan.getTime();
-    this.stagingVerified = false;
-    await this.checkStaging();
-    let removed = 0;
-    const removeIfStale = async (file: string, cutoffMs: number): Promise<boolean> =>
-      this.limiter.run(async () => {
-        let info: fs.Stats;
-        try {
-          info = await fsp.lstat(file);
-        } catch (err) {
-          if (errnoCode(err) === 'ENOENT') return false;
-          throw err;
-        }
-        if (info.isDirectory() || info.mtimeMs >= cutoffMs) return false;
-        try {
-          await fsp.unlink(file);
-          return true;
-        } catch (err) {
-          if (errnoCode(err) === 'ENOENT') return false;
-          throw err;
-        }
-      });
-    const purgeUploadDir = async (dir: string): Promise<void> => {
-      let purgedBytes = false;
-      for (const entry of (await this.limiter.run(() => readDirIfExists(dir))) ?? []) {
-        const kind = uploadEntryKind(entry.name);
-        if (kind === undefined || entry.isDirectory()) continue;
-        // A lock is only ever held for moments; one older than LOCK_STALE_MS is its crashed holder's.
-        const limit = kind === 'lock' ? Math.min(cutoff, Date.now() - LOCK_STALE_MS) : cutoff;
-        if ((await removeIfStale(`${dir}/${entry.name}`, limit)) && kind === 'bytes') purgedBytes = true;
-      }
-      if (purgedBytes) removed++;
-      await this.limiter.run(() => fsp.rmdir(dir)).catch(() => undefined);
-    };
-    const visit = async (dir: string): Promise<void> => {
-      throwIfAborted(opts.signal, { driverName: this.name, operation: 'purgeUploads' });
-      const entries = await this.limiter.run(() => readDirIfExists(dir));
-      for (const entry of entries ?? []) {
-        const file = `${dir}/${entry.name}`;
-        if (entry.isDirectory() && entry.name.endsWith(UPLOAD_SUFFIX)) {
-          await purgeUploadDir(file);
-        } else if (entry.isDirectory()) {
-          await visit(file);
-          // Empty now (or all along): prune it, unless a writer just put something there.
-          await this.limiter.run(() => fsp.rmdir(file)).catch(() => undefined);
-        } else if (await removeIfStale(file, cutoff)) {
-          removed++;
-        }
-      }
-    };
-    await visit(this.layout.staging);
-    return removed;
+  protected _purgeUploads(olderThan: Date, opts: OpOptions): Promise<number> {
+    return this.staging.purge(olderThan, opts.signal);
   }
 
   protected override _mapError(err: unknown, context: ErrorContext): Error | undefined {

@@ -2,12 +2,24 @@
 #   SERVICE    the name messages start with ("swift")
 #   PROCESSES  the processes in start order (stop goes the other way), each with $RUN/<name>.pid
 #   RUN, STATE the PID-file and state directories
-# and define live_pid NAME (the PID from the PID file when that process is alive and is ours),
+# and define is_ours PID NAME (whether that live process is the one we started: guards against PID
+# reuse and against other instances),
 # health (exit 0 healthy, 3 stopped, else unhealthy), print_endpoints, cmd_install and cmd_start;
 # optionally describe_process PID NAME (what status says about a running process) and before_reset.
 # The script then ends with `service_main "$@"`.
 
 say() { echo "$SERVICE: $*"; }
+
+# The PID in $RUN/NAME.pid when that process is alive and is_ours says it is the one we started.
+live_pid() {
+  local file="$RUN/$1.pid" pid
+  [ -f "$file" ] || return 1
+  pid=$(cat "$file" 2>/dev/null) || return 1
+  [[ $pid =~ ^[0-9]+$ ]] || return 1
+  [ -r "/proc/$pid/cmdline" ] || return 1
+  is_ours "$pid" "$1" || return 1
+  echo "$pid"
+}
 fail() { echo "$SERVICE: error: $*" >&2; exit 1; }
 
 port_in_use() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }

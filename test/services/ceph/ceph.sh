@@ -57,17 +57,8 @@ cmd_install() {
   installed || { echo "ceph: unavailable: installed, but ceph-mon/ceph-osd/radosgw are still not on PATH" >&2; exit 2; }
 }
 
-# PID from a PID file when that process is alive and is the one we started (its command line names
-# our ceph.conf: guards against PID reuse and against other clusters' daemons).
-live_pid() {
-  local file="$RUN/$1.pid" pid
-  [ -f "$file" ] || return 1
-  pid=$(cat "$file" 2>/dev/null) || return 1
-  [[ $pid =~ ^[0-9]+$ ]] || return 1
-  [ -r "/proc/$pid/cmdline" ] || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -F -- " $CONF " >/dev/null || return 1
-  echo "$pid"
-}
+# Whether process PID is our daemon: its command line names our ceph.conf (not another cluster's).
+is_ours() { tr '\0' ' ' <"/proc/$1/cmdline" | grep -F -- " $CONF " >/dev/null; }
 
 # HTTP status of a GET (000 when nothing answers). Pipelines read to the end (no grep -q): with
 # pipefail, an early exit could SIGPIPE the writer.

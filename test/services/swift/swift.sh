@@ -72,19 +72,13 @@ cmd_install() {
   installed || { echo "swift: unavailable: installed, but $PY still cannot import swift" >&2; exit 2; }
 }
 
-# PID from a PID file when that process is alive and is the one we started (guards against PID reuse).
-live_pid() {
-  local file="$RUN/$1.pid" pid
-  [ -f "$file" ] || return 1
-  pid=$(cat "$file" 2>/dev/null) || return 1
-  [[ $pid =~ ^[0-9]+$ ]] || return 1
-  [ -r "/proc/$pid/cmdline" ] || return 1
-  if [ "$1" = memcached ]; then
-    tr '\0' ' ' <"/proc/$pid/cmdline" | grep '^memcached ' >/dev/null || return 1
+# Whether process PID is our server NAME: memcached by name, the others by our config directory.
+is_ours() {
+  if [ "$2" = memcached ]; then
+    tr '\0' ' ' <"/proc/$1/cmdline" | grep '^memcached ' >/dev/null
   else
-    tr '\0' ' ' <"/proc/$pid/cmdline" | grep -F -- "$ETC/" >/dev/null || return 1
+    tr '\0' ' ' <"/proc/$1/cmdline" | grep -F -- "$ETC/" >/dev/null
   fi
-  echo "$pid"
 }
 
 # GET a URL, print the response headers, succeed on 2xx. curl is cheaper than starting Python

@@ -1,9 +1,11 @@
+import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { MiB } from '@stowage/core';
 import { describeConformance } from '@stowage/conformance';
 import { SwiftDriver, type SwiftDriverOptions } from '@stowage/swift';
 import { swiftDriverInternals } from '@stowage/swift/internal';
 import { requireService } from '../services/require-service';
+import { CROSS_PROCESS_UPLOAD, stageCrossProcessUpload } from './child-process';
 import { startSwift, type SwiftService } from '../services/swift';
 
 /** The TempURL key the tests put on the local Swift's test account. */
@@ -87,4 +89,22 @@ export function describeSwiftConformance(title: string, make: () => SwiftDriver)
     // X-Timestamp is exact, but listings and Last-Modified go by the second.
     modTimeResolutionMs: 1000,
   });
+}
+
+/**
+ * Stages CROSS_PROCESS_UPLOAD in a child process on a container with 2 MiB segments, then checks
+ * through `driver` that the upload is only what Swift stores: its marker, and segments of 2 + 2 + 2
+ * MiB full ones and the 1 MiB that close() flushed. Returns the marker's generation.
+ */
+export async function stageSegmentedCrossProcessUpload(driver: SwiftDriver, options: SwiftDriverOptions): Promise<string> {
+  const { path } = CROSS_PROCESS_UPLOAD;
+  await stageCrossProcessUpload(require.resolve('@stowage/swift'), 'SwiftDriver', options);
+  const marker = await swiftDriverInternals(driver).uploads.readMarker(path, {});
+  assert.ok(marker, 'the upload marker is stored');
+  const segments = await swiftDriverInternals(driver).largeObjects.listGeneration(path, marker.generation, {});
+  assert.deepEqual(
+    segments.map((s) => s.size),
+    [2 * MiB, 2 * MiB, 2 * MiB, MiB],
+  );
+  return marker.generation;
 }

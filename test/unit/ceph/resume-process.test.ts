@@ -6,7 +6,7 @@ import { SwiftDriver, type SwiftDriverOptions } from '@stowage/swift';
 import { swiftDriverInternals } from '@stowage/swift/internal';
 import { cephS3Bucket, cephSwiftContainer } from '../../helpers/ceph';
 import { CROSS_PROCESS_UPLOAD, resumeCrossProcessUpload, stageCrossProcessUpload } from '../../helpers/child-process';
-import { dropContainer } from '../../helpers/swift-native';
+import { dropContainer, stageSegmentedCrossProcessUpload } from '../../helpers/swift-native';
 
 /**
  * Resuming uploads against Ceph RGW: a separate Node process stages an upload and exits, this one
@@ -57,18 +57,9 @@ describe('ceph rgw: resuming uploads a separate process staged', function () {
 
     it('resumes an upload a separate process wrote 7 MiB of in 3 chunks and closed; nothing is visible before commit', async () => {
       const { path } = CROSS_PROCESS_UPLOAD;
-      await stageCrossProcessUpload(require.resolve('@stowage/swift'), 'SwiftDriver', options);
-
       const parent = new SwiftDriver(options);
       drivers.push(parent);
-      // The child's segments are all there: 2 + 2 + 2 MiB full ones and the 1 MiB close() flushed.
-      const marker = await swiftDriverInternals(parent).uploads.readMarker(path, {});
-      assert.ok(marker, 'the upload marker is stored');
-      const segments = await swiftDriverInternals(parent).largeObjects.listGeneration(path, marker.generation, {});
-      assert.deepEqual(
-        segments.map((s) => s.size),
-        [2 * MiB, 2 * MiB, 2 * MiB, MiB],
-      );
+      const generation = await stageSegmentedCrossProcessUpload(parent, options);
 
       await resumeCrossProcessUpload(parent);
       // The file is an SLO of the upload's generation; RGW does not give manifests back, so the
@@ -76,7 +67,7 @@ describe('ceph rgw: resuming uploads a separate process staged', function () {
       const head = await swiftDriverInternals(parent).container.head(parent.layout.objectName(path), {});
       assert.ok(head?.slo, 'committed as an SLO');
       assert.equal(head.size, 11 * MiB + 5);
-      assert.equal(head.generation, marker.generation);
+      assert.equal(head.generation, generation);
       assert.deepEqual(await parent.leftovers('/t'), []);
       assert.equal(await swiftDriverInternals(parent).uploads.readMarker(path, {}), undefined);
       // The walk reports the SLO's size, not the size of its manifest that RGW lists.

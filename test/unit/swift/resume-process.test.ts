@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { MiB, isStorageDriverError } from '@stowage/core';
 import { SwiftDriver, type SwiftDriverOptions } from '@stowage/swift';
 import { swiftDriverInternals } from '@stowage/swift/internal';
-import { CROSS_PROCESS_UPLOAD, resumeCrossProcessUpload, stageCrossProcessUpload } from '../../helpers/child-process';
-import { dropContainer, swiftContainer } from '../../helpers/swift-native';
+import { CROSS_PROCESS_UPLOAD, resumeCrossProcessUpload } from '../../helpers/child-process';
+import { dropContainer, stageSegmentedCrossProcessUpload, swiftContainer } from '../../helpers/swift-native';
 
 /** Resuming uploads: the upload's state is only what is stored in Swift (a marker and the segments). */
 describe('swift: resuming uploads', function () {
@@ -23,24 +23,15 @@ describe('swift: resuming uploads', function () {
 
   it('resumes an upload a separate process wrote 7 MiB of in 3 chunks and closed; nothing is visible before commit', async () => {
     const { path } = CROSS_PROCESS_UPLOAD;
-    await stageCrossProcessUpload(require.resolve('@stowage/swift'), 'SwiftDriver', options);
-
     const parent = new SwiftDriver(options);
     drivers.push(parent);
-    // The child's segments are all there: 2 + 2 + 2 MiB full ones and the 1 MiB close() flushed.
-    const marker = await swiftDriverInternals(parent).uploads.readMarker(path, {});
-    assert.ok(marker, 'the upload marker is stored');
-    const segments = await swiftDriverInternals(parent).largeObjects.listGeneration(path, marker.generation, {});
-    assert.deepEqual(
-      segments.map((s) => s.size),
-      [2 * MiB, 2 * MiB, 2 * MiB, MiB],
-    );
+    const generation = await stageSegmentedCrossProcessUpload(parent, options);
 
     await resumeCrossProcessUpload(parent);
     assert.equal((await parent.stat(path)).size, 11 * MiB + 5);
     // The manifest owns exactly the upload's segments; no marker or stray segment is left.
     const manifest = await swiftDriverInternals(parent).container.readManifest(parent.layout.objectName(path), {});
-    assert.ok(manifest.every((entry) => entry.path.startsWith(`/${options.container}/${parent.layout.generationDir(path, marker.generation)}`)));
+    assert.ok(manifest.every((entry) => entry.path.startsWith(`/${options.container}/${parent.layout.generationDir(path, generation)}`)));
     assert.deepEqual(await parent.leftovers('/t'), []);
     assert.equal(await swiftDriverInternals(parent).uploads.readMarker(path, {}), undefined);
     await parent.delete('/t');

@@ -3,7 +3,7 @@
  * loaders and environment overrides differ in case) and values may be strings, as they are when
  * they come from environment variables: `maxthreads: "100"`, `secure: "false"`.
  */
-import { InvalidParameterError } from '../errors';
+import { InvalidParameterError, isInvalidParameter } from '../errors';
 
 export interface IntegerOptions {
   default: number;
@@ -51,13 +51,7 @@ export class ParameterReader {
   }
 
   integer(name: string, options: IntegerOptions): number {
-    const value = this.raw(name);
-    let parsed: number;
-    if (value === undefined || value === '') parsed = options.default;
-    else if (typeof value === 'number') parsed = value;
-    else if (typeof value === 'string' && /^\s*-?\d+\s*$/.test(value)) parsed = Number(value);
-    else throw this.invalid(name, `must be an integer, got ${JSON.stringify(value)}`);
-    if (!Number.isSafeInteger(parsed)) throw this.invalid(name, `must be an integer, got ${JSON.stringify(value)}`);
+    const parsed = this.optionalInteger(name) ?? options.default;
     if (options.min !== undefined && parsed < options.min) throw this.invalid(name, `must be at least ${options.min}, got ${parsed}`);
     if (options.max !== undefined && parsed > options.max) throw this.invalid(name, `must be at most ${options.max}, got ${parsed}`);
     return parsed;
@@ -128,7 +122,8 @@ export class ParameterReader {
     try {
       return build();
     } catch (err) {
-      if (!(err instanceof InvalidParameterError) || err.driverName !== this.driverName) throw err;
+      // The guard, not instanceof: the constructor may throw through another copy of core.
+      if (!isInvalidParameter(err) || err.driverName !== this.driverName) throw err;
       const name = Object.hasOwn(configNames, err.parameter) ? configNames[err.parameter]! : err.parameter.toLowerCase();
       if (name === err.parameter) throw err;
       const prefix = `${this.driverName}: parameter ${err.parameter}: `;

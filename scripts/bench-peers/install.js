@@ -15,6 +15,7 @@ const INSTALL_TIMEOUT_MS = 10 * 60_000;
 const STALE_LOCK_MS = INSTALL_TIMEOUT_MS + 60_000;
 
 class PeersUnavailableError extends Error {
+  /** @override */
   get name() {
     return 'PeersUnavailableError';
   }
@@ -67,7 +68,7 @@ async function takeLock(lock) {
       fs.mkdirSync(lock);
       return;
     } catch (err) {
-      if (err.code !== 'EEXIST') throw err;
+      if (/** @type {NodeJS.ErrnoException} */ (err).code !== 'EEXIST') throw err;
       let mtime = Date.now();
       try {
         mtime = fs.statSync(lock).mtimeMs;
@@ -99,7 +100,14 @@ async function install(log) {
     // work on the root project instead of this folder.
     const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^npm_(config|package|lifecycle)_/i.test(name)));
     const result = await run(command, [...args, 'ci', '--prefix', PEERS_DIR, '--no-audit', '--no-fund', '--loglevel=error'], INSTALL_TIMEOUT_MS, env);
-    if (result.code !== 0) throw new PeersUnavailableError(`npm ci in ${PEERS_DIR} failed (exit ${result.code}):\n${tail(result.output)}`);
+    if (result.code !== 0) {
+      // npm's own lines (code, the failed request, the log's path) without the stack and the error object it dumps.
+      const said = result.output
+        .split('\n')
+        .filter((line) => !/^npm error(\s{2,}.*| \}|\s*)$/.test(line))
+        .join('\n');
+      throw new PeersUnavailableError(`npm ci in ${PEERS_DIR} failed (exit ${result.code}; no access to the npm registry?):\n${tail(said, 10)}`);
+    }
     if (!isInstalled()) throw new PeersUnavailableError(`npm ci in ${PEERS_DIR} did not install ${JSON.stringify(pinnedVersions())}`);
   } finally {
     fs.rmSync(lock, { recursive: true, force: true });
@@ -115,10 +123,13 @@ function checkNativeBinding() {
   }
 }
 
-/** Installs the peers if needed and checks that they load; rejects with PeersUnavailableError when they cannot run here. */
+/**
+ * Installs the peers if needed and checks that they load; rejects with PeersUnavailableError when they cannot run here.
+ * @param {(line: string) => void} [log] progress (the install takes a few seconds)
+ */
 async function ensurePeersInstalled(log = () => undefined) {
   await install(log);
   checkNativeBinding();
 }
 
-module.exports = { ensurePeersInstalled, PeersUnavailableError, PEERS_DIR };
+module.exports = { ensurePeersInstalled, PeersUnavailableError };

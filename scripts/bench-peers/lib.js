@@ -79,10 +79,6 @@ function unitFor(bytesPerOp) {
   return bytesPerOp >= MiB ? 'MB/s' : 'µs/op';
 }
 
-function figureIn(unit, opsPerSec) {
-  return unit === 'MB/s' ? null : 1e6 / opsPerSec;
-}
-
 /**
  * Per workload and library: every round's figure and the medians; then Stowage's speed against
  * the faster peer and against raw Node (ratios of the medians' ops/s: above 1, Stowage is faster).
@@ -130,7 +126,7 @@ function summarise(runs, libraryIds, names) {
 
 function formatCell(unit, cell) {
   if (!cell) return 'n/a';
-  return unit === 'MB/s' ? bench.formatThroughput(cell.mbPerSec) : bench.formatRate(figureIn(unit, cell.opsPerSec));
+  return unit === 'MB/s' ? bench.formatThroughput(cell.mbPerSec) : bench.formatRate(cell.usPerOp);
 }
 
 /** The table: one column per library (its median), then Stowage / faster peer and Stowage / raw Node. */
@@ -146,7 +142,7 @@ function formatPeersTable(rows, libraries) {
     row.ratioToNode === null ? 'n/a' : bench.formatRatio(row.ratioToNode),
   ]);
   const lines = bench.alignColumns([header, ...body]);
-  lines.splice(1, 0, '-'.repeat(lines[0].length));
+  lines.splice(1, 0, '-'.repeat((lines[0] ?? '').length));
   return lines.join('\n');
 }
 

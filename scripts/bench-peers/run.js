@@ -31,7 +31,7 @@ function runWorker(task, output) {
   return new Promise((resolve, reject) => {
     const child = fork(path.join(__dirname, 'worker.js'), [], { execArgv: ['--expose-gc'], stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
     // Whatever a library prints must not get into the JSON when it goes to stdout.
-    child.stdout.pipe(output === process.stdout ? process.stderr : output, { end: false });
+    child.stdout?.pipe(output === process.stdout ? process.stderr : output, { end: false });
     let reply;
     child.on('message', (message) => (reply = message));
     child.on('error', reject);
@@ -136,4 +136,4 @@ async function runPeers(cli, settings) {
   return 0;
 }
 
-module.exports = { runPeers, EXIT_PEERS_UNAVAILABLE };
+module.exports = { runPeers };

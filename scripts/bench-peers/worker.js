@@ -28,7 +28,7 @@ async function runTask(task) {
 
 process.once('message', (task) => {
   const send = (message) =>
-    process.send(message, () => {
+    process.send?.(message, () => {
       process.disconnect();
       // A native library's threads must not keep a finished worker alive.
       setTimeout(() => process.exit(0), 2000).unref();

@@ -125,7 +125,7 @@ const SETUPS = {
       const how =
         task.driver === 'filesystem'
           ? 'writeFile/readFile, createWriteStream/createReadStream (1 MiB reads), readdir, rm'
-          : 'Buffer copies into Maps, one per directory; reads in 1 MiB slices';
+          : 'Buffer copies into Maps, one per directory; get copies out, a stream read hands out 1 MiB views of the stored Buffer (no copy)';
       return { target: setup.baseline, describe: `${setup.baseline.name}: ${how}`, tearDown: () => setup.tearDown() };
     },
   },
@@ -133,19 +133,18 @@ const SETUPS = {
     packages: ['opendal'],
     async setUp(task) {
       const { Operator } = peerRequire('opendal');
+      const calls = 'write/read, writer() write per chunk + close(), reader().createReadStream (1 MiB reads), list, removeAll';
       if (task.driver === 'inmemory') {
         return {
           target: opendalTarget(new Operator('memory'), 'opendal memory'),
-          describe: `new Operator('memory'): write/read, writer() write per chunk + close(), reader().createReadStream (1 MiB reads), list, removeAll`,
+          describe: `new Operator('memory'): ${calls}`,
           tearDown: async () => undefined,
         };
       }
       const root = await makeTempDir('opendal');
       return {
         target: opendalTarget(new Operator('fs', { root }), 'opendal fs'),
-        describe:
-          `new Operator('fs', { root }): as memory; its fs writer writes the file in place and fsyncs it on close ` +
-          `(no temp file, no rename, no directory fsync)`,
+        describe: `new Operator('fs', { root }): ${calls}; writes the file in place and fsyncs it on close (no temp file, no rename, no directory fsync)`,
         tearDown: () => fs.promises.rm(root, { recursive: true, force: true }),
       };
     },
@@ -154,13 +153,14 @@ const SETUPS = {
     packages: ['@flystorage/file-storage', '@flystorage/in-memory', '@flystorage/local-fs'],
     async setUp(task) {
       const { FileStorage } = peerRequire('@flystorage/file-storage');
+      const calls =
+        'write (Uint8Array, or a Readable of the chunks: one call, no separate commit), readToUint8Array / read (stream), list, ' +
+        'fileExists + deleteFile or deleteDirectory';
       if (task.driver === 'inmemory') {
         const { InMemoryStorageAdapter } = peerRequire('@flystorage/in-memory');
         return {
           target: flystorageTarget(new FileStorage(new InMemoryStorageAdapter()), 'flystorage in-memory'),
-          describe:
-            'new FileStorage(new InMemoryStorageAdapter()): write (Uint8Array, or a Readable of the chunks: one call, no separate commit), ' +
-            'readToUint8Array / read (stream), list, fileExists + deleteFile or deleteDirectory; one flat Map that list and deleteDirectory scan',
+          describe: `new FileStorage(new InMemoryStorageAdapter()): ${calls}; one flat Map, which list and deleteDirectory scan whole`,
           tearDown: async () => undefined,
         };
       }
@@ -168,7 +168,7 @@ const SETUPS = {
       const root = await makeTempDir('flystorage');
       return {
         target: flystorageTarget(new FileStorage(new LocalStorageAdapter(root)), 'flystorage local-fs'),
-        describe: 'new FileStorage(new LocalStorageAdapter(root)): as in-memory; writes through createWriteStream in place, no fsync',
+        describe: `new FileStorage(new LocalStorageAdapter(root)): ${calls}; writes through createWriteStream in place, no fsync`,
         tearDown: () => fs.promises.rm(root, { recursive: true, force: true }),
       };
     },

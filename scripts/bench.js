@@ -2,6 +2,8 @@
 'use strict';
 /**
  * `npm run bench -- --driver NAME (one of scripts/bench/*.js) [--json FILE] [--large SIZE] [--quick] [--only NAMES]`
+ * `npm run bench -- --driver filesystem|inmemory --peers [--rounds N] [...]`: the same workloads through
+ * OpenDAL and flystorage too, one process per library and round (scripts/bench-peers/run.js).
  *
  * Runs @stowage/conformance's benchmarks on one driver next to its raw baseline (Node fs in a
  * sibling temp directory for filesystem, Buffer copies for inmemory), prints the table and the
@@ -14,6 +16,7 @@ const v8 = require('node:v8');
 const vm = require('node:vm');
 
 const bench = require('@stowage/conformance/bench');
+const peers = require('./bench-peers/lib.js');
 
 /** A GC the memory check can run before taking its RSS baseline, without asking for --expose-gc. */
 function exposeGc() {
@@ -44,8 +47,10 @@ function setUp(cli) {
 
 async function main(argv) {
   let cli;
+  let peersSettings;
   try {
     cli = bench.parseBenchArgs(argv, DRIVERS);
+    if (cli.peers && !cli.help) peersSettings = peers.peersSettings(cli);
     const accepted = (!cli.help && require(`./bench/${cli.driver}.js`).options) || [];
     if ((cli.driverFsync !== undefined && !accepted.includes('driverFsync')) || (cli.baselineFsync !== undefined && !accepted.includes('baselineFsync'))) {
       throw new bench.BenchUsageError('--driver-fsync and --baseline-fsync apply to --driver filesystem only');
@@ -59,6 +64,7 @@ async function main(argv) {
     process.stdout.write(`${bench.benchUsage(DRIVERS)}\n`);
     return 0;
   }
+  if (peersSettings) return require('./bench-peers/run.js').runPeers(cli, peersSettings);
 
   const jsonToStdout = cli.jsonFile === '-';
   const started = Date.now();

@@ -19,6 +19,8 @@ export interface BenchCliOptions {
   baselineFsync?: boolean;
   /** Exit non-zero when a target or the memory check fails, not only on errors. */
   strict: boolean;
+  /** `--peers`: the same workloads through peer libraries too, one process per library (set only when given). */
+  peers?: boolean;
   help: boolean;
 }
 
@@ -44,6 +46,8 @@ export function benchUsage(drivers: readonly string[]): string {
     ['--baseline-fsync on|off', 'filesystem: the baseline writes a flushed temp file, renames it and fsyncs the directory (on),'],
     ['', 'or writes in place without fsync (off); default: the same as the driver'],
     ['--strict', 'exit 3 when a target ratio or the memory check fails'],
+    ['--peers', 'filesystem, inmemory: also run the workloads through OpenDAL and flystorage (installed on first use),'],
+    ['', 'each library in its own process, --rounds N interleaved rounds (default 3); exit 4 if they cannot be installed'],
     ['-h, --help', 'this text'],
   ];
   const width = Math.max(...options.map(([flag]) => flag.length)) + 2;
@@ -68,7 +72,7 @@ const VALUE_FLAGS = new Set([
   '--driver-fsync',
   '--baseline-fsync',
 ]);
-const BOOLEAN_FLAGS = new Set(['--quick', '--strict', '--help', '-h']);
+const BOOLEAN_FLAGS = new Set(['--quick', '--strict', '--peers', '--help', '-h']);
 
 function positiveIntegerArgument(flag: string, value: string): number {
   const parsed = Number(value);
@@ -106,6 +110,7 @@ export function parseBenchArgs(argv: readonly string[], drivers: readonly string
       if (eq !== -1) throw new BenchUsageError(`${flag} takes no value`);
       if (flag === '--quick') options.quick = true;
       else if (flag === '--strict') options.strict = true;
+      else if (flag === '--peers') options.peers = true;
       else options.help = true;
       continue;
     }

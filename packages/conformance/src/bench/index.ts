@@ -1,8 +1,11 @@
-export { runBenchmarks, DEFAULT_TARGETS, CLOUD_TARGETS, MEMORY_CHECK_NAME } from './runner';
+export { runBenchmarks, runBenchmarkRound, DEFAULT_TARGETS, CLOUD_TARGETS, MEMORY_CHECK_NAME } from './runner';
 export type {
   Baseline,
   BenchmarkOptions,
   BenchmarkResult,
+  BenchmarkRoundOptions,
+  BenchmarkRoundEntry,
+  BenchmarkRoundResult,
   BenchmarkEntry,
   BenchmarkTarget,
   SideResult,

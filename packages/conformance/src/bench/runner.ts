@@ -9,8 +9,18 @@ import { benchmarkCases, benchmarkCatalog, matchesPattern, type BenchCase } from
 import { formatRate, formatRatio, formatReport, formatThroughput } from './format';
 import { measureStreamMemory } from './memory';
 import { formatBytes } from './size';
-import { evaluateTargets, opsPerSecond, pairedRatio, summariseSide } from './stats';
-import type { Baseline, BenchmarkEntry, BenchmarkOptions, BenchmarkResult, BenchmarkTarget, MemoryResult } from './types';
+import { evaluateTargets, megabytesPerSecond, opsPerSecond, pairedRatio, summariseSide } from './stats';
+import type {
+  Baseline,
+  BenchmarkEntry,
+  BenchmarkOptions,
+  BenchmarkResult,
+  BenchmarkRoundEntry,
+  BenchmarkRoundOptions,
+  BenchmarkRoundResult,
+  BenchmarkTarget,
+  MemoryResult,
+} from './types';
 
 /** The issue's targets: the filesystem driver within 90% of raw Node fs for these two. */
 export const DEFAULT_TARGETS: readonly BenchmarkTarget[] = [
@@ -94,12 +104,39 @@ async function timeBatch(c: BenchCase, target: Baseline, sideDir: string, batchD
   return { ms, prepareMs };
 }
 
+/**
+ * Small operations are batched so a timed batch lasts about `minBatchMs` (the mean over `targets`,
+ * each timed in turn). Calibration grows the batch until one really lasts half of that, so a cold
+ * first sample cannot fix a tiny batch; it doubles as warm-up. Large benchmarks do one op per batch.
+ */
+async function calibrateOps(
+  c: BenchCase,
+  targets: readonly Baseline[],
+  batch: (target: Baseline, ops: number) => Promise<BatchTiming>,
+  minBatchMs: number,
+): Promise<number> {
+  // Untimed preparation may cost a few times the timed batch, not more: it would dominate the run.
+  const maxPrepareMs = minBatchMs * 4;
+  let ops = 1;
+  if (c.large) return ops;
+  for (let attempt = 0; attempt < 12 && ops < c.maxOpsPerBatch; attempt++) {
+    const timings: BatchTiming[] = [];
+    for (const target of targets) timings.push(await batch(target, ops));
+    const mean = timings.reduce((sum, t) => sum + t.ms, 0) / timings.length;
+    const prepare = Math.max(...timings.map((t) => t.prepareMs));
+    // The first attempt is warm-up only: a cold first sample must not settle the batch size.
+    if (attempt > 0 && (mean >= minBatchMs / 2 || prepare >= maxPrepareMs / 2)) break;
+    const byTime = Math.ceil((ops * minBatchMs) / Math.max(mean, 1e-3));
+    const byPrepare = prepare > 0 ? Math.floor((ops * maxPrepareMs) / prepare) : Infinity;
+    ops = Math.min(c.maxOpsPerBatch, byPrepare, Math.max(ops * 2, Math.min(byTime, ops * 16)));
+  }
+  return ops;
+}
+
 async function runCase(c: BenchCase, driver: Baseline, baseline: Baseline, prefix: string, settings: Settings): Promise<BenchmarkEntry> {
   const sideDir = `${prefix}/${c.name}`;
   let batchNumber = 0;
   const batch = (target: Baseline, ops: number) => timeBatch(c, target, sideDir, `${sideDir}/b${batchNumber++}`, ops, settings.gc);
-  // Untimed preparation may cost a few times the timed batch, not more: it would dominate the run.
-  const maxPrepareMs = settings.minBatchMs * 4;
 
   let failed = false;
   try {
@@ -108,23 +145,7 @@ async function runCase(c: BenchCase, driver: Baseline, baseline: Baseline, prefi
       if (c.verify) await c.verify(target, sideDir);
     }
 
-    // Small operations are batched so a timed batch lasts about minBatchMs. Calibration grows the
-    // batch until one really lasts half of that, so a cold first sample cannot fix a tiny batch;
-    // it doubles as warm-up.
-    let ops = 1;
-    if (!c.large) {
-      for (let attempt = 0; attempt < 12 && ops < c.maxOpsPerBatch; attempt++) {
-        const [d, b] = [await batch(driver, ops), await batch(baseline, ops)];
-        const mean = (d.ms + b.ms) / 2;
-        const prepare = Math.max(d.prepareMs, b.prepareMs);
-        // The first pair is warm-up only: a cold first sample must not settle the batch size.
-        if (attempt > 0 && (mean >= settings.minBatchMs / 2 || prepare >= maxPrepareMs / 2)) break;
-        const byTime = Math.ceil((ops * settings.minBatchMs) / Math.max(mean, 1e-3));
-        const byPrepare = prepare > 0 ? Math.floor((ops * maxPrepareMs) / prepare) : Infinity;
-        ops = Math.min(c.maxOpsPerBatch, byPrepare, Math.max(ops * 2, Math.min(byTime, ops * 16)));
-      }
-    }
-
+    const ops = await calibrateOps(c, [driver, baseline], batch, settings.minBatchMs);
     const rounds = c.large ? settings.largeRounds : settings.rounds;
     const driverSamples: number[] = [];
     const baselineSamples: number[] = [];
@@ -274,6 +295,87 @@ export async function runBenchmarks(driver: StorageDriver, options: BenchmarkOpt
   if (output) output.write(`${formatReport(result)}\n`);
   if (options.jsonFile) await writeFile(options.jsonFile, `${JSON.stringify(result, null, 2)}\n`);
   return result;
+}
+
+/** One benchmark, one timed batch on one target (after its calibration, which warms it up). */
+async function runRoundCase(c: BenchCase, target: Baseline, prefix: string, settings: Settings): Promise<BenchmarkRoundEntry> {
+  const sideDir = `${prefix}/${c.name}`;
+  let batchNumber = 0;
+  const batch = (t: Baseline, ops: number) => timeBatch(c, t, sideDir, `${sideDir}/b${batchNumber++}`, ops, settings.gc);
+  let failed = false;
+  try {
+    if (c.setupSide) await c.setupSide(target, sideDir);
+    if (c.verify) await c.verify(target, sideDir);
+    const ops = await calibrateOps(c, [target], batch, settings.minBatchMs);
+    const opsPerSec = opsPerSecond(ops, (await batch(target, ops)).ms);
+    return {
+      name: c.name,
+      ...(c.distribution ? { distribution: c.distribution } : {}),
+      bytesPerOp: c.bytesPerOp,
+      opsPerBatch: ops,
+      opsPerSec,
+      mbPerSec: megabytesPerSecond(opsPerSec, c.bytesPerOp),
+    };
+  } catch (err) {
+    failed = true;
+    throw err;
+  } finally {
+    try {
+      await removeIfPresent(target, sideDir);
+    } catch (cleanupError) {
+      // eslint-disable-next-line no-unsafe-finally -- with no earlier failure, a failed cleanup fails the run
+      if (!failed) throw cleanupError;
+      settings.log(`cleanup of ${sideDir} on ${target.name} failed: ${String(cleanupError)}`);
+    }
+  }
+}
+
+/**
+ * One round of the benchmarks on one target alone: for each benchmark (in catalog order) its
+ * untimed setup and byte-for-byte check, the batch calibration (which warms it up) and one timed
+ * batch. Meant for comparisons across processes, one target per process, where the caller
+ * interleaves the rounds and takes the medians (`npm run bench -- --peers`). Everything it creates
+ * lives under one random prefix, removed at the end, also after a failure.
+ */
+export async function runBenchmarkRound(target: Baseline, options: BenchmarkRoundOptions = {}): Promise<BenchmarkRoundResult> {
+  const started = performance.now();
+  checkBaseline(target);
+  const quick = options.quick ?? false;
+  const largeSize = positiveInteger('largeSize', options.largeSize ?? (quick ? 64 * MiB : GiB));
+  const chunkSize = positiveInteger('chunkSize', options.chunkSize ?? MiB);
+  const minBatchMs = positiveInteger('minBatchMs', options.minBatchMs ?? (quick ? 60 : 250));
+  const seed = options.seed ?? randomBytes(4).readUInt32LE(0);
+  const log = options.log === undefined ? (line: string) => void process.stderr.write(`[bench] ${line}\n`) : (options.log ?? (() => undefined));
+  const exposedGc = (globalThis as { gc?: () => void }).gc;
+  const gc = options.gc ?? (typeof exposedGc === 'function' ? () => exposedGc() : undefined);
+  const settings: Settings = { rounds: 1, largeRounds: 1, minBatchMs, gc, log };
+
+  const catalog = benchmarkCatalog(largeSize);
+  const names = options.names ?? catalog.map((c) => c.name);
+  const unknown = names.filter((name) => !catalog.some((c) => c.name === name));
+  if (unknown.length > 0)
+    throw new RangeError(`runBenchmarkRound: no benchmark is named ${unknown.join(', ')}; names: ${catalog.map((c) => c.name).join(', ')}`);
+  const chosen = catalog.filter((c) => names.includes(c.name));
+
+  const data = new BenchData(Math.max(chunkSize, ...chosen.map((c) => c.bytesPerOp)), chunkSize, seed);
+  const cases = benchmarkCases(largeSize, data).filter((c) => names.includes(c.name));
+  const prefix = `/stowage-bench-${randomName(10)}`;
+  const entries: BenchmarkRoundEntry[] = [];
+  await target.setup?.();
+  try {
+    for (const c of cases) {
+      const entry = await runRoundCase(c, target, prefix, settings);
+      data.release();
+      entries.push(entry);
+      log(
+        `${target.name} ${c.name}: ${entry.opsPerBatch} ops, ${formatRate(entry.opsPerSec)} ops/s${entry.mbPerSec === null ? '' : ` ${formatThroughput(entry.mbPerSec)} MB/s`}`,
+      );
+    }
+  } finally {
+    await removeIfPresent(target, prefix).catch((err: unknown) => log(`cleanup of ${prefix} on ${target.name} failed: ${String(err)}`));
+    await Promise.resolve(target.teardown?.()).catch((err: unknown) => log(`${target.name} teardown failed: ${String(err)}`));
+  }
+  return { target: target.name, settings: { largeSize, chunkSize, minBatchMs, quick, seed }, benchmarks: entries, durationMs: performance.now() - started };
 }
 
 async function runMemoryCheck(

@@ -152,3 +152,45 @@ export interface BenchmarkResult {
   /** Every target that ran and the memory check (when it ran) passed. */
   passed: boolean;
 }
+
+/** Options of `runBenchmarkRound`: one round of the benchmarks on one target. */
+export interface BenchmarkRoundOptions {
+  /** The benchmarks to run, by exact name (see `benchmarkCatalog`); they run in catalog order. Default: all. */
+  names?: string[];
+  /** The size of the large PutGet/Stream benchmarks; default 1 GiB, 64 MiB with `quick`. */
+  largeSize?: number;
+  /** The chunk size of every stream write; default 1 MiB. */
+  chunkSize?: number;
+  /** Small operations are batched so that the timed batch lasts about this long; default 250 ms, 60 with `quick`. */
+  minBatchMs?: number;
+  /** Smaller defaults, as `BenchmarkOptions.quick`. */
+  quick?: boolean;
+  /** Seed of the test data (random when omitted): give every target of a comparison the same one. */
+  seed?: number;
+  /** Run between batches; default `globalThis.gc` when exposed. */
+  gc?: () => void;
+  /** Progress lines; default to stderr, null for none. */
+  log?: ((line: string) => void) | null;
+}
+
+/** One benchmark of one round on one target. */
+export interface BenchmarkRoundEntry {
+  name: string;
+  /** The matching benchmark of distribution's testsuites, if any. */
+  distribution?: string;
+  /** File content per operation. */
+  bytesPerOp: number;
+  /** Operations in the timed batch. */
+  opsPerBatch: number;
+  opsPerSec: number;
+  /** MB/s (10^6 bytes) of content; null for benchmarks that move no content. */
+  mbPerSec: number | null;
+}
+
+export interface BenchmarkRoundResult {
+  /** The target's name. */
+  target: string;
+  settings: { largeSize: number; chunkSize: number; minBatchMs: number; quick: boolean; seed: number };
+  benchmarks: BenchmarkRoundEntry[];
+  durationMs: number;
+}

@@ -76,7 +76,7 @@ const TRANSIENT_AZURE_CODES = new Set(['ServerBusy', 'InternalError', 'Operation
  * ServerBusy / InternalError / OperationTimedOut, a request the pipeline could not send
  * (REQUEST_SEND_ERROR), or a network failure (reset, refused, timeout).
  */
-export function isAzureTransient(err: unknown): boolean {
+function isAzureTransient(err: unknown): boolean {
   if (isTransientHttpStatus(statusOf(err))) return true;
   const code = azureCodeOf(err);
   if (code !== undefined && TRANSIENT_AZURE_CODES.has(code)) return true;

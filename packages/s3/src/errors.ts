@@ -63,7 +63,7 @@ const TRANSIENT_S3_CODES = new Set([
  * S3's throttling or internal-error codes, an error the SDK marks `$retryable`, or a network
  * failure (reset, refused, timeout) that never got an answer.
  */
-export function isS3Transient(err: unknown): boolean {
+function isS3Transient(err: unknown): boolean {
   const e = shape(err);
   if (isTransientHttpStatus(s3HttpStatus(err))) return true;
   const code = s3ErrorCode(err);

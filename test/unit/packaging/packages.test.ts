@@ -17,7 +17,7 @@ import { promisify } from 'node:util';
 const exec = promisify(execFile);
 const REPO = resolve(__dirname, '../../../..');
 const TSC = require.resolve('typescript/bin/tsc', { paths: [REPO] });
-const PACKAGES = ['core', 'inmemory', 'filesystem', 's3', 'azure', 'oss', 'swift', 'conformance', 'cli'];
+const PACKAGES = ['core', 'inmemory', 'filesystem', 's3', 'azure', 'oss', 'swift', 'middleware', 'conformance', 'cli'];
 /** Every entry point a user can import: package subpaths with a JavaScript module behind them. */
 const ENTRY_POINTS = PACKAGES.map((name) => `@stowage/${name}`).concat(
   ['@stowage/conformance/bench'],

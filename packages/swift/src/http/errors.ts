@@ -20,7 +20,7 @@ const isSwiftStatus = (err: unknown, status: number): boolean => err instanceof 
  * Whether trying the same request again may succeed: a transient status from Swift, its proxy or
  * Keystone (5xx, 429 and 498 rate limiting, 408), or a network failure (reset, refused, timeout).
  */
-export function isSwiftTransient(err: unknown): boolean {
+function isSwiftTransient(err: unknown): boolean {
   if (err instanceof SwiftHttpError) return isTransientHttpStatus(err.status) || err.status === 498;
   return isTransientNetworkError(err);
 }

@@ -165,10 +165,7 @@ export class InstrumentMiddleware extends DriverDecorator {
     return context.with(trace.setSpan(context.active(), span), body);
   }
 
-  private end(call: Call, error: unknown, bytes?: number, writerEnd?: WriterEnd['how']): void {
-    const durationMs = performance.now() - call.started;
-    const outcome: Outcome = error === undefined ? 'ok' : isPathNotFound(error) ? 'not_found' : isAborted(error) ? 'aborted' : 'error';
-    const { span } = call;
+  private endSpan(span: Span, outcome: Outcome, error: unknown, bytes: number | undefined, writerEnd: WriterEnd['how'] | undefined): void {
     span.setAttribute('stowage.outcome', outcome);
     if (bytes !== undefined) span.setAttribute('stowage.bytes', bytes);
     if (writerEnd !== undefined) span.setAttribute('stowage.writer.end', writerEnd);
@@ -179,6 +176,18 @@ export class InstrumentMiddleware extends DriverDecorator {
       span.setStatus({ code: SpanStatusCode.ERROR, message: type });
     }
     span.end();
+  }
+
+  private end(call: Call, error: unknown, bytes?: number, writerEnd?: WriterEnd['how']): void {
+    const durationMs = performance.now() - call.started;
+    const outcome: Outcome = error === undefined ? 'ok' : isPathNotFound(error) ? 'not_found' : isAborted(error) ? 'aborted' : 'error';
+    const { span } = call;
+    // Without an SDK (or for a span sampled out) there is nothing to record: skip the work.
+    if (!span.isRecording()) {
+      span.end();
+    } else {
+      this.endSpan(span, outcome, error, bytes, writerEnd);
+    }
     const attributes: Attributes = { 'stowage.operation': call.operation, 'stowage.driver': this.label, 'stowage.outcome': outcome };
     if (outcome === 'error') attributes['error.type'] = errorType(error);
     this.duration.record(durationMs / 1000, attributes);

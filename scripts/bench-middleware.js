@@ -52,19 +52,22 @@ const median = (numbers) => {
 };
 
 async function main() {
+  /** @type {Map<string, { put: number[], get: number[] }>} */
   const results = new Map(variants.map((variant) => [variant.name, { put: [], get: [] }]));
   // One warm-up round, not counted.
   for (let round = 0; round <= rounds; round++) {
     for (const { name, driver } of variants) {
       const put = await rate((i) => driver.putContent(`/bench/f${i % 1000}`, content));
       const get = await rate((i) => driver.getContent(`/bench/f${i % 1000}`));
-      if (round > 0) {
-        results.get(name).put.push(put);
-        results.get(name).get.push(get);
+      const result = results.get(name);
+      if (round > 0 && result) {
+        result.put.push(put);
+        result.get.push(get);
       }
     }
   }
   const bare = results.get('bare');
+  if (!bare) throw new Error('no bare variant');
   console.log(`instrument overhead on inmemory: ${rounds} interleaved rounds of ${ops} sequential ops, ${content.length} B, medians (node ${process.version})`);
   console.log('variant'.padEnd(24) + 'put ops/s'.padStart(12) + 'ratio'.padStart(8) + 'get ops/s'.padStart(12) + 'ratio'.padStart(8));
   for (const [name, { put, get }] of results) {

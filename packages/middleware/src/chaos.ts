@@ -23,10 +23,23 @@ import {
 import { durationMs, rate, readOptions, stringList } from './options';
 import { ForwardingWriter } from './writer';
 
-/** The operations chaos can touch: every StorageDriver method. */
-const OPERATIONS = ['getContent', 'putContent', 'reader', 'writer', 'stat', 'list', 'move', 'delete', 'redirectURL', 'walk', 'purgeUploads'] as const;
 /** A StorageDriver method name, as chaos options name them. */
-export type ChaosOperation = (typeof OPERATIONS)[number];
+export type ChaosOperation = 'getContent' | 'putContent' | 'reader' | 'writer' | 'stat' | 'list' | 'move' | 'delete' | 'redirectURL' | 'walk' | 'purgeUploads';
+
+/** The operations chaos can touch: every StorageDriver method. */
+const OPERATIONS: readonly ChaosOperation[] = [
+  'getContent',
+  'putContent',
+  'reader',
+  'writer',
+  'stat',
+  'list',
+  'move',
+  'delete',
+  'redirectURL',
+  'walk',
+  'purgeUploads',
+];
 
 /** Options of {@link ChaosMiddleware}. */
 export interface ChaosOptions {
@@ -63,7 +76,8 @@ function seededRandom(seed: number): () => number {
 
 function checkRate(name: string, value: number | undefined): number {
   if (value === undefined) return 0;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 1) throw new InvalidParameterError(NAME, name, `must be a number from 0 to 1, got ${String(value)}`);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 1)
+    throw new InvalidParameterError(NAME, name, `must be a number from 0 to 1, got ${String(value)}`);
   return value;
 }
 
@@ -90,7 +104,8 @@ export class ChaosMiddleware extends DriverDecorator {
     this.latencyRate = checkRate('latencyRate', options.latencyRate);
     this.streamFailureRate = checkRate('streamFailureRate', options.streamFailureRate);
     const maxLatency = options.maxLatencyMs ?? 100;
-    if (!Number.isFinite(maxLatency) || maxLatency < 0) throw new InvalidParameterError(NAME, 'maxLatencyMs', `must be a duration of 0 or more, got ${String(maxLatency)}`);
+    if (!Number.isFinite(maxLatency) || maxLatency < 0)
+      throw new InvalidParameterError(NAME, 'maxLatencyMs', `must be a duration of 0 or more, got ${String(maxLatency)}`);
     this.maxLatencyMs = maxLatency;
     const unknown = options.operations?.filter((operation) => !(OPERATIONS as readonly string[]).includes(operation));
     if (unknown?.length) throw new InvalidParameterError(NAME, 'operations', `unknown operations ${unknown.join(', ')} (known: ${OPERATIONS.join(', ')})`);

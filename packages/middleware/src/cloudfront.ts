@@ -82,9 +82,11 @@ export class CloudFrontMiddleware extends DriverDecorator {
     this.privateKey = options.privateKey;
     this.durationMs = positive('durationMs', options.durationMs, 20 * 60_000);
     this.ipFilteredBy = options.ipFilteredBy ?? 'none';
-    if (!['none', 'aws', 'awsregion'].includes(this.ipFilteredBy)) throw new InvalidParameterError(NAME, 'ipFilteredBy', `must be none, aws or awsregion, got ${JSON.stringify(options.ipFilteredBy)}`);
+    if (!['none', 'aws', 'awsregion'].includes(this.ipFilteredBy))
+      throw new InvalidParameterError(NAME, 'ipFilteredBy', `must be none, aws or awsregion, got ${JSON.stringify(options.ipFilteredBy)}`);
     this.regions = new Set((options.awsRegions ?? []).map((region) => region.toLowerCase()));
-    if (this.ipFilteredBy === 'awsregion' && this.regions.size === 0) throw new InvalidParameterError(NAME, 'awsRegions', 'is required with ipFilteredBy awsregion');
+    if (this.ipFilteredBy === 'awsregion' && this.regions.size === 0)
+      throw new InvalidParameterError(NAME, 'awsRegions', 'is required with ipFilteredBy awsregion');
     this.updateFrequencyMs = positive('updateFrequencyMs', options.updateFrequencyMs, 12 * 3600_000);
     this.ipRangesURL = checkURL('ipRangesURL', options.ipRangesURL ?? DEFAULT_IP_RANGES_URL).href;
     if (this.ipFilteredBy !== 'none') this.firstLoad = this.update();
@@ -136,7 +138,8 @@ export class CloudFrontMiddleware extends DriverDecorator {
     const list = new BlockList();
     const wanted = (region: unknown) => this.ipFilteredBy === 'aws' || (typeof region === 'string' && this.regions.has(region.toLowerCase()));
     for (const entry of ranges.prefixes ?? []) if (typeof entry.ip_prefix === 'string' && wanted(entry.region)) addSubnet(list, entry.ip_prefix, 'ipv4');
-    for (const entry of ranges.ipv6_prefixes ?? []) if (typeof entry.ipv6_prefix === 'string' && wanted(entry.region)) addSubnet(list, entry.ipv6_prefix, 'ipv6');
+    for (const entry of ranges.ipv6_prefixes ?? [])
+      if (typeof entry.ipv6_prefix === 'string' && wanted(entry.region)) addSubnet(list, entry.ipv6_prefix, 'ipv6');
     return list;
   }
 }
@@ -161,7 +164,8 @@ function checkURL(name: string, value: unknown): URL {
 
 function positive(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw new InvalidParameterError(NAME, name, `must be a positive duration, got ${String(value)}`);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)
+    throw new InvalidParameterError(NAME, name, `must be a positive duration, got ${String(value)}`);
   return value;
 }
 
@@ -191,6 +195,15 @@ export function cloudfrontFromConfig(driver: StorageDriver, options: Record<stri
         updateFrequencyMs: reader.has('updatefrequency') ? durationMs(reader, 'updatefrequency', 12 * 3600_000) : undefined,
         ipRangesURL: reader.string('iprangesurl') || undefined,
       }),
-    { baseURL: 'baseurl', privateKey: 'privatekey', keyPairId: 'keypairid', durationMs: 'duration', ipFilteredBy: 'ipfilteredby', awsRegions: 'awsregion', updateFrequencyMs: 'updatefrequency', ipRangesURL: 'iprangesurl' },
+    {
+      baseURL: 'baseurl',
+      privateKey: 'privatekey',
+      keyPairId: 'keypairid',
+      durationMs: 'duration',
+      ipFilteredBy: 'ipfilteredby',
+      awsRegions: 'awsregion',
+      updateFrequencyMs: 'updatefrequency',
+      ipRangesURL: 'iprangesurl',
+    },
   );
 }

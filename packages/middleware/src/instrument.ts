@@ -14,8 +14,32 @@
  * read when the middleware is built: install the SDK first.
  */
 import { Transform, pipeline, type Readable } from 'node:stream';
-import { SpanKind, SpanStatusCode, context, metrics, trace, type Attributes, type Counter, type Histogram, type MeterProvider, type Span, type Tracer, type TracerProvider } from '@opentelemetry/api';
-import { DriverDecorator, isAborted, isPathNotFound, type FileInfo, type FileWriter, type OpOptions, type RedirectOptions, type StorageDriver, type WalkFn, type WalkOptions } from '@stowage/core';
+import {
+  SpanKind,
+  SpanStatusCode,
+  context,
+  metrics,
+  trace,
+  type Attributes,
+  type Counter,
+  type Histogram,
+  type MeterProvider,
+  type Span,
+  type Tracer,
+  type TracerProvider,
+} from '@opentelemetry/api';
+import {
+  DriverDecorator,
+  isAborted,
+  isPathNotFound,
+  type FileInfo,
+  type FileWriter,
+  type OpOptions,
+  type RedirectOptions,
+  type StorageDriver,
+  type WalkFn,
+  type WalkOptions,
+} from '@stowage/core';
 import { readOptions } from './options';
 import { ForwardingWriter, type WriterEnd } from './writer';
 
@@ -79,10 +103,20 @@ export class InstrumentMiddleware extends DriverDecorator {
   }
 
   override getContent(path: string, opts?: OpOptions): Promise<Buffer> {
-    return this.measure('getContent', path, () => this.inner.getContent(path, opts), (content) => content.length);
+    return this.measure(
+      'getContent',
+      path,
+      () => this.inner.getContent(path, opts),
+      (content) => content.length,
+    );
   }
   override putContent(path: string, content: Uint8Array, opts?: OpOptions): Promise<void> {
-    return this.measure('putContent', path, () => this.inner.putContent(path, content, opts), () => content.byteLength);
+    return this.measure(
+      'putContent',
+      path,
+      () => this.inner.putContent(path, content, opts),
+      () => content.byteLength,
+    );
   }
   override stat(path: string, opts?: OpOptions): Promise<FileInfo> {
     return this.measure('stat', path, () => this.inner.stat(path, opts));

@@ -36,7 +36,8 @@ export function rate(reader: ParameterReader, name: string, fallback: number): n
     const text = value.trim();
     parsed = text.endsWith('%') ? Number(text.slice(0, -1)) / 100 : Number(text);
   }
-  if (!Number.isFinite(parsed) || parsed < 0 || parsed > 1) throw reader.invalid(name, `must be a rate from 0 to 1 (or 0% to 100%), got ${JSON.stringify(value)}`);
+  if (!Number.isFinite(parsed) || parsed < 0 || parsed > 1)
+    throw reader.invalid(name, `must be a rate from 0 to 1 (or 0% to 100%), got ${JSON.stringify(value)}`);
   return parsed;
 }
 
@@ -46,5 +47,5 @@ export function stringList(reader: ParameterReader, name: string): string[] | un
   if (value === undefined || value === '') return undefined;
   const items = Array.isArray(value) ? value : typeof value === 'string' ? value.split(',') : undefined;
   if (!items || !items.every((item) => typeof item === 'string')) throw reader.invalid(name, 'must be a list of strings or a comma-separated string');
-  return (items as string[]).map((item) => item.trim()).filter((item) => item !== '');
+  return items.map((item) => item.trim()).filter((item) => item !== '');
 }

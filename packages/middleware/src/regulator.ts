@@ -6,7 +6,18 @@
  * only while the driver works, not while the callback runs, so a callback may call the driver.
  */
 import { finished, type Readable } from 'node:stream';
-import { DriverDecorator, OperationAbortedError, integerOption, type FileInfo, type FileWriter, type OpOptions, type RedirectOptions, type StorageDriver, type WalkFn, type WalkOptions } from '@stowage/core';
+import {
+  DriverDecorator,
+  OperationAbortedError,
+  integerOption,
+  type FileInfo,
+  type FileWriter,
+  type OpOptions,
+  type RedirectOptions,
+  type StorageDriver,
+  type WalkFn,
+  type WalkOptions,
+} from '@stowage/core';
 import { readOptions } from './options';
 import { ForwardingWriter } from './writer';
 

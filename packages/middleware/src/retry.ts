@@ -141,7 +141,13 @@ export class RetryMiddleware extends DriverDecorator {
     );
   }
 
-  private async retry<T>(operation: string, path: string, opts: OpOptions | undefined, call: () => Promise<T>, mayRetry?: (err: unknown) => boolean): Promise<T> {
+  private async retry<T>(
+    operation: string,
+    path: string,
+    opts: OpOptions | undefined,
+    call: () => Promise<T>,
+    mayRetry?: (err: unknown) => boolean,
+  ): Promise<T> {
     const signal = opts?.signal;
     let waited = 0;
     for (let attempt = 1; ; attempt++) {

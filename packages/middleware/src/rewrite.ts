@@ -29,7 +29,8 @@ export class RewriteMiddleware extends DriverDecorator {
   constructor(inner: StorageDriver, options: RewriteOptions = {}) {
     super(inner);
     const scheme = options.scheme?.toLowerCase().replace(/:$/, '');
-    if (scheme !== undefined && scheme !== 'http' && scheme !== 'https') throw new InvalidParameterError(NAME, 'scheme', `must be http or https, got ${JSON.stringify(options.scheme)}`);
+    if (scheme !== undefined && scheme !== 'http' && scheme !== 'https')
+      throw new InvalidParameterError(NAME, 'scheme', `must be http or https, got ${JSON.stringify(options.scheme)}`);
     if (options.host !== undefined) {
       let parsed: URL | undefined;
       try {
@@ -37,7 +38,15 @@ export class RewriteMiddleware extends DriverDecorator {
       } catch {
         parsed = undefined;
       }
-      if (!parsed || parsed.host === '' || parsed.pathname !== '/' || parsed.search || parsed.username || parsed.password || `${parsed.host}` !== options.host.toLowerCase()) {
+      if (
+        !parsed ||
+        parsed.host === '' ||
+        parsed.pathname !== '/' ||
+        parsed.search ||
+        parsed.username ||
+        parsed.password ||
+        `${parsed.host}` !== options.host.toLowerCase()
+      ) {
         throw new InvalidParameterError(NAME, 'host', `must be a host or host:port, got ${JSON.stringify(options.host)}`);
       }
     }
@@ -63,7 +72,12 @@ export class RewriteMiddleware extends DriverDecorator {
 export function rewriteFromConfig(driver: StorageDriver, options: Record<string, unknown>): RewriteMiddleware {
   const reader = readOptions(NAME, options, ['scheme', 'host', 'trimprefix']);
   return reader.construct(
-    () => new RewriteMiddleware(driver, { scheme: reader.string('scheme') || undefined, host: reader.string('host') || undefined, trimPrefix: reader.string('trimprefix') || undefined }),
+    () =>
+      new RewriteMiddleware(driver, {
+        scheme: reader.string('scheme') || undefined,
+        host: reader.string('host') || undefined,
+        trimPrefix: reader.string('trimprefix') || undefined,
+      }),
     { trimPrefix: 'trimprefix' },
   );
 }

@@ -91,8 +91,18 @@ describe('middleware: chaos', () => {
   it('picks and exposes a seed when none is given, and refuses bad options', () => {
     const chaos = new ChaosMiddleware(new ScriptedDriver());
     assert.ok(Number.isInteger(chaos.seed) && chaos.seed >= 0);
-    for (const options of [{ seed: -1 }, { seed: 2 ** 32 }, { errorRate: 2 }, { latencyRate: -0.1 }, { maxLatencyMs: -1 }, { operations: ['nope' as 'stat'] }]) {
-      assert.throws(() => new ChaosMiddleware(new ScriptedDriver(), options), (err: Error) => err.message.startsWith('chaos: '));
+    for (const options of [
+      { seed: -1 },
+      { seed: 2 ** 32 },
+      { errorRate: 2 },
+      { latencyRate: -0.1 },
+      { maxLatencyMs: -1 },
+      { operations: ['nope' as 'stat'] },
+    ]) {
+      assert.throws(
+        () => new ChaosMiddleware(new ScriptedDriver(), options),
+        (err: Error) => err.message.startsWith('chaos: '),
+      );
     }
   });
 });

@@ -35,7 +35,13 @@ describe('middleware: cloudfront', () => {
   const opened: CloudFrontMiddleware[] = [];
 
   const build = (inner: ScriptedDriver, options: Partial<CloudFrontOptions> = {}) => {
-    const middleware = new CloudFrontMiddleware(inner, { baseURL: `${BASE}/`, privateKey: pem, keyPairId: 'K2JCJMDEHXQW5F', ipRangesURL: rangesURL, ...options });
+    const middleware = new CloudFrontMiddleware(inner, {
+      baseURL: `${BASE}/`,
+      privateKey: pem,
+      keyPairId: 'K2JCJMDEHXQW5F',
+      ipRangesURL: rangesURL,
+      ...options,
+    });
     opened.push(middleware);
     return middleware;
   };
@@ -64,18 +70,24 @@ describe('middleware: cloudfront', () => {
     await new Promise((resolve) => server.close(resolve));
   });
 
-  it('signs baseurl + path with the key pair, valid for duration (or the call\'s expiresIn), without calling the driver', async () => {
+  it("signs baseurl + path with the key pair, valid for duration (or the call's expiresIn), without calling the driver", async () => {
     const inner = new ScriptedDriver();
     const driver = build(inner, { durationMs: 3000_000 });
     assert.equal(driver.supports.redirect, true);
     const now = Math.floor(Date.now() / 1000);
-    assertSigned((await driver.redirectURL('/docker/registry/v2/blobs/sha256/ab/abcd/data'))!, publicKey, 'K2JCJMDEHXQW5F', '/docker/registry/v2/blobs/sha256/ab/abcd/data', now + 3000);
+    assertSigned(
+      (await driver.redirectURL('/docker/registry/v2/blobs/sha256/ab/abcd/data'))!,
+      publicKey,
+      'K2JCJMDEHXQW5F',
+      '/docker/registry/v2/blobs/sha256/ab/abcd/data',
+      now + 3000,
+    );
     assertSigned((await driver.redirectURL('/x', { expiresIn: 60 }))!, publicKey, 'K2JCJMDEHXQW5F', '/x', now + 60);
     assert.equal(inner.calls.redirectURL, undefined);
     await assert.rejects(driver.redirectURL('/a/../b'), isInvalidPath);
   });
 
-  it('ipfilteredby aws: clients inside AWS get the driver\'s own URL, others (and unknown clients) CloudFront', async () => {
+  it("ipfilteredby aws: clients inside AWS get the driver's own URL, others (and unknown clients) CloudFront", async () => {
     const inner = new ScriptedDriver();
     await inner.memory.putContent('/f', Buffer.from('x'));
     const driver = build(inner, { ipFilteredBy: 'aws' });
@@ -113,7 +125,10 @@ describe('middleware: cloudfront', () => {
   it('refuses a bad key (without showing it), URL, filter or duration', () => {
     const inner = new ScriptedDriver();
     const bad = (options: Partial<CloudFrontOptions>, pattern: RegExp) =>
-      assert.throws(() => build(inner, options), (err: Error) => isInvalidParameter(err) && pattern.test(err.message) && !err.message.includes('PRIVATE KEY'));
+      assert.throws(
+        () => build(inner, options),
+        (err: Error) => isInvalidParameter(err) && pattern.test(err.message) && !err.message.includes('PRIVATE KEY'),
+      );
     bad({ privateKey: 'not a key' }, /cloudfront: parameter privateKey: is not a PEM private key/);
     bad({ baseURL: 'd1.cloudfront.net' }, /parameter baseURL: must be an absolute URL/);
     bad({ keyPairId: '' }, /parameter keyPairId: is required/);

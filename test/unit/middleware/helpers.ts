@@ -1,6 +1,15 @@
 /** A scripted driver for the middleware tests: the in-memory driver, with failures and pauses on demand. */
 import type { Readable } from 'node:stream';
-import { DriverDecorator, StorageDriverError, type FileInfo, type FileWriter, type OpOptions, type RedirectOptions, type WalkFn, type WalkOptions } from '@stowage/core';
+import {
+  DriverDecorator,
+  StorageDriverError,
+  type FileInfo,
+  type FileWriter,
+  type OpOptions,
+  type RedirectOptions,
+  type WalkFn,
+  type WalkOptions,
+} from '@stowage/core';
 import { InMemoryDriver } from '@stowage/inmemory';
 
 /** A transient backend failure as a driver's mapping would give it. */
@@ -85,6 +94,12 @@ export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve
 /** Whether `promise` is still pending after the event loop has had a few turns. */
 export async function isPending(promise: Promise<unknown>): Promise<boolean> {
   const marker = Symbol('pending');
-  const result = await Promise.race([promise.then(() => 'settled', () => 'settled'), sleep(20).then(() => marker)]);
+  const result = await Promise.race([
+    promise.then(
+      () => 'settled',
+      () => 'settled',
+    ),
+    sleep(20).then(() => marker),
+  ]);
   return result === marker;
 }

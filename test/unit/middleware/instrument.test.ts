@@ -94,7 +94,7 @@ class RecordingTracerProvider implements TracerProvider {
       this.spans.push(span);
       return span;
     };
-    return { startSpan, startActiveSpan: () => assert.fail('startActiveSpan is not used') } as unknown as Tracer;
+    return { startSpan, startActiveSpan: () => assert.fail('startActiveSpan is not used') };
   }
 }
 
@@ -167,7 +167,13 @@ describe('middleware: instrument', () => {
       ['stowage putContent', 'stowage getContent', 'stowage list'],
     );
     const [put, get] = tracer.spans;
-    assert.deepEqual(get!.attributes, { 'stowage.operation': 'getContent', 'stowage.driver': 'primary', 'stowage.path': '/a/f', 'stowage.outcome': 'ok', 'stowage.bytes': 5 });
+    assert.deepEqual(get!.attributes, {
+      'stowage.operation': 'getContent',
+      'stowage.driver': 'primary',
+      'stowage.path': '/a/f',
+      'stowage.outcome': 'ok',
+      'stowage.bytes': 5,
+    });
     assert.equal(put!.attributes['stowage.bytes'], 5);
     assert.ok(tracer.spans.every((span) => span.ended && span.status.code === SpanStatusCode.UNSET));
     const durations = meter.of('stowage.operation.duration', 'getContent');
@@ -213,7 +219,7 @@ describe('middleware: instrument', () => {
     assert.ok(events[2]!.error instanceof Error);
   });
 
-  it('a reader\'s span lasts until its stream ends and counts the bytes read; one destroyed early is no error', async () => {
+  it("a reader's span lasts until its stream ends and counts the bytes read; one destroyed early is no error", async () => {
     await inner.memory.putContent('/r', Buffer.alloc(100_000, 1));
     const stream = await driver.reader('/r', 10);
     assert.equal(tracer.spans[0]!.ended, false, 'open while the stream is');
@@ -231,7 +237,7 @@ describe('middleware: instrument', () => {
     assert.equal(tracer.spans[2]!.attributes['stowage.outcome'], 'not_found');
   });
 
-  it('a writer\'s span lasts until its session ends (commit, close or cancel) and counts the bytes written, asWritable included', async () => {
+  it("a writer's span lasts until its session ends (commit, close or cancel) and counts the bytes written, asWritable included", async () => {
     const writer = await driver.writer('/w');
     await writer.write(Buffer.from('abc'));
     assert.equal(tracer.spans[0]!.ended, false);
@@ -251,7 +257,7 @@ describe('middleware: instrument', () => {
     assert.equal(events.at(-1)!.outcome, 'ok');
   });
 
-  it('with a context manager, the driver runs inside the call\'s span, and the span nests under the caller\'s', async () => {
+  it("with a context manager, the driver runs inside the call's span, and the span nests under the caller's", async () => {
     context.setGlobalContextManager(new LocalContextManager());
     try {
       await inner.memory.putContent('/s', Buffer.from('x'));

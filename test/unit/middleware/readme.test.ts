@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { runInThisContext } from 'node:vm';
 
 const README = resolve(__dirname, '../../../../packages/middleware/README.md');
 
@@ -18,7 +19,10 @@ describe('middleware: README examples', () => {
       const printed: unknown[][] = [];
       const quiet = { log: (...args: unknown[]) => printed.push(args) };
       // The examples use top-level await, as in an ES module or the REPL: run each in an async function.
-      const run = new Function('require', 'console', `return (async () => {\n${code}\n})();`) as (req: NodeJS.Require, console: unknown) => Promise<void>;
+      const run = runInThisContext(`(async (require, console) => {\n${code}\n})`, { filename: 'README.md' }) as (
+        req: NodeJS.Require,
+        console: unknown,
+      ) => Promise<void>;
       await run(require, quiet);
       assert.ok(printed.length > 0 || !code.includes('console.log'), 'it printed what it says');
     });

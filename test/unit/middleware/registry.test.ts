@@ -8,7 +8,16 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { RedirectMiddleware, applyMiddleware, createDriver, isInvalidParameter, registerMiddleware, registeredMiddleware, type MiddlewareConfig, type StorageDriver } from '@stowage/core';
+import {
+  RedirectMiddleware,
+  applyMiddleware,
+  createDriver,
+  isInvalidParameter,
+  registerMiddleware,
+  registeredMiddleware,
+  type MiddlewareConfig,
+  type StorageDriver,
+} from '@stowage/core';
 import '@stowage/inmemory';
 import { ChaosMiddleware, CloudFrontMiddleware, InstrumentMiddleware, RegulatorMiddleware, RetryMiddleware, RewriteMiddleware } from '@stowage/middleware';
 
@@ -29,7 +38,7 @@ function chain(driver: StorageDriver): string[] {
   const names: string[] = [];
   let current: unknown = driver;
   while (current) {
-    names.push((current as object).constructor.name);
+    names.push((current as { constructor: { name: string } }).constructor.name);
     current = (current as { inner?: unknown }).inner;
   }
   return names;
@@ -169,7 +178,10 @@ middleware:
     rejects([{ name: 'retry', options: { maxattempts: 0 } }], /retry: parameter maxattempts: must be an integer from 1 to 100, got 0/);
     rejects([{ name: 'retry', options: { basedelay: 'soon' } }], /retry: parameter basedelay: must be a positive duration/);
     rejects([{ name: 'retry', options: { basedelay: '1s', maxdelay: '100ms' } }], /retry: parameter maxdelay: must be an integer >= 1000, got 100/);
-    rejects([{ name: 'retry', options: { maxatempts: 3 } }], /retry: parameter maxatempts: unknown option \(retry takes maxattempts, basedelay, maxdelay, budget\)/);
+    rejects(
+      [{ name: 'retry', options: { maxatempts: 3 } }],
+      /retry: parameter maxatempts: unknown option \(retry takes maxattempts, basedelay, maxdelay, budget\)/,
+    );
     rejects([{ name: 'regulator', options: { maxthreads: 0 } }], /regulator: parameter maxthreads: must be an integer >= 1, got 0/);
     rejects([{ name: 'chaos', options: { errorrate: 1.5 } }], /chaos: parameter errorrate: must be a rate from 0 to 1/);
     rejects([{ name: 'chaos', options: { operations: ['stat', 'fly'] } }], /chaos: parameter operations: unknown operations fly/);
@@ -179,9 +191,18 @@ middleware:
     rejects([{ name: 'redirect', options: {} }], /redirect: parameter baseurl: is required/);
     rejects([{ name: 'redirect', options: { baseurl: 'ftp://x/' } }], /redirect: parameter baseurl: must be an http or https URL/);
     rejects([{ name: 'instrument', options: { recordpaths: 'maybe' } }], /instrument: parameter recordpaths: must be true or false/);
-    rejects([{ name: 'cloudfront', options: { baseurl: 'https://d.cloudfront.net', keypairid: 'K', privatekey: join(dir, 'missing.pem') } }], /cloudfront: parameter privatekey: cannot read the key file .*ENOENT/);
-    rejects([{ name: 'cloudfront', options: { baseurl: 'https://d.cloudfront.net', keypairid: 'K', privatekey: keyFile, ipfilteredby: 'awsregion' } }], /cloudfront: parameter awsregion: is required/);
-    rejects([{ name: 'cloudfront', options: { baseurl: 'https://d.cloudfront.net', keypairid: 'K', privatekey: keyFile, ipfilteredby: 'gcp' } }], /cloudfront: parameter ipfilteredby: must be none, aws or awsregion/);
+    rejects(
+      [{ name: 'cloudfront', options: { baseurl: 'https://d.cloudfront.net', keypairid: 'K', privatekey: join(dir, 'missing.pem') } }],
+      /cloudfront: parameter privatekey: cannot read the key file .*ENOENT/,
+    );
+    rejects(
+      [{ name: 'cloudfront', options: { baseurl: 'https://d.cloudfront.net', keypairid: 'K', privatekey: keyFile, ipfilteredby: 'awsregion' } }],
+      /cloudfront: parameter awsregion: is required/,
+    );
+    rejects(
+      [{ name: 'cloudfront', options: { baseurl: 'https://d.cloudfront.net', keypairid: 'K', privatekey: keyFile, ipfilteredby: 'gcp' } }],
+      /cloudfront: parameter ipfilteredby: must be none, aws or awsregion/,
+    );
   });
 
   it('the registry is one per process (shared by copies of core through a global symbol), and refuses a second factory under a taken name', () => {

@@ -13,7 +13,10 @@ describe('middleware: regulator', () => {
     const driver = new RegulatorMiddleware(inner, { maxConcurrency: 3 });
     await Promise.all(Array.from({ length: 20 }, (_, i) => driver.putContent(`/f${i}`, Buffer.from(String(i)))));
     const contents = await Promise.all(Array.from({ length: 20 }, (_, i) => driver.getContent(`/f${i}`)));
-    assert.deepEqual(contents.map(String), Array.from({ length: 20 }, (_, i) => String(i)));
+    assert.deepEqual(
+      contents.map(String),
+      Array.from({ length: 20 }, (_, i) => String(i)),
+    );
     assert.equal(inner.maxRunning, 3);
     assert.equal(driver.active, 0);
     assert.equal(driver.waiting, 0);

@@ -1,6 +1,16 @@
 /** retry: transient failures of idempotent calls are retried with full-jitter backoff, within a budget; nothing else is. */
 import assert from 'node:assert/strict';
-import { isAborted, isInvalidParameter, isPathNotFound, isTransient, readAll, StorageDriverError, type OpOptions, type WalkFn, type WalkOptions } from '@stowage/core';
+import {
+  isAborted,
+  isInvalidParameter,
+  isPathNotFound,
+  isTransient,
+  readAll,
+  StorageDriverError,
+  type OpOptions,
+  type WalkFn,
+  type WalkOptions,
+} from '@stowage/core';
 import { ChaosMiddleware, RetryMiddleware, type RetryEvent } from '@stowage/middleware';
 import { ScriptedDriver, transientError } from './helpers';
 
@@ -77,7 +87,14 @@ describe('middleware: retry', () => {
     const inner = new ScriptedDriver();
     const events: RetryEvent[] = [];
     // random() = 0.999...: each wait is just under its cap.
-    const driver = new RetryMiddleware(inner, { maxAttempts: 10, baseDelayMs: 2, maxDelayMs: 8, budgetMs: 24, random: () => 0.9999, onRetry: (event) => events.push(event) });
+    const driver = new RetryMiddleware(inner, {
+      maxAttempts: 10,
+      baseDelayMs: 2,
+      maxDelayMs: 8,
+      budgetMs: 24,
+      random: () => 0.9999,
+      onRetry: (event) => events.push(event),
+    });
     inner.failNext('stat', 20);
     await assert.rejects(driver.stat('/x'), isTransient);
     // Caps 2, 4, 8, 8, 8: waits 1, 3, 7, 7 (18 ms); the next 7 would pass the 24 ms budget.
@@ -144,7 +161,10 @@ describe('middleware: retry', () => {
 
   it('refuses bad options with InvalidParameterError naming retry', () => {
     for (const options of [{ maxAttempts: 0 }, { baseDelayMs: 0 }, { baseDelayMs: 10, maxDelayMs: 5 }, { budgetMs: -1 }, { maxAttempts: 2.5 }]) {
-      assert.throws(() => new RetryMiddleware(new ScriptedDriver(), options), (err: Error) => isInvalidParameter(err) && err.message.startsWith('retry: '));
+      assert.throws(
+        () => new RetryMiddleware(new ScriptedDriver(), options),
+        (err: Error) => isInvalidParameter(err) && err.message.startsWith('retry: '),
+      );
     }
   });
 

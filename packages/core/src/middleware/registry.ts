@@ -74,7 +74,11 @@ export function applyMiddleware(driver: StorageDriver, config: readonly Middlewa
     const factory = factories.get(name);
     if (!factory) {
       const hint = FIRST_PARTY.has(name) ? '; import @stowage/middleware to register it' : '';
-      throw new InvalidParameterError(name, `${where}.name`, `no storage middleware registered under this name (registered: ${registeredMiddleware().join(', ')})${hint}`);
+      throw new InvalidParameterError(
+        name,
+        `${where}.name`,
+        `no storage middleware registered under this name (registered: ${registeredMiddleware().join(', ')})${hint}`,
+      );
     }
     if (options !== undefined && options !== null && (typeof options !== 'object' || Array.isArray(options))) {
       throw new InvalidParameterError(name, 'options', 'must be a map of option names to values');

@@ -88,11 +88,14 @@ export function applyMiddleware(driver: StorageDriver, config: readonly Middlewa
   return wrapped;
 }
 
-registerMiddleware('redirect', (driver, options) => {
+// Every copy of core in the process runs this; the first copy's redirect serves them all.
+if (!factories.has('redirect')) registerMiddleware('redirect', redirectFromConfig);
+
+function redirectFromConfig(driver: StorageDriver, options: Record<string, unknown>): StorageDriver {
   for (const key of Object.keys(options)) {
     if (key.toLowerCase() !== 'baseurl') throw new InvalidParameterError('redirect', key, 'unknown option (redirect takes baseurl)');
   }
   const baseurl = Object.entries(options).find(([key]) => key.toLowerCase() === 'baseurl')?.[1];
   if (typeof baseurl !== 'string' || baseurl === '') throw new InvalidParameterError('redirect', 'baseurl', 'is required');
   return new RedirectMiddleware(driver, { baseurl });
-});
+}

@@ -4,7 +4,7 @@
  * errors. Everything else becomes a StorageDriverError (by BaseStorageDriver) keeping the
  * original as `cause`.
  */
-import { InvalidParameterError, PathNotFoundError, type ErrorContext } from '@stowage/core';
+import { InvalidParameterError, PathNotFoundError, StorageDriverError, isTransientHttpStatus, isTransientNetworkError, type ErrorContext } from '@stowage/core';
 import { DRIVER_NAME } from './options';
 
 export function statusOf(err: unknown): number | undefined {
@@ -68,14 +68,29 @@ export function isBatchUnsupported(err: unknown): boolean {
 /** Operations for which a missing container just means nothing is stored there. */
 const READS = new Set(['getContent', 'reader', 'stat', 'list', 'walk', 'delete', 'move', 'redirectURL']);
 
+/** Azure Storage's codes for "busy or timed out, try again". */
+const TRANSIENT_AZURE_CODES = new Set(['ServerBusy', 'InternalError', 'OperationTimedOut', 'ServiceUnavailable', 'REQUEST_SEND_ERROR']);
+
 /**
- * `err` with a path-specific meaning, or undefined to leave it to the caller's default
- * (StorageDriverError). A missing container is PathNotFoundError for reads; for writes it is a
- * StorageDriverError, as the driver creates the container when a write needs it and only gets
- * here when it could not.
+ * Whether trying the same request again may succeed: a transient status (5xx, 429, 408), Azure's
+ * ServerBusy / InternalError / OperationTimedOut, a request the pipeline could not send
+ * (REQUEST_SEND_ERROR), or a network failure (reset, refused, timeout).
+ */
+function isAzureTransient(err: unknown): boolean {
+  if (isTransientHttpStatus(statusOf(err))) return true;
+  const code = azureCodeOf(err);
+  if (code !== undefined && TRANSIENT_AZURE_CODES.has(code)) return true;
+  return isTransientNetworkError(err);
+}
+
+/**
+ * `err` with a path-specific meaning, a StorageDriverError marked transient for what may pass
+ * (see isAzureTransient), or undefined to leave it to the caller's default (StorageDriverError).
+ * A missing container is PathNotFoundError for reads; for writes it is a StorageDriverError, as
+ * the driver creates the container when a write needs it and only gets here when it could not.
  */
 export function mapAzureError(err: unknown, context: ErrorContext): Error | undefined {
-  if (!isNotFound(err)) return undefined;
+  if (!isNotFound(err)) return isAzureTransient(err) ? new StorageDriverError(DRIVER_NAME, err, { ...context, transient: true }) : undefined;
   if (isContainerNotFound(err) && !READS.has(context.operation)) return undefined;
   return new PathNotFoundError(DRIVER_NAME, context.path ?? '/', { operation: context.operation, cause: err });
 }

@@ -92,9 +92,17 @@ export class UnsupportedMethodError extends StowageError {
 /** Any backend failure that is not one of the specific errors; the original is in `cause`. */
 export class StorageDriverError extends StowageError {
   readonly code = ErrorCode.StorageDriver;
-  constructor(driverName: string, cause: unknown, context: Omit<StowageErrorContext, 'driverName' | 'cause'> = {}) {
-    const what = context.operation ? `${context.operation}${context.path ? ` ${context.path}` : ''}` : (context.path ?? 'operation');
-    super(`${what} failed: ${describeCause(cause)}`, { ...context, driverName, cause });
+  /**
+   * True when the failure may go away by itself (a 5xx, throttling, a timeout, a reset or refused
+   * connection), so the same call may succeed when tried again. The drivers' error mappings set it;
+   * read it with {@link isTransient}, which also works across copies of this package.
+   */
+  readonly transient: boolean;
+  constructor(driverName: string, cause: unknown, context: Omit<StowageErrorContext, 'driverName' | 'cause'> & { transient?: boolean } = {}) {
+    const { transient = false, ...rest } = context;
+    const what = rest.operation ? `${rest.operation}${rest.path ? ` ${rest.path}` : ''}` : (rest.path ?? 'operation');
+    super(`${what} failed: ${describeCause(cause)}`, { ...rest, driverName, cause });
+    this.transient = transient;
   }
 }
 
@@ -224,4 +232,62 @@ export const isNotDurable = (err: unknown): err is NotDurableError => hasErrorCo
 export function isAborted(err: unknown): boolean {
   const code = codeOf(err);
   return code === ErrorCode.Aborted || code === 'ABORT_ERR' || (err instanceof Error && err.name === 'AbortError');
+}
+
+/**
+ * True when `err` is a backend failure that may go away if the same call is tried again: a
+ * StorageDriverError whose driver marked it `transient` (5xx, 429/503 throttling, timeouts,
+ * connection reset or refused). Never true for a typed outcome (PathNotFound, InvalidPath, ...),
+ * an abort, or an error the driver did not map. Works across copies of this package.
+ */
+export function isTransient(err: unknown): boolean {
+  return hasErrorCode(err, ErrorCode.StorageDriver) && (err as { transient?: unknown }).transient === true;
+}
+
+/**
+ * HTTP statuses worth asking again, for drivers' error mappings: 408 (request timeout), 429 (too
+ * many requests) and every 5xx except 501 (not implemented) and 505 (version not supported).
+ */
+export function isTransientHttpStatus(status: number | undefined): boolean {
+  if (status === undefined) return false;
+  if (status === 408 || status === 429) return true;
+  return status >= 500 && status <= 599 && status !== 501 && status !== 505;
+}
+
+/** Node and undici codes of failures on the way to the backend, not answers from it. */
+const TRANSIENT_NETWORK_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EAI_AGAIN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+]);
+
+/**
+ * True for a network failure or timeout on the way to the backend (connection reset or refused,
+ * socket hang up, DNS try-again, undici's socket and timeout errors, an SDK's TimeoutError),
+ * looking through `cause` chains; never for an abort. For drivers' error mappings.
+ */
+export function isTransientNetworkError(err: unknown): boolean {
+  let current = err;
+  for (let depth = 0; depth < 5 && typeof current === 'object' && current !== null; depth++) {
+    if (isAborted(current)) return false;
+    const { code, errno, name, message } = current as { code?: unknown; errno?: unknown; name?: unknown; message?: unknown };
+    if (typeof code === 'string' && TRANSIENT_NETWORK_CODES.has(code)) return true;
+    if (typeof errno === 'string' && TRANSIENT_NETWORK_CODES.has(errno)) return true;
+    if (name === 'TimeoutError') return true;
+    if (typeof message === 'string' && message.includes('socket hang up')) return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
 }

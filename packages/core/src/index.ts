@@ -16,6 +16,7 @@ export { throwIfAborted, raceAbort, type AbortContext } from './util/abort';
 export { asBuffer, KiB, MiB, GiB } from './util/bytes';
 export { DriverDecorator } from './middleware/decorator';
 export { RedirectMiddleware } from './middleware/redirect';
+export { registerMiddleware, registeredMiddleware, applyMiddleware, type MiddlewareFactory, type MiddlewareConfig } from './middleware/registry';
 export { walkFlat, type FlatListingSource } from './walk/walk-flat';
 export { ObjectKeyLayout, UPLOADS_DIR_NAME } from './objectstore/key-layout';
 export type { MultipartStore, StoredObject, CompletedPart } from './objectstore/multipart-store';

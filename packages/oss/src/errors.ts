@@ -4,7 +4,7 @@
  * A HEAD has no body: a 404 arrives as code NoSuchKey, other statuses as UnknownError unless OSS
  * sent its x-oss-err header.
  */
-import { PathNotFoundError, type ErrorContext } from '@stowage/core';
+import { PathNotFoundError, StorageDriverError, type ErrorContext } from '@stowage/core';
 
 interface OssErrorShape {
   name?: unknown;
@@ -69,12 +69,16 @@ export function isTransientOssError(err: unknown): boolean {
   return status === undefined && ['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNREFUSED', 'EAI_AGAIN', 'ENOTFOUND'].includes(errno);
 }
 
-/** The typed error for an OSS failure, or undefined to let the base wrap it as StorageDriverError. */
+/**
+ * The typed error for an OSS failure: PathNotFoundError for a missing object or upload, a
+ * StorageDriverError marked transient for what may pass (see isTransientOssError), or undefined
+ * to let the base wrap it as a plain StorageDriverError.
+ */
 export function mapOssError(driverName: string, err: unknown, context: ErrorContext): Error | undefined {
-  if (context.path === undefined) return undefined;
   // NoSuchUpload: the staged upload was purged or committed by someone else meanwhile.
-  if (isOssNotFound(err) || isOssNoSuchUpload(err)) {
+  if (context.path !== undefined && (isOssNotFound(err) || isOssNoSuchUpload(err))) {
     return new PathNotFoundError(driverName, context.path, { operation: context.operation, cause: err });
   }
+  if (isTransientOssError(err)) return new StorageDriverError(driverName, err, { ...context, transient: true });
   return undefined;
 }

@@ -4,3 +4,4 @@
  */
 export { swiftDriverInternals, type SwiftDriverInternals } from './driver';
 export { guessAuthVersion } from './auth/identity';
+export { mapSwiftError } from './http/errors';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
-import { ErrorCode, readAll } from '@stowage/core';
+import { ErrorCode, isStorageDriverError, isTransient, readAll } from '@stowage/core';
 import { isOssInvalidRange, isOssNotFound, isTransientOssError, mapOssError, parseContentRange, skipBytes } from '@stowage/oss/internal';
 
 /** An error shaped as ali-oss builds them from OSS's XML error body (client.js requestError). */
@@ -34,10 +34,14 @@ describe('oss: error mapping and retry classification', () => {
     }
   });
 
-  it('a missing bucket, denied access, bad signatures and server errors are left to the base (StorageDriverError)', () => {
-    for (const err of [ossError('NoSuchBucket', 404), ossError('AccessDenied', 403), ossError('SignatureDoesNotMatch', 403), ossError('InternalError', 500)]) {
+  it('a missing bucket, denied access and bad signatures are left to the base (StorageDriverError); server errors are transient StorageDriverErrors', () => {
+    for (const err of [ossError('NoSuchBucket', 404), ossError('AccessDenied', 403), ossError('SignatureDoesNotMatch', 403)]) {
       assert.equal(mapOssError('oss', err, context), undefined, err.message);
     }
+    const server = ossError('InternalError', 500);
+    const mapped = mapOssError('oss', server, context);
+    assert.ok(isStorageDriverError(mapped) && isTransient(mapped), 'a 500 is a transient StorageDriverError');
+    assert.equal(mapped.cause, server);
     assert.equal(isOssNotFound(ossError('NoSuchBucket', 404)), false);
     assert.equal(mapOssError('oss', ossError('NoSuchKey', 404), { operation: 'purgeUploads' }), undefined, 'no path, no PathNotFoundError');
   });

@@ -17,7 +17,7 @@ import { promisify } from 'node:util';
 const exec = promisify(execFile);
 const REPO = resolve(__dirname, '../../../..');
 const TSC = require.resolve('typescript/bin/tsc', { paths: [REPO] });
-const PACKAGES = ['core', 'inmemory', 'filesystem', 's3', 'azure', 'oss', 'swift', 'conformance', 'cli'];
+const PACKAGES = ['core', 'inmemory', 'filesystem', 's3', 'azure', 'oss', 'swift', 'middleware', 'conformance', 'cli'];
 /** Every entry point a user can import: package subpaths with a JavaScript module behind them. */
 const ENTRY_POINTS = PACKAGES.map((name) => `@stowage/${name}`).concat(
   ['@stowage/conformance/bench'],
@@ -137,6 +137,7 @@ describe('packages from their tarballs', function () {
         const { dirname } = require('node:path');
         const core = require('@stowage/core');
         require('@stowage/filesystem');
+        require('@stowage/middleware');
         const driverDir = dirname(require.resolve('@stowage/filesystem/package.json'));
         const nestedCore = require(require.resolve('@stowage/core', { paths: [driverDir] }));
         if (nestedCore === core) throw new Error('the driver package did not get its own copy of core');
@@ -149,6 +150,9 @@ describe('packages from their tarballs', function () {
             nestedVersion: require(require.resolve('@stowage/core/package.json', { paths: [driverDir] })).version,
             registered: core.registeredDrivers(),
             viaNested: nestedCore.registeredDrivers(),
+            middleware: core.registeredMiddleware(),
+            middlewareViaNested: nestedCore.registeredMiddleware(),
+            wrapped: nestedCore.applyMiddleware(driver, [{ name: 'retry' }, { name: 'regulator', options: { maxthreads: 2 } }]).constructor.name,
             size: (await driver.stat('/blob')).size,
             guarded,
           }));
@@ -157,6 +161,9 @@ describe('packages from their tarballs', function () {
       assert.equal(result.nestedVersion, '0.0.9-pinned');
       assert.ok(result.registered.includes('filesystem'), `registered: ${result.registered}`);
       assert.deepEqual(result.viaNested, result.registered);
+      assert.ok(result.middleware.includes('redirect') && result.middleware.includes('retry'), `middleware: ${result.middleware}`);
+      assert.deepEqual(result.middlewareViaNested, result.middleware, 'one middleware registry for both copies of core');
+      assert.equal(result.wrapped, 'RegulatorMiddleware');
       assert.equal(result.size, 3);
       assert.equal(result.guarded, true, "an error from the driver's copy of core passes the app copy's guard");
     } finally {

@@ -16,10 +16,10 @@ export class RedirectMiddleware extends DriverDecorator {
     try {
       url = new URL(options.baseurl);
     } catch {
-      throw new InvalidParameterError(inner.name, 'baseurl', `must be an absolute URL, got ${JSON.stringify(options.baseurl)}`);
+      throw new InvalidParameterError('redirect', 'baseurl', `must be an absolute URL, got ${JSON.stringify(options.baseurl)}`);
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidParameterError(inner.name, 'baseurl', 'must be an http or https URL');
-    if (url.search || url.hash) throw new InvalidParameterError(inner.name, 'baseurl', 'must not have a query or fragment');
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidParameterError('redirect', 'baseurl', 'must be an http or https URL');
+    if (url.search || url.hash) throw new InvalidParameterError('redirect', 'baseurl', 'must not have a query or fragment');
     this.base = url.href.replace(/\/+$/, '');
   }
 

@@ -1,4 +1,4 @@
-import { PathNotFoundError, type ErrorContext } from '@stowage/core';
+import { PathNotFoundError, StorageDriverError, isTransientHttpStatus, isTransientNetworkError, type ErrorContext } from '@stowage/core';
 
 /** A Swift (or Keystone) response with an unexpected status. `body` is its first KiB, for the message. */
 export class SwiftHttpError extends Error {
@@ -16,9 +16,22 @@ export class SwiftHttpError extends Error {
 
 const isSwiftStatus = (err: unknown, status: number): boolean => err instanceof SwiftHttpError && err.status === status;
 
-/** Swift's 404 on the path's object is PathNotFound; everything else becomes the base's StorageDriverError. */
+/**
+ * Whether trying the same request again may succeed: a transient status from Swift, its proxy or
+ * Keystone (5xx, 429 and 498 rate limiting, 408), or a network failure (reset, refused, timeout).
+ */
+function isSwiftTransient(err: unknown): boolean {
+  if (err instanceof SwiftHttpError) return isTransientHttpStatus(err.status) || err.status === 498;
+  return isTransientNetworkError(err);
+}
+
+/**
+ * Swift's 404 on the path's object is PathNotFound; a transient failure (see isSwiftTransient) a
+ * StorageDriverError marked transient; everything else becomes the base's StorageDriverError.
+ */
 export function mapSwiftError(driverName: string, err: unknown, context: ErrorContext): Error | undefined {
   if (isSwiftStatus(err, 404) && context.path !== undefined)
     return new PathNotFoundError(driverName, context.path, { operation: context.operation, cause: err });
+  if (isSwiftTransient(err)) return new StorageDriverError(driverName, err, { ...context, transient: true });
   return undefined;
 }

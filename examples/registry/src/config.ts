@@ -1,12 +1,13 @@
 /**
  * distribution's config.yml, the parts this registry honours: `storage` (one driver section, passed
- * to createDriver unchanged, plus `delete`, `redirect` and `maintenance.uploadpurging`), `http.addr`,
+ * to createDriver unchanged, plus `delete`, `redirect` and `maintenance.uploadpurging`),
+ * `middleware.storage` (applied to the driver with core's applyMiddleware), `http.addr`,
  * `http.tls`, `auth.htpasswd` and `log.level`. A user points it at their existing registry config;
  * sections it does not know (notifications, health, proxy, ...) are ignored, and anything it cannot
  * honour safely (another auth scheme) is a ConfigError.
  */
 import { readFile } from 'node:fs/promises';
-import { parseGoDuration } from '@stowage/core';
+import { parseGoDuration, type MiddlewareConfig } from '@stowage/core';
 import { parse as parseYaml } from 'yaml';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
@@ -29,6 +30,8 @@ export interface RegistryConfig {
     /** storage.maintenance.uploadpurging. */
     uploadPurging: { enabled: boolean; ageSeconds: number; intervalSeconds: number; dryRun: boolean };
   };
+  /** middleware.storage: the storage middleware wrapped around the driver, innermost first; their options are checked when applied. */
+  middleware: { storage: MiddlewareConfig[] };
   http: {
     /** The address to listen on; undefined means every interface. Port 0 picks a free one. */
     host: string | undefined;
@@ -107,6 +110,19 @@ function parseStorage(value: unknown): RegistryConfig['storage'] {
   };
 }
 
+function parseMiddleware(value: unknown): RegistryConfig['middleware'] {
+  const storage = section(value, 'middleware').storage;
+  if (storage === undefined || storage === null) return { storage: [] };
+  if (!Array.isArray(storage)) throw new ConfigError('middleware.storage must be a list of { name, options } entries');
+  return {
+    storage: storage.map((entry: unknown, index) => {
+      const where = `middleware.storage[${index}]`;
+      const { name, options } = section(entry, where);
+      return { name: text(name, `${where}.name`), options: { ...section(options, `${where}.options`) } };
+    }),
+  };
+}
+
 function parseHttp(value: unknown): RegistryConfig['http'] {
   const http = section(value, 'http');
   const tls = section(http.tls, 'http.tls');
@@ -146,6 +162,7 @@ export function parseConfig(yamlText: string, source = 'config.yml'): RegistryCo
     const auth = parseAuth(root.auth);
     return {
       storage: parseStorage(root.storage),
+      middleware: parseMiddleware(root.middleware),
       http: parseHttp(root.http),
       ...(auth ? { auth } : {}),
       log: { level: parseLogLevel(section(root.log, 'log').level) },

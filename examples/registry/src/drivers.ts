@@ -1,9 +1,18 @@
 /**
- * The storage driver named by config.yml. Each Stowage driver package registers itself with the
- * factory when imported; only the configured one is loaded, so that a filesystem registry does not
- * load four cloud SDKs.
+ * The storage driver named by config.yml, wrapped in the middleware it lists. Each Stowage driver
+ * package registers itself with the factory when imported; only the configured one is loaded, so
+ * that a filesystem registry does not load four cloud SDKs. @stowage/middleware is loaded only
+ * when config.yml names a middleware core does not register itself.
  */
-import { createDriver, firstPartyDriverPackage, firstPartyDrivers, registeredDrivers, type StorageDriver } from '@stowage/core';
+import {
+  applyMiddleware,
+  createDriver,
+  firstPartyDriverPackage,
+  firstPartyDrivers,
+  registeredDrivers,
+  registeredMiddleware,
+  type StorageDriver,
+} from '@stowage/core';
 import type { RegistryConfig } from './config';
 import { ConfigError } from './config';
 
@@ -16,4 +25,11 @@ export async function createStorageDriver(storage: RegistryConfig['storage']): P
   }
   if (packageName) await import(packageName);
   return createDriver(storage.driver, storage.parameters);
+}
+
+/** `driver` inside the middleware of config.yml's `middleware.storage` list, @stowage/middleware loaded when a name needs it. */
+export async function applyStorageMiddleware(driver: StorageDriver, middleware: RegistryConfig['middleware']['storage']): Promise<StorageDriver> {
+  const registered = registeredMiddleware();
+  if (middleware.some((entry) => !registered.includes(entry.name))) await import('@stowage/middleware');
+  return applyMiddleware(driver, middleware);
 }

@@ -11,7 +11,7 @@ import { HtpasswdAuth } from './auth';
 import { BlobStore } from './blobs';
 import type { RegistryConfig } from './config';
 import type { RegistryParts } from './context';
-import { createStorageDriver } from './drivers';
+import { applyStorageMiddleware, createStorageDriver } from './drivers';
 import { ClientGoneError, RegistryError } from './errors';
 import { listCatalog } from './handlers/listing';
 import { sendError, sendJson } from './http';
@@ -26,7 +26,7 @@ const CLOSE_GRACE_MS = 10_000;
 
 /** Options of startRegistry. */
 export interface StartOptions {
-  /** Use this driver instead of building one from config.storage (tests share an in-memory one). */
+  /** Use this driver instead of building one from config.storage (tests share an in-memory one); config's middleware still wraps it. */
   driver?: StorageDriver;
   logger?: Logger;
 }
@@ -45,7 +45,7 @@ export interface RunningRegistry {
 /** Builds the registry from `config` and starts listening on config.http. */
 export async function startRegistry(config: RegistryConfig, options: StartOptions = {}): Promise<RunningRegistry> {
   const logger = options.logger ?? createLogger(config.log.level);
-  const driver = options.driver ?? (await createStorageDriver(config.storage));
+  const driver = await applyStorageMiddleware(options.driver ?? (await createStorageDriver(config.storage)), config.middleware.storage);
   const auth = config.auth ? await HtpasswdAuth.load(config.auth.htpasswd.path, config.auth.htpasswd.realm) : undefined;
   const blobs = new BlobStore(driver);
   const parts: RegistryParts = { config, driver, blobs, uploads: new UploadStore(driver, blobs), manifests: new ManifestStore(driver, blobs), logger };

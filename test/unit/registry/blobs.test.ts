@@ -104,6 +104,35 @@ describe('registry blob redirects and disabled deletes', () => {
     }
   });
 
+  it("config.yml's middleware.storage wraps the driver in order: redirect gives the CDN URL, rewrite (from @stowage/middleware) then moves its host", async () => {
+    const middleware = [
+      'middleware:',
+      '  storage:',
+      '    - name: redirect',
+      '      options:',
+      '        baseurl: https://cdn.example/mirror',
+      '    - name: rewrite',
+      '      options:',
+      '        host: edge.example:8443',
+    ].join('\n');
+    const registry = await startTestRegistry('filesystem', { extraYaml: middleware });
+    try {
+      const digest = await pushBlob(registry, 'r/a', data);
+      const reply = await call(registry, 'GET', `/v2/r/a/blobs/${digest}`);
+      assert.equal(reply.status, 307);
+      assert.equal(
+        reply.headers.get('location'),
+        `https://edge.example:8443/mirror/docker/registry/v2/blobs/sha256/${digest.slice(7, 9)}/${digest.slice(7)}/data`,
+      );
+    } finally {
+      await registry.close();
+    }
+    await assert.rejects(
+      startTestRegistry('inmemory', { extraYaml: 'middleware:\n  storage:\n    - name: nosuch\n' }),
+      /nosuch.*no storage middleware registered/,
+    );
+  });
+
   it('DELETE of blobs and manifests is 405 UNSUPPORTED when delete is not enabled, and changes nothing', async () => {
     const registry = await startTestRegistry('inmemory', { deleteEnabled: false });
     try {

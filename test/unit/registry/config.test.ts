@@ -49,9 +49,29 @@ notifications:
         redirectDisabled: true,
         uploadPurging: { enabled: true, ageSeconds: 7200, intervalSeconds: 1800, dryRun: true },
       },
+      middleware: { storage: [] },
       http: { host: '0.0.0.0', port: 5443, tls: { certificate: '/certs/domain.crt', key: '/certs/domain.key' } },
       auth: { htpasswd: { realm: 'my-realm', path: '/auth/htpasswd' } },
       log: { level: 'debug' },
+    });
+  });
+
+  it("reads middleware.storage as distribution's list of { name, options }, innermost first", () => {
+    const config = parseConfig(`
+storage:
+  inmemory:
+middleware:
+  storage:
+    - name: redirect
+      options:
+        baseurl: https://cdn.example/registry
+    - name: retry
+`);
+    assert.deepEqual(config.middleware, {
+      storage: [
+        { name: 'redirect', options: { baseurl: 'https://cdn.example/registry' } },
+        { name: 'retry', options: {} },
+      ],
     });
   });
 
@@ -78,6 +98,9 @@ notifications:
       ['storage:\n  inmemory:\nauth:\n  token:\n    realm: x\n', /only htpasswd is supported/],
       ['storage:\n  inmemory:\nauth:\n  htpasswd:\n    realm: x\n', /auth.htpasswd.path must be a non-empty string/],
       ['storage:\n  inmemory:\nlog:\n  level: loud\n', /log.level must be one of/],
+      ['storage:\n  inmemory:\nmiddleware:\n  storage:\n    name: retry\n', /middleware.storage must be a list/],
+      ['storage:\n  inmemory:\nmiddleware:\n  storage:\n    - options: {}\n', /middleware.storage\[0\].name must be a non-empty string/],
+      ['storage:\n  inmemory:\nmiddleware:\n  storage:\n    - name: retry\n      options: [1]\n', /middleware.storage\[0\].options must be a mapping/],
       ['storage:\n  inmemory:\n  delete:\n    enabled: sometimes\n', /storage.delete.enabled must be true or false/],
       ['storage:\n  inmemory:\n  maintenance:\n    uploadpurging:\n      age: soon\n', /uploadpurging.age must be a positive duration/],
     ];

@@ -4,6 +4,7 @@ import { Readable, finished } from 'node:stream';
  * Wraps a backend stream so that every error it emits reaches the consumer already mapped to a
  * typed Stowage error, and so that the operation's AbortSignal destroys it. Chunks are passed
  * through as they are, with the source paused whenever the consumer applies backpressure.
+ * Drivers' readers go through mapSourceErrors instead, which needs no second stream.
  */
 export function mapReadableErrors(source: Readable, mapError: (err: unknown) => Error, signal?: AbortSignal, abortError?: () => Error): Readable {
   let onAbort: (() => void) | undefined;
@@ -32,6 +33,46 @@ export function mapReadableErrors(source: Readable, mapError: (err: unknown) => 
     else signal.addEventListener('abort', onAbort, { once: true });
   }
   return output;
+}
+
+/**
+ * mapReadableErrors without the second stream: returns `source` itself, with its errors mapped
+ * where they enter it. Node's streams fail through `destroy(err)` (and a few sources emit 'error'
+ * directly), so both are wrapped on this one object: the error the consumer sees, `errored` and
+ * what async iteration and pipeline report are the typed one, and chunks reach the consumer with
+ * no extra hop. An error passed to `destroy` by the consumer is mapped too (a typed error passes
+ * as it is). The signal destroys the source; its listener goes when the source closes.
+ * An object-mode source (the drivers' empty `Readable.from([])`) keeps the byte-mode wrapper, so
+ * every reader is a byte stream.
+ */
+export function mapSourceErrors(source: Readable, mapError: (err: unknown) => Error, signal?: AbortSignal, abortError?: () => Error): Readable {
+  if (source.readableObjectMode) return mapReadableErrors(source, mapError, signal, abortError);
+  const typed = new WeakSet<object>();
+  const toTyped = (err: unknown): unknown => {
+    if (err === null || err === undefined || (typeof err === 'object' && typed.has(err))) return err;
+    const mapped = mapError(err);
+    typed.add(mapped);
+    return mapped;
+  };
+  const destroy = source.destroy;
+  source.destroy = function (this: Readable, err?: Error, ...rest: unknown[]) {
+    return (destroy as (...args: unknown[]) => Readable).call(this, toTyped(err), ...rest);
+  } as Readable['destroy'];
+  const emit = source.emit;
+  source.emit = function (this: Readable, event: string | symbol, ...args: unknown[]) {
+    if (event === 'error') args[0] = toTyped(args[0]);
+    return emit.call(this, event, ...args);
+  } as Readable['emit'];
+  if (signal) {
+    const onAbort = () => source.destroy(abortError ? abortError() : mapError(signal.reason));
+    if (signal.aborted) {
+      process.nextTick(onAbort);
+    } else {
+      signal.addEventListener('abort', onAbort, { once: true });
+      source.once('close', () => signal.removeEventListener('abort', onAbort));
+    }
+  }
+  return source;
 }
 
 /** Reads a whole stream (or any async iterable of bytes) into one Buffer. */

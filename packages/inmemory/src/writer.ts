@@ -83,12 +83,7 @@ export class InMemoryFileWriter extends BaseFileWriter {
   private appendView(slab: Buffer, start: number, end: number): void {
     const chunks = this.upload.chunks;
     const last = chunks[chunks.length - 1];
-    if (
-      last !== undefined &&
-      last.buffer === slab.buffer &&
-      last.byteOffset >= slab.byteOffset &&
-      last.byteOffset + last.length === slab.byteOffset + start
-    ) {
+    if (last !== undefined && last.buffer === slab.buffer && last.byteOffset >= slab.byteOffset && last.byteOffset + last.length === slab.byteOffset + start) {
       // A longer view of the same slab; anything holding the shorter one is unaffected.
       chunks[chunks.length - 1] = slab.subarray(last.byteOffset - slab.byteOffset, end);
     } else {

@@ -32,7 +32,8 @@ class Source extends Readable {
 
   override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
     this.released = true;
-    callback(err);
+    // Like undici's response body: letting go of an unfinished stream is an error of its own.
+    callback(err ?? (this.readableEnded ? null : new Error('request aborted')));
   }
 }
 
@@ -106,8 +107,12 @@ describe('core: reader error mapping on the source stream', () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     const source = driver.source!;
     assert.ok(source.reads < 10, `backpressure: ${source.reads} reads of a stream nobody consumes`);
+    let errored: unknown;
+    stream.on('error', (err) => (errored = err));
     stream.destroy();
     assert.ok(source.released && source.destroyed, 'destroy released the source');
+    await new Promise((resolve) => stream.once('close', resolve));
+    assert.equal(errored, undefined, "destroy() without an error emits none, whatever the source's own _destroy says");
   });
 
   it('a stream that ends normally keeps no listener on the signal', async () => {

@@ -41,7 +41,8 @@ export function mapReadableErrors(source: Readable, mapError: (err: unknown) => 
  * directly), so both are wrapped on this one object: the error the consumer sees, `errored` and
  * what async iteration and pipeline report are the typed one, and chunks reach the consumer with
  * no extra hop. An error passed to `destroy` by the consumer is mapped too (a typed error passes
- * as it is). The signal destroys the source; its listener goes when the source closes.
+ * as it is); a `destroy()` without one emits no error. The signal destroys the source; its
+ * listener goes when the source closes.
  * An object-mode source (the drivers' empty `Readable.from([])`) keeps the byte-mode wrapper, so
  * every reader is a byte stream.
  */
@@ -54,13 +55,21 @@ export function mapSourceErrors(source: Readable, mapError: (err: unknown) => Er
     typed.add(mapped);
     return mapped;
   };
+  // Set when the stream is destroyed without an error (the consumer let go): some sources report
+  // that as an error of their own (undici's body: RequestAbortedError), which must not reach a
+  // consumer that asked for it, as the separate wrapper stream never passed it on.
+  let letGo = false;
   const destroy = source.destroy;
   source.destroy = function (this: Readable, err?: Error, ...rest: unknown[]) {
+    if (err === undefined || err === null) letGo ||= !this.destroyed;
     return (destroy as (...args: unknown[]) => Readable).call(this, toTyped(err), ...rest);
   } as Readable['destroy'];
   const emit = source.emit;
   source.emit = function (this: Readable, event: string | symbol, ...args: unknown[]) {
-    if (event === 'error') args[0] = toTyped(args[0]);
+    if (event === 'error') {
+      if (letGo) return false;
+      args[0] = toTyped(args[0]);
+    }
     return emit.call(this, event, ...args);
   } as Readable['emit'];
   if (signal) {

@@ -59,19 +59,20 @@ export function mapSourceErrors(source: Readable, mapError: (err: unknown) => Er
   // that as an error of their own (undici's body: RequestAbortedError), which must not reach a
   // consumer that asked for it, as the separate wrapper stream never passed it on.
   let letGo = false;
-  const destroy = source.destroy;
-  source.destroy = function (this: Readable, err?: Error, ...rest: unknown[]) {
-    if (err === undefined || err === null) letGo ||= !this.destroyed;
-    return (destroy as (...args: unknown[]) => Readable).call(this, toTyped(err), ...rest);
-  } as Readable['destroy'];
-  const emit = source.emit;
-  source.emit = function (this: Readable, event: string | symbol, ...args: unknown[]) {
+  // Node's own destroy takes a callback after the error: everything past the error passes as is.
+  const destroy = source.destroy.bind(source) as (...args: unknown[]) => Readable;
+  source.destroy = (err?: Error | null, ...rest: unknown[]) => {
+    if (err === undefined || err === null) letGo ||= !source.destroyed;
+    return destroy(toTyped(err), ...rest);
+  };
+  const emit = source.emit.bind(source);
+  source.emit = (event: string | symbol, ...args: unknown[]) => {
     if (event === 'error') {
       if (letGo) return false;
       args[0] = toTyped(args[0]);
     }
-    return emit.call(this, event, ...args);
-  } as Readable['emit'];
+    return emit(event, ...args);
+  };
   if (signal) {
     const onAbort = () => source.destroy(abortError ? abortError() : mapError(signal.reason));
     if (signal.aborted) {

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import {
   BaseStorageDriver,
+  MiB,
   InvalidPathError,
   PathNotFoundError,
   ROOT,
@@ -52,7 +53,7 @@ export class InMemoryDriver extends BaseStorageDriver implements LeftoverInspect
 
   protected async _reader(path: string, offset: number): Promise<Readable> {
     const file = this.requireFile(path);
-    return Readable.from(sliceChunks(file.chunks, offset), { objectMode: false });
+    return new SnapshotReader(file.chunks, offset);
   }
 
   /**
@@ -168,16 +169,57 @@ export class InMemoryDriver extends BaseStorageDriver implements LeftoverInspect
   }
 }
 
-function* sliceChunks(chunks: readonly Buffer[], offset: number): Generator<Buffer> {
-  let skip = offset;
-  for (const chunk of chunks) {
-    if (skip >= chunk.length) {
-      skip -= chunk.length;
-      continue;
+/** Bytes per chunk a reader hands out, and its read-ahead: big enough that per-chunk costs vanish. */
+const READ_CHUNK = MiB;
+
+/**
+ * Streams a committed file's chunks from `offset`: each read() copies the next READ_CHUNK bytes
+ * (fewer at the end) out of the stored chunks into one new Buffer, so a consumer writing into
+ * what it read cannot change stored content, and nothing is built ahead of what the consumer asks.
+ */
+class SnapshotReader extends Readable {
+  private chunks: readonly Buffer[];
+  /** The stored chunk the next byte comes from, and the position in it. */
+  private index = 0;
+  private at: number;
+
+  constructor(chunks: readonly Buffer[], offset: number) {
+    super({ highWaterMark: READ_CHUNK });
+    this.chunks = chunks;
+    let skip = offset;
+    while (this.index < chunks.length && skip >= chunks[this.index]!.length) skip -= chunks[this.index++]!.length;
+    this.at = skip;
+  }
+
+  override _read(): void {
+    const chunks = this.chunks;
+    let wanted = 0;
+    for (let i = this.index, from = this.at; i < chunks.length && wanted < READ_CHUNK; i++, from = 0) wanted += chunks[i]!.length - from;
+    if (wanted === 0) {
+      this.push(null);
+      return;
     }
-    // A copy, so that a consumer writing into what it read cannot change committed content.
-    yield Buffer.from(skip > 0 ? chunk.subarray(skip) : chunk);
-    skip = 0;
+    const out = Buffer.allocUnsafe(Math.min(wanted, READ_CHUNK));
+    let filled = 0;
+    while (filled < out.length) {
+      const chunk = chunks[this.index]!;
+      const copied = chunk.copy(out, filled, this.at);
+      filled += copied;
+      this.at += copied;
+      if (this.at === chunk.length) {
+        this.index++;
+        this.at = 0;
+      }
+    }
+    this.push(out);
+    // Ending now saves a small file's stream one more read() round.
+    if (this.index === chunks.length) this.push(null);
+  }
+
+  override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
+    // Let go of the snapshot: a destroyed reader must not keep a deleted file's bytes alive.
+    this.chunks = [];
+    callback(err);
   }
 }
 

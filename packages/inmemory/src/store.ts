@@ -1,7 +1,9 @@
 /**
  * The in-memory tree. Committed files hold their content as an immutable list of chunks, so a
  * reader can stream a snapshot while a writer replaces the file, and so content past Buffer's
- * size limit can still be stored. Directories exist only while they hold files.
+ * size limit can still be stored. A chunk is a view of a slab the writer filled (see writer.ts):
+ * the bytes a chunk covers are never written again, so chunks are shared freely between files,
+ * resumed uploads and readers. Directories exist only while they hold files.
  */
 
 export class FileNode {

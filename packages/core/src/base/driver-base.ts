@@ -6,7 +6,7 @@ import { throwIfAborted } from '../util/abort';
 import { asBuffer } from '../util/bytes';
 import { redactEntry } from '../util/redact';
 import { walkFallback } from '../walk/walk-fallback';
-import { mapReadableErrors, readAll } from './readable';
+import { mapSourceErrors, readAll } from './readable';
 import type { FileWriterInit } from './file-writer-base';
 import type { DriverCapabilities, FileInfo, FileWriter, LeftoverInspector, OpOptions, RedirectOptions, StorageDriver, WalkFn, WalkOptions } from '../types';
 
@@ -82,7 +82,7 @@ export abstract class BaseStorageDriver implements StorageDriver {
     const source = await this._reader(path, 0, opts);
     if (!opts.signal) return readAll(source);
     return readAll(
-      mapReadableErrors(
+      mapSourceErrors(
         source,
         (err) => this.toTypedError(err, { operation: 'getContent', path }, opts.signal),
         opts.signal,
@@ -137,7 +137,7 @@ export abstract class BaseStorageDriver implements StorageDriver {
     return this.call('reader', path, opts, async () => {
       if (!Number.isSafeInteger(offset) || offset < 0) throw new InvalidOffsetError(this.name, path, offset, { operation: 'reader' });
       const source = await this._reader(path, offset, opts);
-      return mapReadableErrors(
+      return mapSourceErrors(
         source,
         (err) => this.toTypedError(err, { operation: 'reader', path }, opts.signal),
         opts.signal,

@@ -12,6 +12,7 @@ import {
   PathNotFoundError,
   ROOT,
   Semaphore,
+  StorageDriverError,
   StorageFullError,
   compareNames,
   isValidComponent,
@@ -284,6 +285,14 @@ export class FilesystemDriver extends BaseStorageDriver implements LeftoverInspe
       case 'ENOSPC':
       case 'EDQUOT':
         return new StorageFullError(this.name, context.path, context.operation, err);
+      // Busy resources and exhausted descriptors free up as other calls finish; a timed-out network filesystem may answer next time.
+      case 'EAGAIN':
+      case 'EBUSY':
+      case 'EINTR':
+      case 'EMFILE':
+      case 'ENFILE':
+      case 'ETIMEDOUT':
+        return new StorageDriverError(this.name, err, { ...context, transient: true });
       default:
         return undefined;
     }

@@ -18,8 +18,17 @@ import { mapAzureError } from '@stowage/azure/internal';
 import { mapOssError } from '@stowage/oss/internal';
 import { mapSwiftError } from '@stowage/swift/internal';
 import { SwiftHttpError } from '@stowage/swift';
+import { FilesystemDriver } from '@stowage/filesystem';
+import type { ErrorContext } from '@stowage/core';
 
 const context = { operation: 'stat', path: '/a/b' };
+
+/** The filesystem driver's own mapping, reached through a subclass rather than a cast. */
+class MappingProbe extends FilesystemDriver {
+  map(err: unknown, ctx: ErrorContext): Error | undefined {
+    return this._mapError(err, ctx);
+  }
+}
 
 function errno(code: string, message = code): Error {
   return Object.assign(new Error(message), { code });
@@ -147,5 +156,15 @@ describe('middleware: transient errors', () => {
     for (const err of [errno('ECONNRESET'), errno('UND_ERR_SOCKET')]) assertTransient(mapSwiftError('swift', err, context), err, `swift ${err.message}`);
     for (const status of [401, 403, 409, 412, 501]) assertFinal(mapSwiftError('swift', new SwiftHttpError(status, 'PUT', 'c/o'), context), `swift ${status}`);
     assert.ok(hasErrorCode(mapSwiftError('swift', new SwiftHttpError(404, 'GET', 'c/o'), context), ErrorCode.PathNotFound));
+  });
+
+  it('filesystem: busy resources, exhausted descriptors, EINTR and timeouts are transient; a missing path, a full disk and EACCES are not', () => {
+    const probe = new MappingProbe({ rootDirectory: '/nonexistent/stowage-mapping-probe' });
+    for (const code of ['EAGAIN', 'EBUSY', 'EINTR', 'EMFILE', 'ENFILE', 'ETIMEDOUT']) {
+      const err = errno(code);
+      assertTransient(probe.map(err, context), err, `filesystem ${code}`);
+    }
+    for (const code of ['ENOENT', 'ENOSPC', 'EISDIR']) assertFinal(probe.map(errno(code), context), `filesystem ${code}`);
+    assert.equal(probe.map(errno('EACCES'), context), undefined, 'EACCES stays a plain StorageDriverError, not transient');
   });
 });

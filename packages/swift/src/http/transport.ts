@@ -2,6 +2,7 @@
  * The HTTP side of the driver: one undici Agent (keep-alive sockets, optional TLS leniency) and
  * request(), which retries what is safe to retry and leaves every other status to the caller.
  */
+import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request, type Dispatcher } from 'undici';
 import { isAborted } from '@stowage/core';
@@ -57,6 +58,24 @@ export async function bodyText(response: HttpResponse, limit = 64 * 1024): Promi
     if (text.length < limit) text += (chunk as Buffer).toString('utf8');
   }
   return text.slice(0, limit);
+}
+
+/**
+ * The response with its body read into memory and served from there (the same body methods and
+ * stream); a connection lost mid-body rejects here, where the caller can still retry.
+ */
+export async function buffered(response: HttpResponse): Promise<HttpResponse> {
+  const bytes = Buffer.from(await response.body.arrayBuffer());
+  const stream = Readable.from(bytes.length > 0 ? [bytes] : [], { objectMode: false });
+  const body = Object.assign(stream, {
+    arrayBuffer: async () => bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length),
+    text: async () => bytes.toString('utf8'),
+    json: async (): Promise<unknown> => JSON.parse(bytes.toString('utf8')),
+    dump: async () => {
+      stream.destroy();
+    },
+  });
+  return { ...response, body: body as unknown as HttpResponse['body'] };
 }
 
 /** Drops a body we do not need, returning its socket to the pool. */

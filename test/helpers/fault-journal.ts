@@ -47,6 +47,9 @@ export class FaultJournal {
   private readonly pending = new Map<string, HashState>();
   /** Bumped on every change of a path, so that a read-back can tell it raced with one. */
   private readonly generation = new Map<string, number>();
+  /** Deletes in progress, and a counter of delete starts and ends (a read-back that spans one cannot judge a missing path). */
+  private readonly deletes: string[] = [];
+  private deleteEpoch = 0;
   readonly counts: ReadBackCounts = { checked: 0, corrupted: 0, torn: 0, lost: 0, unverified: 0, problems: [] };
 
   constructor(private readonly direct: StorageDriver) {}
@@ -63,19 +66,28 @@ export class FaultJournal {
   }
 
   /** `hash` is the state after the last byte (kept, so that an append can continue it). */
+  /** A version about to be committed (or maybe committed, when the call fails): valid from now on. */
+  attempting(path: string, hash: Hash | undefined, size: number): void {
+    if (hash) this.versions.set(path, [...(this.versions.get(path) ?? []), { sha256: hash.copy().digest('hex'), size }]);
+  }
+
   async committed(path: string, hash: Hash, size: number): Promise<void> {
     const version = { sha256: hash.copy().digest('hex'), size };
-    this.versions.set(path, [...(this.versions.get(path) ?? []), version]);
     this.present.set(path, { ...version, hash });
     this.pending.delete(path);
     await this.readBack(path, this.bump(path));
   }
 
   /** A change whose outcome is unknown (the call failed): every version stays valid, nothing is required. */
-  uncertain(path: string, hash?: Hash, size?: number): void {
-    if (hash && size !== undefined) this.versions.set(path, [...(this.versions.get(path) ?? []), { sha256: hash.copy().digest('hex'), size }]);
+  uncertain(path: string): void {
     this.present.delete(path);
     this.bump(path);
+  }
+
+  /** A move is about to run: the source's version becomes valid at the destination. */
+  attemptingMove(source: string, dest: string): void {
+    const version = this.present.get(source);
+    if (version) this.versions.set(dest, [...(this.versions.get(dest) ?? []), { sha256: version.sha256, size: version.size }]);
   }
 
   async moved(source: string, dest: string): Promise<void> {
@@ -85,9 +97,23 @@ export class FaultJournal {
       this.uncertain(dest);
       return;
     }
-    this.versions.set(dest, [...(this.versions.get(dest) ?? []), { sha256: version.sha256, size: version.size }]);
     this.present.set(dest, version);
     await this.readBack(dest, this.bump(dest));
+  }
+
+  /** A delete of `path` starts: until it ends, nothing missing at or below it is judged lost. */
+  deleting(path: string): () => void {
+    this.deletes.push(path);
+    this.deleteEpoch++;
+    return () => {
+      this.deletes.splice(this.deletes.indexOf(path), 1);
+      this.deleteEpoch++;
+      this.removeBelow(path);
+    };
+  }
+
+  private deletedMeanwhile(path: string, epoch: number): boolean {
+    return epoch !== this.deleteEpoch || this.deletes.some((d) => path === d || path.startsWith(`${d}/`));
   }
 
   /** `path` and everything below it are gone. */
@@ -121,6 +147,7 @@ export class FaultJournal {
 
   /** Reads `path` back through the direct driver and judges it against every version committed there. */
   private async readBack(path: string, generation: number): Promise<void> {
+    const epoch = this.deleteEpoch;
     let content: Buffer | undefined;
     try {
       content = await this.direct.getContent(path);
@@ -128,7 +155,7 @@ export class FaultJournal {
       if (!isPathNotFound(err)) throw err;
     }
     // Deleted, moved or overwritten meanwhile (a concurrent test step): nothing to judge.
-    if (this.generation.get(path) !== generation) return;
+    if (this.generation.get(path) !== generation || (content === undefined && this.deletedMeanwhile(path, epoch))) return;
     this.counts.checked++;
     const versions = this.versions.get(path) ?? [];
     if (content === undefined) {
@@ -167,11 +194,14 @@ class JournalledDriver extends DriverDecorator {
   }
 
   override async putContent(path: string, content: Uint8Array, opts?: OpOptions): Promise<void> {
+    // Not bytes: the driver's own validation answers (nothing to record).
+    if (!(content instanceof Uint8Array)) return this.inner.putContent(path, content, opts);
     const hash = createHash('sha256').update(content);
+    this.journal.attempting(path, hash, content.length);
     try {
       await this.inner.putContent(path, content, opts);
     } catch (err) {
-      this.journal.uncertain(path, hash, content.length);
+      this.journal.uncertain(path);
       throw err;
     }
     await this.journal.committed(path, hash, content.length);
@@ -183,6 +213,7 @@ class JournalledDriver extends DriverDecorator {
   }
 
   override async move(sourcePath: string, destPath: string, opts?: OpOptions): Promise<void> {
+    this.journal.attemptingMove(sourcePath, destPath);
     try {
       await this.inner.move(sourcePath, destPath, opts);
     } catch (err) {
@@ -194,10 +225,11 @@ class JournalledDriver extends DriverDecorator {
   }
 
   override async delete(path: string, opts?: OpOptions): Promise<void> {
+    const done = this.journal.deleting(path);
     try {
       await this.inner.delete(path, opts);
     } finally {
-      this.journal.removeBelow(path);
+      done();
     }
   }
 }
@@ -231,10 +263,11 @@ class JournalledWriter implements FileWriter {
   }
 
   async commit(): Promise<void> {
+    this.journal.attempting(this.path, this.hash, this.inner.size);
     try {
       await this.inner.commit();
     } catch (err) {
-      this.journal.uncertain(this.path, this.hash, this.inner.size);
+      this.journal.uncertain(this.path);
       throw err;
     }
     if (this.hash) await this.journal.committed(this.path, this.hash, this.inner.size);

@@ -33,6 +33,8 @@ export interface FaultProxyOptions {
   kinds?: readonly FaultKind[];
   /** How long a `delay` fault waits before forwarding; default 2000 ms. */
   delayMs?: number;
+  /** Requests never faulted (nor counted in the draw), e.g. signed URLs a test fetches itself. */
+  exempt?: (request: { method: string; url: string }) => boolean;
   /** Decides each request's fault instead of the seeded draw (unit tests); undefined means none. */
   decide?: (request: { method: string; url: string; index: number }) => FaultKind | undefined;
 }
@@ -141,7 +143,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   }
 
   function choose(req: http.IncomingMessage, index: number): FaultKind | undefined {
-    if (!enabled) return undefined;
+    if (!enabled || options.exempt?.({ method: req.method ?? 'GET', url: req.url ?? '/' })) return undefined;
     if (options.decide) return options.decide({ method: req.method ?? 'GET', url: req.url ?? '/', index });
     // Two draws per request whatever the outcome, so that one request's fault does not shift the next's.
     const hit = random() < rate;

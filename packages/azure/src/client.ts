@@ -45,9 +45,18 @@ const DELEGATION_KEY_MAX_MS = 7 * 24 * 3600_000;
 /** Start times are set a little in the past: the service's clock may be behind ours. */
 const CLOCK_SKEW_MS = 60_000;
 
+/**
+ * The SDK's exponential backoff waits (2^(try-1) - 1) x retryDelayInMs, capped at maxRetryDelayInMs:
+ * by default 0, 4 s, 12 s, 28 s ... up to 120 s, so two faults in a row stalled a call for seconds
+ * and a few for minutes. 0, 0.5 s, 1.5 s, 3.5 s, capped at 4 s keeps recovery short. (tryTimeoutInMs
+ * is left unset: it is a server-side limit per try, which would also cap the upload of a large block.)
+ */
+const RETRY_DELAY_MS = 500;
+const MAX_RETRY_DELAY_MS = 4000;
+
 function pipelineOptions(options: AzureDriverOptions): StoragePipelineOptions {
   return {
-    retryOptions: { maxTries: options.maxTries ?? DEFAULT_MAX_TRIES },
+    retryOptions: { maxTries: options.maxTries ?? DEFAULT_MAX_TRIES, retryDelayInMs: RETRY_DELAY_MS, maxRetryDelayInMs: MAX_RETRY_DELAY_MS },
     userAgentOptions: { userAgentPrefix: USER_AGENT_PREFIX },
   };
 }

@@ -61,6 +61,44 @@ function pipelineOptions(options: AzureDriverOptions): StoragePipelineOptions {
   };
 }
 
+/** The part of core-rest-pipeline's Pipeline used here (not a direct dependency). */
+interface CorePipeline {
+  addPolicy(
+    policy: { name: string; sendRequest(request: unknown, next: (request: unknown) => Promise<unknown>): Promise<unknown> },
+    options?: { afterPhase?: string },
+  ): void;
+}
+
+/**
+ * A connection lost while the HTTP client reads an answer's text (listings, block lists, errors)
+ * surfaces as a RestError with code PARSE_ERROR ("Error reading response as text: aborted"), which
+ * the SDK's retry policy does not retry, although nothing was parsed: it failed the call. Placed
+ * after the retry phase (nearer the transport), this policy gives such an error the network code
+ * it stands for, so the retry policy retries it like a reset before the headers. Every client made
+ * from `service` (getContainerClient, getBlobClient) shares its core pipeline.
+ */
+function retryCutTextBodies(service: BlobServiceClient): void {
+  const pipeline = (service as unknown as { storageClientContext?: { pipeline?: CorePipeline } }).storageClientContext?.pipeline;
+  if (typeof pipeline?.addPolicy !== 'function') return; // an SDK whose internals moved: the SDK's own behaviour
+  pipeline.addPolicy(
+    {
+      name: 'stowageRetryCutTextBodies',
+      async sendRequest(request, next) {
+        try {
+          return await next(request);
+        } catch (err) {
+          const error = err as { name?: string; code?: string; message?: string } | null;
+          if (error?.name === 'RestError' && error.code === 'PARSE_ERROR' && /^Error reading response as text/.test(error.message ?? '')) {
+            error.code = 'ECONNRESET';
+          }
+          throw err;
+        }
+      },
+    },
+    { afterPhase: 'Retry' },
+  );
+}
+
 /** @azure/identity is loaded only when a token credential is configured (it is large). */
 function identity(): typeof import('@azure/identity') {
   return require('@azure/identity') as typeof import('@azure/identity');
@@ -90,6 +128,12 @@ function tokenCredentialOf(options: AzureDriverOptions): { credential: TokenCred
 }
 
 export function createClients(options: AzureDriverOptions): AzureClients {
+  const clients = createClientsOf(options);
+  retryCutTextBodies(clients.service);
+  return clients;
+}
+
+function createClientsOf(options: AzureDriverOptions): AzureClients {
   const container = options.container;
   if (typeof container !== 'string' || container === '') throw invalidParameter('container', 'is required');
 

@@ -28,7 +28,7 @@ function backoff(attempt: number): Promise<void> {
   return sleep(Math.min(1000, 50 * 2 ** attempt) * (0.5 + Math.random() / 2));
 }
 
-export class RetryStandIn extends DriverDecorator {
+class RetryStandIn extends DriverDecorator {
   constructor(
     inner: StorageDriver,
     private readonly counts: RetryCounts,

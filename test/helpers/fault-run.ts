@@ -17,7 +17,7 @@ import { retryStandIn, type RetryCounts } from './fault-retry';
 /** Signed URLs (S3, Azure SAS, Swift TempURL, OSS V1/V4) are fetched by the test itself, not by a driver: never faulted. */
 const SIGNED_URL = /[?&](X-Amz-Signature|sig|temp_url_sig|Signature|x-oss-signature)=/i;
 
-/** A driver's local server, ready for a run. */
+/** A driver's local server, ready for a run. @public (the shape a setup returns) */
 export interface FaultTarget {
   /** Where the proxy forwards to: `http://127.0.0.1:PORT`. */
   upstream: string;
@@ -63,9 +63,17 @@ export function describeFaultConformance(name: string, options: FaultRunOptions)
 
     before(async function () {
       target = await options.setup(this);
-      proxy = await startFaultProxy({ target: target.upstream, seed, rate, ...(options.kinds ? { kinds: options.kinds } : {}), exempt: ({ url }) => SIGNED_URL.test(url) });
+      proxy = await startFaultProxy({
+        target: target.upstream,
+        seed,
+        rate,
+        ...(options.kinds ? { kinds: options.kinds } : {}),
+        exempt: ({ url }) => SIGNED_URL.test(url),
+      });
       journal = new FaultJournal(target.direct);
-      console.log(`      fault proxy ${proxy.url} -> ${target.upstream}: rate ${rate}, seed ${seed} (replay: STOWAGE_FAULT_SEED=${seed} STOWAGE_FAULT_RATE=${rate})`);
+      console.log(
+        `      fault proxy ${proxy.url} -> ${target.upstream}: rate ${rate}, seed ${seed} (replay: STOWAGE_FAULT_SEED=${seed} STOWAGE_FAULT_RATE=${rate})`,
+      );
     });
 
     after(async () => {
@@ -80,19 +88,23 @@ export function describeFaultConformance(name: string, options: FaultRunOptions)
       return journal!.wrap(wrap(driver));
     };
 
-    describeConformance(name, () => {
-      started = Date.now();
-      return newDriver();
-    }, {
-      profile: options.profile ?? 'quick',
-      newInstance: () => newDriver(),
-      // Through the direct driver: the leftover check judges the driver's state, not the proxy's luck.
-      leftovers: (_driver, prefix) => {
-        const direct = target!.direct;
-        return hasLeftovers(direct) ? direct.leftovers(prefix) : Promise.resolve([]);
+    describeConformance(
+      name,
+      () => {
+        started = Date.now();
+        return newDriver();
       },
-      modTimeResolutionMs: options.modTimeResolutionMs ?? 1000,
-    });
+      {
+        profile: options.profile ?? 'quick',
+        newInstance: () => newDriver(),
+        // Through the direct driver: the leftover check judges the driver's state, not the proxy's luck.
+        leftovers: (_driver, prefix) => {
+          const direct = target!.direct;
+          return hasLeftovers(direct) ? direct.leftovers(prefix) : Promise.resolve([]);
+        },
+        modTimeResolutionMs: options.modTimeResolutionMs ?? 1000,
+      },
+    );
 
     describe(`${name}: read-back after the faulted run`, () => {
       it('every committed object reads back with its sha256: zero corrupted, torn or lost', async function () {

@@ -73,7 +73,8 @@ function readSmallObjectsInsideRetries(client: S3Client): void {
       const chunks: Buffer[] = [];
       for await (const chunk of output.Body as AsyncIterable<Buffer>) chunks.push(chunk);
       const bytes = Buffer.concat(chunks);
-      if (bytes.length !== output.ContentLength) throw Object.assign(new Error(`GetObject body ended after ${bytes.length} of ${output.ContentLength} bytes`), { code: 'ECONNRESET' });
+      if (bytes.length !== output.ContentLength)
+        throw Object.assign(new Error(`GetObject body ended after ${bytes.length} of ${output.ContentLength} bytes`), { code: 'ECONNRESET' });
       // The SDK's stream methods too, as on the Body it would have returned.
       output.Body = Object.assign(Readable.from(bytes.length > 0 ? [bytes] : [], { objectMode: false }), {
         transformToByteArray: async () => new Uint8Array(bytes),

@@ -39,7 +39,7 @@ export interface FaultProxyOptions {
   decide?: (request: { method: string; url: string; index: number }) => FaultKind | undefined;
 }
 
-/** What the proxy has done so far. */
+/** What the proxy has done so far. @public (the type of FaultProxy.counters) */
 export interface FaultCounters {
   /** Requests received. */
   requests: number;

@@ -149,10 +149,16 @@ export class FaultJournal {
   private async readBack(path: string, generation: number): Promise<void> {
     const epoch = this.deleteEpoch;
     let content: Buffer | undefined;
-    try {
-      content = await this.direct.getContent(path);
-    } catch (err) {
-      if (!isPathNotFound(err)) throw err;
+    // The checker's own reads are retried: on a loaded machine the server may drop a slow reader
+    // (Swift's client_timeout), which says nothing about the driver under test.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        content = await this.direct.getContent(path);
+        break;
+      } catch (err) {
+        if (isPathNotFound(err)) break;
+        if (attempt >= 3) throw err;
+      }
     }
     // Deleted, moved or overwritten meanwhile (a concurrent test step): nothing to judge.
     if (this.generation.get(path) !== generation || (content === undefined && this.deletedMeanwhile(path, epoch))) return;

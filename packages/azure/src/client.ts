@@ -45,11 +45,58 @@ const DELEGATION_KEY_MAX_MS = 7 * 24 * 3600_000;
 /** Start times are set a little in the past: the service's clock may be behind ours. */
 const CLOCK_SKEW_MS = 60_000;
 
+/**
+ * The SDK's exponential backoff waits (2^(try-1) - 1) x retryDelayInMs, capped at maxRetryDelayInMs:
+ * by default 0, 4 s, 12 s, 28 s ... up to 120 s, so two faults in a row stalled a call for seconds
+ * and a few for minutes. 0, 0.5 s, 1.5 s, 3.5 s, capped at 4 s keeps recovery short. (tryTimeoutInMs
+ * is left unset: it is a server-side limit per try, which would also cap the upload of a large block.)
+ */
+const RETRY_DELAY_MS = 500;
+const MAX_RETRY_DELAY_MS = 4000;
+
 function pipelineOptions(options: AzureDriverOptions): StoragePipelineOptions {
   return {
-    retryOptions: { maxTries: options.maxTries ?? DEFAULT_MAX_TRIES },
+    retryOptions: { maxTries: options.maxTries ?? DEFAULT_MAX_TRIES, retryDelayInMs: RETRY_DELAY_MS, maxRetryDelayInMs: MAX_RETRY_DELAY_MS },
     userAgentOptions: { userAgentPrefix: USER_AGENT_PREFIX },
   };
+}
+
+/** The part of core-rest-pipeline's Pipeline used here (not a direct dependency). */
+interface CorePipeline {
+  addPolicy(
+    policy: { name: string; sendRequest(request: unknown, next: (request: unknown) => Promise<unknown>): Promise<unknown> },
+    options?: { afterPhase?: string },
+  ): void;
+}
+
+/**
+ * A connection lost while the HTTP client reads an answer's text (listings, block lists, errors)
+ * surfaces as a RestError with code PARSE_ERROR ("Error reading response as text: aborted"), which
+ * the SDK's retry policy does not retry, although nothing was parsed: it failed the call. Placed
+ * after the retry phase (nearer the transport), this policy gives such an error the network code
+ * it stands for, so the retry policy retries it like a reset before the headers. Every client made
+ * from `service` (getContainerClient, getBlobClient) shares its core pipeline.
+ */
+function retryCutTextBodies(service: BlobServiceClient): void {
+  const pipeline = (service as unknown as { storageClientContext?: { pipeline?: CorePipeline } }).storageClientContext?.pipeline;
+  if (typeof pipeline?.addPolicy !== 'function') return; // an SDK whose internals moved: the SDK's own behaviour
+  pipeline.addPolicy(
+    {
+      name: 'stowageRetryCutTextBodies',
+      async sendRequest(request, next) {
+        try {
+          return await next(request);
+        } catch (err) {
+          const error = err as { name?: string; code?: string; message?: string } | null;
+          if (error?.name === 'RestError' && error.code === 'PARSE_ERROR' && /^Error reading response as text/.test(error.message ?? '')) {
+            error.code = 'ECONNRESET';
+          }
+          throw err;
+        }
+      },
+    },
+    { afterPhase: 'Retry' },
+  );
 }
 
 /** @azure/identity is loaded only when a token credential is configured (it is large). */
@@ -81,6 +128,12 @@ function tokenCredentialOf(options: AzureDriverOptions): { credential: TokenCred
 }
 
 export function createClients(options: AzureDriverOptions): AzureClients {
+  const clients = createClientsOf(options);
+  retryCutTextBodies(clients.service);
+  return clients;
+}
+
+function createClientsOf(options: AzureDriverOptions): AzureClients {
   const container = options.container;
   if (typeof container !== 'string' || container === '') throw invalidParameter('container', 'is required');
 

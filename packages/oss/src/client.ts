@@ -112,7 +112,8 @@ const abortableTransport = {
         if (settled) return;
         settled = true;
         unhook();
-        if (err) reject(err);
+        if (err) reject(asNetworkFailure(err));
+        else if (isCutShort(args, data, res)) reject(cutShortError(data as Buffer, res));
         else resolve({ data, status: res.statusCode, headers: res.headers, res });
       });
       if (hook && request && !settled) {
@@ -130,6 +131,43 @@ const abortableTransport = {
     });
   },
 };
+
+/**
+ * urllib hands a body over as complete when the connection closes before Content-Length bytes
+ * came: ali-oss then parsed half an XML answer and failed the call with a parse error that is not
+ * retried. A buffered body shorter than its declared length is a network failure instead.
+ */
+function isCutShort(args: Record<string, unknown>, data: unknown, res: { statusCode: number; headers: Record<string, string> }): boolean {
+  if (args.stream || args.customResponse || !Buffer.isBuffer(data)) return false;
+  if (String(args.method ?? 'GET').toUpperCase() === 'HEAD' || res.statusCode === 204 || res.statusCode === 304) return false;
+  // Node's own verdict, when urllib passes the IncomingMessage on (chunked bodies have no length to compare).
+  if ((res as { complete?: unknown }).complete === false) return true;
+  const declared = Number(res.headers['content-length'] ?? NaN);
+  return Number.isSafeInteger(declared) && data.length < declared;
+}
+
+const NETWORK_CODES = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNREFUSED']);
+
+/**
+ * A connection lost mid-body: urllib's error keeps the answer's status (200) and the partial body,
+ * and ali-oss then parses that half XML answer and reports the parse error, not the network
+ * failure. Without them ali-oss reports it as what it is (status -1), which the driver retries.
+ */
+function asNetworkFailure(err: Error): Error {
+  const failure = err as Error & { code?: unknown; data?: unknown; status?: unknown };
+  if (typeof failure.code === 'string' && NETWORK_CODES.has(failure.code)) {
+    failure.data = undefined;
+    failure.status = -1;
+  }
+  return failure;
+}
+
+/** As urllib reports a lost connection: ali-oss gives it status -1, which the driver retries. */
+function cutShortError(data: Buffer, res: { headers: Record<string, string> }): Error {
+  const err = new Error(`the connection closed after ${data.length} of ${res.headers['content-length'] ?? 'the'} body bytes`);
+  err.name = 'ResponseError';
+  return Object.assign(err, { status: -1, code: 'ECONNRESET' });
+}
 
 function abortError(): Error {
   const err = new Error('request aborted');

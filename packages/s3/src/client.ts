@@ -5,13 +5,15 @@
 import { createHash } from 'node:crypto';
 import { Agent as HttpAgent, type ClientRequestArgs } from 'node:http';
 import { Agent as HttpsAgent, type RequestOptions as HttpsRequestOptions } from 'node:https';
-import type { Duplex } from 'node:stream';
+import { Readable, type Duplex } from 'node:stream';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { S3DriverOptions } from './options';
 
 /** Sockets per client: enough for several writers' parts and a multipart copy in parallel. */
 const MAX_SOCKETS = 128;
+const CONNECT_TIMEOUT_MS = 10_000;
+const SILENCE_TIMEOUT_MS = 120_000;
 
 export function buildS3Client(options: S3DriverOptions): S3Client {
   const secure = options.secure ?? true;
@@ -27,6 +29,10 @@ export function buildS3Client(options: S3DriverOptions): S3Client {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     requestHandler: new NodeHttpHandler({
+      // Without these a dead connection (no SYN-ACK, or silence after the request) waits forever:
+      // 10 s to connect, 120 s of silence on an open socket (headers or body), then the SDK retries.
+      connectionTimeout: CONNECT_TIMEOUT_MS,
+      socketTimeout: SILENCE_TIMEOUT_MS,
       httpAgent: new GuardedHttpAgent({ keepAlive: true, maxSockets: MAX_SOCKETS }),
       httpsAgent: new GuardedHttpsAgent({ keepAlive: true, maxSockets: MAX_SOCKETS, rejectUnauthorized: !options.skipVerify }),
     }),
@@ -44,7 +50,41 @@ export function buildS3Client(options: S3DriverOptions): S3Client {
   if (options.logLevel && /debug|info/i.test(options.logLevel)) config.logger = console;
   const client = new S3Client(config);
   addContentMd5ToDeleteObjects(client);
+  readSmallObjectsInsideRetries(client);
   return client;
+}
+
+/** GetObject answers up to this size are read whole inside the SDK's retry loop. */
+const BUFFERED_OBJECT_LIMIT = 1024 * 1024;
+
+/**
+ * The SDK retries a connection lost before the answer's headers, but hands GetObject's body over
+ * unread, so a connection lost mid-body failed the call. Small objects (upload state, manifests,
+ * small blobs) are read here, below the retry middleware, so that a cut body is retried like any
+ * reset; the Body is then a stream over the bytes read. Large bodies stay streaming to the reader.
+ */
+function readSmallObjectsInsideRetries(client: S3Client): void {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const result = await next(args);
+      const output = result.output as { Body?: unknown; ContentLength?: number };
+      if (context.commandName !== 'GetObjectCommand' || !(output.Body instanceof Readable)) return result;
+      if (output.ContentLength === undefined || output.ContentLength > BUFFERED_OBJECT_LIMIT) return result;
+      const chunks: Buffer[] = [];
+      for await (const chunk of output.Body as AsyncIterable<Buffer>) chunks.push(chunk);
+      const bytes = Buffer.concat(chunks);
+      if (bytes.length !== output.ContentLength)
+        throw Object.assign(new Error(`GetObject body ended after ${bytes.length} of ${output.ContentLength} bytes`), { code: 'ECONNRESET' });
+      // The SDK's stream methods too, as on the Body it would have returned.
+      output.Body = Object.assign(Readable.from(bytes.length > 0 ? [bytes] : [], { objectMode: false }), {
+        transformToByteArray: async () => new Uint8Array(bytes),
+        transformToString: async (encoding: BufferEncoding = 'utf8') => bytes.toString(encoding),
+        transformToWebStream: () => Readable.toWeb(Readable.from(bytes.length > 0 ? [bytes] : [], { objectMode: false })),
+      });
+      return result;
+    },
+    { step: 'deserialize', name: 'stowageReadSmallObjectsInsideRetries', priority: 'high' },
+  );
 }
 
 /**

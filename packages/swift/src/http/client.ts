@@ -1,12 +1,25 @@
 /**
  * Requests to one Swift account: the token goes on every request, a 401 re-authenticates once,
  * network errors and busy answers are retried with backoff (every request here has a Buffer or
- * no body, so resending is safe), and names are escaped segment by segment.
+ * no body, so resending is safe), and names are escaped segment by segment. Small answers
+ * (listings, JSON, markers, anything up to BUFFERED_BODY_LIMIT) are read inside the retry loop,
+ * so that a connection lost mid-body is retried like one lost before the headers.
  */
 import type { Agent } from 'undici';
 import type { AuthSession } from '../auth/session';
 import { SwiftHttpError } from './errors';
-import { backoff, bodyText, discard, isRetryableNetworkError, isRetryableStatus, send, type HttpBody, type HttpResponse } from './transport';
+import { backoff, bodyText, buffered, discard, isRetryableNetworkError, isRetryableStatus, send, type HttpBody, type HttpResponse } from './transport';
+
+/** Answers up to this size (or of unknown size, from the account or a container) are read whole before request() returns. */
+const BUFFERED_BODY_LIMIT = 1024 * 1024;
+
+/** Object content larger than the limit is left streaming to the caller (a reader); everything else is small. */
+function readsWhole(req: SwiftRequest, response: HttpResponse): boolean {
+  if (req.method === 'HEAD' || response.statusCode === 204) return false;
+  const length = Number(response.headers['content-length'] ?? NaN);
+  if (Number.isFinite(length)) return length <= BUFFERED_BODY_LIMIT;
+  return req.object === undefined;
+}
 
 export interface SwiftRequest {
   method: string;
@@ -80,7 +93,18 @@ export class SwiftClient {
         attempt--;
         continue;
       }
-      if (req.ok.includes(status)) return response;
+      if (req.ok.includes(status)) {
+        if (!readsWhole(req, response)) return response;
+        try {
+          return await buffered(response);
+        } catch (err) {
+          if (attempt < this.maxAttempts && isRetryableNetworkError(err)) {
+            await backoff(attempt, req.signal);
+            continue;
+          }
+          throw err;
+        }
+      }
       if (isRetryableStatus(status) && attempt < this.maxAttempts) {
         await discard(response);
         await backoff(attempt, req.signal);

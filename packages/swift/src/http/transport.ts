@@ -2,6 +2,7 @@
  * The HTTP side of the driver: one undici Agent (keep-alive sockets, optional TLS leniency) and
  * request(), which retries what is safe to retry and leaves every other status to the caller.
  */
+import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request, type Dispatcher } from 'undici';
 import { isAborted } from '@stowage/core';
@@ -21,11 +22,22 @@ export type HttpResponse = Dispatcher.ResponseData;
 /** Answers worth asking again: the proxy or a backend was busy, restarting or timed out. */
 const RETRY_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
 
+/**
+ * How long a connection may stay silent: waiting for the connection, for an answer's headers, and
+ * between two pieces of its body. undici's defaults (10 s, 300 s, 300 s) let one dead connection
+ * stall a call for five minutes before the retry; a Swift proxy gives up on its own backends after
+ * 60 s (client_timeout), so twice that still never cuts a healthy exchange short.
+ */
+const CONNECT_TIMEOUT_MS = 10_000;
+const SILENCE_TIMEOUT_MS = 120_000;
+
 export function newAgent(insecureSkipVerify: boolean): Agent {
   return new Agent({
     keepAliveTimeout: 30_000,
     keepAliveMaxTimeout: 120_000,
-    connect: { rejectUnauthorized: !insecureSkipVerify },
+    headersTimeout: SILENCE_TIMEOUT_MS,
+    bodyTimeout: SILENCE_TIMEOUT_MS,
+    connect: { rejectUnauthorized: !insecureSkipVerify, timeout: CONNECT_TIMEOUT_MS },
   });
 }
 
@@ -57,6 +69,24 @@ export async function bodyText(response: HttpResponse, limit = 64 * 1024): Promi
     if (text.length < limit) text += (chunk as Buffer).toString('utf8');
   }
   return text.slice(0, limit);
+}
+
+/**
+ * The response with its body read into memory and served from there (the same body methods and
+ * stream); a connection lost mid-body rejects here, where the caller can still retry.
+ */
+export async function buffered(response: HttpResponse): Promise<HttpResponse> {
+  const bytes = Buffer.from(await response.body.arrayBuffer());
+  const stream = Readable.from(bytes.length > 0 ? [bytes] : [], { objectMode: false });
+  const body = Object.assign(stream, {
+    arrayBuffer: async () => bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length),
+    text: async () => bytes.toString('utf8'),
+    json: async (): Promise<unknown> => JSON.parse(bytes.toString('utf8')),
+    dump: async () => {
+      stream.destroy();
+    },
+  });
+  return { ...response, body: body as unknown as HttpResponse['body'] };
 }
 
 /** Drops a body we do not need, returning its socket to the pool. */

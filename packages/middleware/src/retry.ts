@@ -1,8 +1,9 @@
 /**
  * Retries calls that failed transiently (`isTransient(err)`: a 5xx, throttling, a timeout, a reset
  * connection) when trying again cannot duplicate or lose data: getContent, stat, list,
- * redirectURL, putContent (it replaces the whole content atomically), delete, opening a reader
- * (not the stream once it flows) and walk (resumed after the last path the callback saw). writer
+ * redirectURL, putContent (it replaces the whole content atomically), delete, opening a reader,
+ * a reader's stream cut short (resumed where it stopped, see `reader`) and walk (resumed after the
+ * last path the callback saw). writer
  * sessions, move (a retry after a move that did happen would fail or, worse, move again) and
  * purgeUploads (its count would be wrong) are never retried.
  *
@@ -10,9 +11,11 @@
  * 2^(attempt-1)))), within a budget: at most `maxAttempts` attempts and `budget` of waiting in
  * all. The AbortSignal stops a wait at once.
  */
-import type { Readable } from 'node:stream';
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
 import {
   DriverDecorator,
+  InvalidParameterError,
   OperationAbortedError,
   integerOption,
   isPathNotFound,
@@ -37,6 +40,11 @@ export interface RetryOptions {
   maxDelayMs?: number;
   /** The most waiting in all for one call, in ms (default 20000): a wait that would pass it is not started. */
   budgetMs?: number;
+  /**
+   * Resume a reader's stream that fails transiently, where it stopped (default true). A resume
+   * first reads the part already delivered again and goes on only if it is the same bytes.
+   */
+  resumeReads?: boolean;
   /** Which errors to retry; default `isTransient`. */
   retryable?: (err: unknown) => boolean;
   /** A source of numbers in [0, 1) for the jitter (default Math.random), e.g. seeded for tests. */
@@ -62,6 +70,7 @@ export class RetryMiddleware extends DriverDecorator {
   readonly baseDelayMs: number;
   readonly maxDelayMs: number;
   readonly budgetMs: number;
+  readonly resumeReads: boolean;
   private readonly retryable: (err: unknown) => boolean;
   private readonly random: () => number;
   private readonly onRetry: ((event: RetryEvent) => void) | undefined;
@@ -72,6 +81,10 @@ export class RetryMiddleware extends DriverDecorator {
     this.baseDelayMs = integerOption(NAME, 'baseDelayMs', options.baseDelayMs, { default: 100, min: 1 });
     this.maxDelayMs = integerOption(NAME, 'maxDelayMs', options.maxDelayMs, { default: 5000, min: this.baseDelayMs });
     this.budgetMs = integerOption(NAME, 'budgetMs', options.budgetMs, { default: 20_000, min: 0 });
+    if (options.resumeReads !== undefined && typeof options.resumeReads !== 'boolean') {
+      throw new InvalidParameterError(NAME, 'resumeReads', 'must be true or false');
+    }
+    this.resumeReads = options.resumeReads ?? true;
     this.retryable = options.retryable ?? isTransient;
     this.random = options.random ?? Math.random;
     this.onRetry = options.onRetry;
@@ -83,9 +96,55 @@ export class RetryMiddleware extends DriverDecorator {
   override putContent(path: string, content: Uint8Array, opts?: OpOptions): Promise<void> {
     return this.retry('putContent', path, opts, () => this.inner.putContent(path, content, opts));
   }
-  override reader(path: string, offset?: number, opts?: OpOptions): Promise<Readable> {
-    return this.retry('reader', path, opts, () => this.inner.reader(path, offset, opts));
+  /**
+   * Opening is retried like any read. A stream that then fails transiently is opened again at
+   * `offset`, within the same attempts and budget, and goes on where it stopped only if the part
+   * already delivered reads back the same bytes: the driver API has no version to pin, and a file
+   * replaced meanwhile must fail the read rather than splice two contents. That check costs one
+   * more read of the delivered part, paid only when a stream is cut.
+   */
+  override async reader(path: string, offset = 0, opts?: OpOptions): Promise<Readable> {
+    const open = () => this.retry('reader', path, opts, () => this.inner.reader(path, offset, opts));
+    const first = await open();
+    if (!this.resumeReads) return first;
+    return Readable.from(this.resumingChunks(path, opts, first, open), { objectMode: false });
   }
+
+  private async *resumingChunks(path: string, opts: OpOptions | undefined, first: Readable, open: () => Promise<Readable>): AsyncGenerator<Buffer> {
+    let stream: Readable | undefined = first;
+    let delivered = 0;
+    const hash = createHash('sha256');
+    let waited = 0;
+    let cut: unknown; // the failure being recovered from, thrown as it was if the file changed meanwhile
+    for (let attempt = 1; ; attempt++) {
+      try {
+        if (!stream) {
+          stream = await open();
+          if (!(await consumePrefix(stream, delivered, hash.copy().digest('hex')))) {
+            stream.destroy();
+            throw new ChangedDuringRead();
+          }
+        }
+        for await (const chunk of stream as AsyncIterable<Buffer>) {
+          delivered += chunk.length;
+          hash.update(chunk);
+          yield chunk;
+        }
+        return;
+      } catch (err) {
+        if (err instanceof ChangedDuringRead) throw cut;
+        stream?.destroy();
+        stream = undefined;
+        const delayMs = this.nextDelay(attempt, err, opts?.signal, waited);
+        if (delayMs === undefined) throw err;
+        cut = err;
+        waited += delayMs;
+        this.onRetry?.({ operation: 'readerStream', path, attempt, error: err, delayMs });
+        await sleep(delayMs, opts?.signal, () => new OperationAbortedError(this.name, { operation: 'reader', path, cause: opts?.signal?.reason }));
+      }
+    }
+  }
+
   override stat(path: string, opts?: OpOptions): Promise<FileInfo> {
     return this.retry('stat', path, opts, () => this.inner.stat(path, opts));
   }
@@ -141,6 +200,14 @@ export class RetryMiddleware extends DriverDecorator {
     );
   }
 
+  /** The wait before attempt `attempt + 1` after `err`, or undefined when it must not be retried (attempts, budget, abort, kind). */
+  private nextDelay(attempt: number, err: unknown, signal: AbortSignal | undefined, waited: number): number | undefined {
+    if (attempt >= this.maxAttempts || signal?.aborted || !this.retryable(err)) return undefined;
+    const cap = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (attempt - 1));
+    const delayMs = Math.floor(this.random() * cap);
+    return waited + delayMs > this.budgetMs ? undefined : delayMs;
+  }
+
   private async retry<T>(
     operation: string,
     path: string,
@@ -154,16 +221,64 @@ export class RetryMiddleware extends DriverDecorator {
       try {
         return await call();
       } catch (err) {
-        if (attempt >= this.maxAttempts || signal?.aborted || !this.retryable(err) || (mayRetry && !mayRetry(err))) throw err;
-        const cap = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (attempt - 1));
-        const delayMs = Math.floor(this.random() * cap);
-        if (waited + delayMs > this.budgetMs) throw err;
+        const delayMs = mayRetry && !mayRetry(err) ? undefined : this.nextDelay(attempt, err, signal, waited);
+        if (delayMs === undefined) throw err;
         waited += delayMs;
         this.onRetry?.({ operation, path, attempt, error: err, delayMs });
         await sleep(delayMs, signal, () => new OperationAbortedError(this.name, { operation, path, cause: signal?.reason }));
       }
     }
   }
+}
+
+/** A resumed read found the part already delivered changed: the file was replaced meanwhile. */
+class ChangedDuringRead extends Error {}
+
+/**
+ * Reads exactly `length` bytes from the start of `stream`, which then goes on after them, and says
+ * whether their sha256 is `expected` (false if the stream ends first).
+ */
+async function consumePrefix(stream: Readable, length: number, expected: string): Promise<boolean> {
+  const hash = createHash('sha256');
+  let remaining = length;
+  while (remaining > 0) {
+    const chunk = (stream.read() as Buffer | null) ?? (await nextChunk(stream));
+    if (chunk === null) return false;
+    const head = chunk.subarray(0, remaining);
+    hash.update(head);
+    remaining -= head.length;
+    if (head.length < chunk.length) stream.unshift(chunk.subarray(head.length));
+  }
+  return hash.digest('hex') === expected;
+}
+
+/** The next chunk of a paused stream, or null at its end; rejects with its error. */
+function nextChunk(stream: Readable): Promise<Buffer | null> {
+  if (stream.readableEnded || stream.destroyed) return Promise.resolve(null);
+  return new Promise((resolve, reject) => {
+    const settle = () => {
+      stream.off('readable', onReadable);
+      stream.off('end', onEnd);
+      stream.off('error', onError);
+    };
+    const onReadable = () => {
+      const chunk = stream.read() as Buffer | null;
+      if (chunk === null) return;
+      settle();
+      resolve(chunk);
+    };
+    const onEnd = () => {
+      settle();
+      resolve(null);
+    };
+    const onError = (err: Error) => {
+      settle();
+      reject(err);
+    };
+    stream.on('readable', onReadable);
+    stream.on('end', onEnd);
+    stream.on('error', onError);
+  });
 }
 
 /** Waits `ms`, or rejects with `aborted()` as soon as the signal fires. */
@@ -182,9 +297,9 @@ function sleep(ms: number, signal: AbortSignal | undefined, aborted: () => Error
   });
 }
 
-/** The config.yml factory: `maxattempts`, `basedelay`, `maxdelay` and `budget` (durations such as `100ms`, `5s`). */
+/** The config.yml factory: `maxattempts`, `basedelay`, `maxdelay` and `budget` (durations such as `100ms`, `5s`), `resumereads` (true or false). */
 export function retryFromConfig(driver: StorageDriver, options: Record<string, unknown>): RetryMiddleware {
-  const reader = readOptions(NAME, options, ['maxattempts', 'basedelay', 'maxdelay', 'budget']);
+  const reader = readOptions(NAME, options, ['maxattempts', 'basedelay', 'maxdelay', 'budget', 'resumereads']);
   return reader.construct(
     () =>
       new RetryMiddleware(driver, {
@@ -192,7 +307,8 @@ export function retryFromConfig(driver: StorageDriver, options: Record<string, u
         baseDelayMs: reader.has('basedelay') ? durationMs(reader, 'basedelay', 100) : undefined,
         maxDelayMs: reader.has('maxdelay') ? durationMs(reader, 'maxdelay', 5000) : undefined,
         budgetMs: reader.has('budget') ? durationMs(reader, 'budget', 20_000, { allowZero: true }) : undefined,
+        resumeReads: reader.boolean('resumereads', true),
       }),
-    { maxAttempts: 'maxattempts', baseDelayMs: 'basedelay', maxDelayMs: 'maxdelay', budgetMs: 'budget' },
+    { maxAttempts: 'maxattempts', baseDelayMs: 'basedelay', maxDelayMs: 'maxdelay', budgetMs: 'budget', resumeReads: 'resumereads' },
   );
 }

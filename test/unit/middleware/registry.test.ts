@@ -180,7 +180,7 @@ middleware:
     rejects([{ name: 'retry', options: { basedelay: '1s', maxdelay: '100ms' } }], /retry: parameter maxdelay: must be an integer >= 1000, got 100/);
     rejects(
       [{ name: 'retry', options: { maxatempts: 3 } }],
-      /retry: parameter maxatempts: unknown option \(retry takes maxattempts, basedelay, maxdelay, budget\)/,
+      /retry: parameter maxatempts: unknown option \(retry takes maxattempts, basedelay, maxdelay, budget, resumereads\)/,
     );
     rejects([{ name: 'regulator', options: { maxthreads: 0 } }], /regulator: parameter maxthreads: must be an integer >= 1, got 0/);
     rejects([{ name: 'chaos', options: { errorrate: 1.5 } }], /chaos: parameter errorrate: must be a rate from 0 to 1/);

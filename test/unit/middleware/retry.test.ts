@@ -12,7 +12,38 @@ import {
   type WalkOptions,
 } from '@stowage/core';
 import { ChaosMiddleware, RetryMiddleware, type RetryEvent } from '@stowage/middleware';
+import { Readable } from 'node:stream';
+import { DriverDecorator, type StorageDriver } from '@stowage/core';
 import { ScriptedDriver, transientError } from './helpers';
+
+/** Cuts the next `cuts` reader streams after `after` bytes with a transient error; `onCut` runs at each cut (e.g. to replace the file). */
+class CuttingDriver extends DriverDecorator {
+  opened = 0;
+  constructor(
+    inner: StorageDriver,
+    private cuts: number,
+    private readonly after: number,
+    private readonly onCut: () => Promise<void> = async () => {},
+  ) {
+    super(inner);
+  }
+  override async reader(path: string, offset?: number, opts?: OpOptions): Promise<Readable> {
+    this.opened++;
+    const content = await this.inner.getContent(path, opts);
+    const from = content.subarray(offset ?? 0);
+    if (this.cuts === 0) return Readable.from([from.subarray(0, 5), from.subarray(5)]);
+    this.cuts--;
+    const head = from.subarray(0, this.after);
+    const onCut = this.onCut;
+    return Readable.from(
+      (async function* () {
+        yield head;
+        await onCut();
+        throw transientError('reader', path);
+      })(),
+    );
+  }
+}
 
 /** Fast retries: waits of at most a few ms. */
 function fast(inner: ScriptedDriver | ChaosMiddleware, options: ConstructorParameters<typeof RetryMiddleware>[1] = {}) {
@@ -180,6 +211,38 @@ describe('middleware: retry', () => {
     const first = await run();
     assert.ok(first.injected > 0 && first.retries === first.injected);
     assert.deepEqual(await run(), first);
+  });
+
+  it('resumes a reader stream cut short where it stopped, after checking the delivered part reads back the same', async () => {
+    const inner = new ScriptedDriver();
+    await inner.memory.putContent('/blob', Buffer.from('0123456789abcdefghij'));
+    const cutting = new CuttingDriver(inner, 2, 4);
+    const events: RetryEvent[] = [];
+    const driver = new RetryMiddleware(cutting, { baseDelayMs: 1, maxDelayMs: 2, onRetry: (event) => events.push(event) });
+    assert.equal((await readAll(await driver.reader('/blob', 2))).toString(), '23456789abcdefghij');
+    assert.equal(cutting.opened, 3);
+    assert.deepEqual(
+      events.map((event) => event.operation),
+      ['readerStream', 'readerStream'],
+    );
+    const off = new RetryMiddleware(new CuttingDriver(inner, 1, 4), { baseDelayMs: 1, maxDelayMs: 2, resumeReads: false });
+    await assert.rejects(readAll(await off.reader('/blob')), isTransient);
+  });
+
+  it('fails a cut read with its own error, splicing nothing, when the file was replaced before the resume', async () => {
+    const inner = new ScriptedDriver();
+    await inner.memory.putContent('/blob', Buffer.from('0123456789'));
+    const replace = () => inner.memory.putContent('/blob', Buffer.from('ABCDEFGHIJ'));
+    const driver = new RetryMiddleware(new CuttingDriver(inner, 1, 4, replace), { baseDelayMs: 1, maxDelayMs: 2 });
+    const received: Buffer[] = [];
+    const stream = await driver.reader('/blob');
+    await assert.rejects(
+      (async () => {
+        for await (const chunk of stream as AsyncIterable<Buffer>) received.push(chunk);
+      })(),
+      (err) => isTransient(err) && (err as Error).message.includes('503'),
+    );
+    assert.equal(Buffer.concat(received).toString(), '0123', 'only the bytes of the first content were delivered');
   });
 });
 

@@ -12,7 +12,7 @@ import { hasLeftovers, type StorageDriver } from '@stowage/core';
 import { describeConformance, type SizeProfileName } from '@stowage/conformance';
 import { faultSettingsFromEnv, startFaultProxy, type FaultKind, type FaultProxy } from '../services/fault-proxy';
 import { FaultJournal } from './fault-journal';
-import { retryStandIn, type RetryCounts } from './fault-retry';
+import { RetryMiddleware } from '@stowage/middleware';
 
 /** Signed URLs (S3, Azure SAS, Swift TempURL, OSS V1/V4) are fetched by the test itself, not by a driver: never faulted. */
 const SIGNED_URL = /[?&](X-Amz-Signature|sig|temp_url_sig|Signature|x-oss-signature)=/i;
@@ -34,7 +34,7 @@ export interface FaultRunOptions {
   setup(context: Mocha.Context): Promise<FaultTarget>;
   /**
    * Wraps each driver under test, inside the journal: the place for retry middleware on calls the
-   * driver does not retry itself. Default: fault-retry.ts's stand-in for @stowage/middleware's retry.
+   * driver does not retry itself. Default: @stowage/middleware's retry with its defaults, counting its retries.
    */
   wrap?: (driver: StorageDriver) => StorageDriver;
   /** The fault kinds to spread the faults over; default all of them. */
@@ -51,8 +51,11 @@ function destroyDriver(driver: StorageDriver): Promise<void> {
 
 export function describeFaultConformance(name: string, options: FaultRunOptions): void {
   const { seed, rate } = faultSettingsFromEnv();
-  const standInRetries: RetryCounts = {};
-  const wrap = options.wrap ?? retryStandIn(standInRetries);
+  const middlewareRetries: Record<string, number> = {};
+  const wrap =
+    options.wrap ??
+    ((driver: StorageDriver) =>
+      new RetryMiddleware(driver, { onRetry: ({ operation }) => void (middlewareRetries[operation] = (middlewareRetries[operation] ?? 0) + 1) }));
 
   describe(`${name} through the fault proxy (rate ${rate}, seed ${seed})`, function () {
     let target: FaultTarget | undefined;
@@ -103,6 +106,7 @@ export function describeFaultConformance(name: string, options: FaultRunOptions)
           return hasLeftovers(direct) ? direct.leftovers(prefix) : Promise.resolve([]);
         },
         modTimeResolutionMs: options.modTimeResolutionMs ?? 1000,
+        faultsInjected: rate > 0,
       },
     );
 
@@ -121,7 +125,7 @@ export function describeFaultConformance(name: string, options: FaultRunOptions)
           `      ${name}: ${seconds} s; ${proxy.counters.requests} requests, ${proxy.counters.forwarded} forwarded, ` +
             `${proxy.totalFaults()} faults (${faults}); read-backs ${c.checked} (${finalCount} at the end), ` +
             `corrupted ${c.corrupted}, torn ${c.torn}, lost ${c.lost}, unverified resumes ${c.unverified}; ` +
-            `retries by the stand-in: ${JSON.stringify(standInRetries)}`,
+            `retries by the retry middleware: ${JSON.stringify(middlewareRetries)}`,
         );
         assert.deepEqual({ corrupted: c.corrupted, torn: c.torn, lost: c.lost }, { corrupted: 0, torn: 0, lost: 0 }, c.problems.join('\n'));
       });

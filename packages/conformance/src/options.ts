@@ -44,6 +44,14 @@ export interface ConformanceOptions {
   leftovers?: (driver: StorageDriver, prefix: string) => Promise<string[]>;
   /** The coarsest modTime step the backend records (1000 for S3's Last-Modified); default 1000. */
   modTimeResolutionMs?: number;
+  /**
+   * The run injects network faults (a fault proxy, chaos middleware). A stream read cut short
+   * while its file is being replaced cannot finish: the version it was reading is gone, so the
+   * retry middleware fails it rather than splice two versions. With this set, the rewrite test
+   * counts such a read, failing with a transient error, as no read; bytes that are neither
+   * version still fail it. Default false: without faults every read must succeed.
+   */
+  faultsInjected?: boolean;
   /** Per-test mocha timeout in milliseconds; default 10 minutes. */
   timeoutMs?: number;
 }

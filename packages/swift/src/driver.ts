@@ -100,7 +100,7 @@ export class SwiftDriver extends BaseStorageDriver implements LeftoverInspector 
     this.tempUrlMethods = new Set((options.tempUrlMethods ?? ['GET', 'HEAD']).map((m) => m.toUpperCase()));
     this.supports = { redirect: this.tempUrlMethods.size > 0 };
     this.agent = newAgent(options.insecureSkipVerify ?? false);
-    this.client = new SwiftClient(new AuthSession(authenticator(options, this.agent)), this.agent, settings.maxAttempts);
+    this.client = new SwiftClient(new AuthSession(authenticator(options, this.agent, settings.maxAttempts)), this.agent, settings.maxAttempts);
     this.container = new SwiftContainer(this.client, options.container);
     this.layout = new SwiftLayout(options.prefix ?? '', options.rootDirectory ?? '');
     this.largeObjects = new LargeObjects(this.container, this.layout, settings.copyConcurrency);

@@ -97,6 +97,16 @@ describe('swift: retries and listing pages', function () {
     assert.equal((await driver.getContent('/r/file')).toString(), 'content after three failures', 'reads are retried too');
   });
 
+  it("retries its authentication after a reset connection and a 503, so a new driver's first call survives them", async () => {
+    proxy.fail(1, 'GET', '/auth/v1.0', 'reset');
+    proxy.fail(1, 'GET', '/auth/v1.0', '503');
+    const before = proxy.seen.filter((line) => line.includes('/auth/v1.0')).length;
+    await proxiedDriver().putContent('/r/auth-retried', Buffer.from('x'));
+    assert.equal(proxy.seen.filter((line) => line.includes('/auth/v1.0')).length - before, 3, 'two failed authentications and the one that worked');
+    proxy.fail(1, 'GET', '/auth/v1.0', 'reset');
+    await assert.rejects(proxiedDriver({ maxAttempts: 1 }).stat('/r/auth-retried'), isStorageDriverError);
+  });
+
   it('gives up after maxAttempts with the last answer as cause', async () => {
     const driver = proxiedDriver({ maxAttempts: 2 });
     await driver.putContent('/r/limit', Buffer.from('x'));

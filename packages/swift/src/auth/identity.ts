@@ -4,7 +4,7 @@
  */
 import { InvalidParameterError } from '@stowage/core';
 import { SwiftHttpError } from '../http/errors';
-import { bodyText, discard, header, send } from '../http/transport';
+import { backoff, bodyText, discard, header, isRetryableNetworkError, isRetryableStatus, send } from '../http/transport';
 import type { Agent } from 'undici';
 import { DRIVER_NAME, type AuthVersion, type EndpointType, type SwiftAuthOptions } from '../options';
 import type { Authenticate, Credentials } from './types';
@@ -16,12 +16,29 @@ export function guessAuthVersion(authUrl: string): AuthVersion {
   return 1;
 }
 
-export function authenticator(options: SwiftAuthOptions, agent: Agent): Authenticate {
+/**
+ * The authentication of `options`, asked again (up to `maxAttempts` in all) after a network failure
+ * or a 5xx/429 answer, as every other request is: asking for a token changes nothing stored, and
+ * a new driver's first call must not fail on one reset connection.
+ */
+export function authenticator(options: SwiftAuthOptions, agent: Agent, maxAttempts = 1): Authenticate {
   const version = options.authVersion ?? guessAuthVersion(options.authUrl);
-  if (version === 1) return (signal) => authV1(options, agent, signal);
-  if (version === 2) return (signal) => authV2(options, agent, signal);
-  if (version === 3) return (signal) => authV3(options, agent, signal);
-  throw new InvalidParameterError(DRIVER_NAME, 'authversion', `must be 1, 2 or 3, got ${String(version)}`);
+  let once: Authenticate;
+  if (version === 1) once = (signal) => authV1(options, agent, signal);
+  else if (version === 2) once = (signal) => authV2(options, agent, signal);
+  else if (version === 3) once = (signal) => authV3(options, agent, signal);
+  else throw new InvalidParameterError(DRIVER_NAME, 'authversion', `must be 1, 2 or 3, got ${String(version)}`);
+  return async (signal) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await once(signal);
+      } catch (err) {
+        const retryable = isRetryableNetworkError(err) || (err instanceof SwiftHttpError && isRetryableStatus(err.status));
+        if (attempt >= maxAttempts || !retryable || signal?.aborted) throw err;
+        await backoff(attempt, signal);
+      }
+    }
+  };
 }
 
 async function authV1(options: SwiftAuthOptions, agent: Agent, signal?: AbortSignal): Promise<Credentials> {

@@ -51,45 +51,6 @@ const POOL_LIMIT = 256 * 1024 * 1024;
 const POOL_IDLE_MS = 2000;
 
 /**
- * Full slabs of dropped files, for the next writers. Memory the process got from the OS costs a page
- * fault per 4 KiB on first touch, which is most of what writing a big file costs; V8 frees a Buffer
- * only at some later GC and the C allocator then hands big blocks back to the OS, so without this
- * every big write touches fresh pages. Kept at most POOL_IDLE_MS after the last reuse.
- */
-export class SlabPool {
-  private readonly free: Buffer[] = [];
-  private timer: NodeJS.Timeout | undefined;
-  private takenSinceTimer = false;
-
-  /** A slab of MAX_SLAB bytes (old content, to be overwritten), or undefined when none is free. */
-  take(): Buffer | undefined {
-    const slab = this.free.pop();
-    if (slab) this.takenSinceTimer = true;
-    return slab;
-  }
-
-  /** Gives back the full slabs of a file nothing else can see any more. */
-  recycle(file: FileNode): void {
-    for (const chunk of file.chunks) {
-      if (this.free.length * MAX_SLAB >= POOL_LIMIT) break;
-      // A whole slab of its own (allocUnsafeSlow): a trimmed copy or a pooled small buffer never qualifies.
-      if (chunk.length === MAX_SLAB && chunk.byteOffset === 0 && chunk.buffer.byteLength === MAX_SLAB) this.free.push(chunk);
-    }
-    if (this.free.length > 0 && !this.timer) this.schedule();
-  }
-
-  private schedule(): void {
-    this.takenSinceTimer = false;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      if (this.takenSinceTimer) this.schedule();
-      else this.free.length = 0;
-    }, POOL_IDLE_MS);
-    this.timer.unref();
-  }
-}
-
-/**
  * Everything an in-memory driver holds. Two drivers constructed over the same store see the same
  * files and uploads, as two processes would see one real backend.
  */
@@ -98,15 +59,44 @@ export class MemoryStore {
   readonly root = new DirNode(new Date());
   /** Unfinished uploads by path (the drivers' own; not part of the API). @internal */
   readonly uploads = new Map<string, StagedUpload>();
-  /** Slabs of dropped files, for reuse (the drivers' own; not part of the API). @internal */
-  readonly slabs = new SlabPool();
 
-  /** The tree let go of `file`: its slabs are reused once no reader is copying from them. @internal */
+  /*
+   * Full slabs of dropped files, for the next writers. Memory the process got from the OS costs a
+   * page fault per 4 KiB on first touch, which is most of what writing a big file costs; V8 frees a
+   * Buffer only at some later GC and the C allocator then hands big blocks back to the OS, so
+   * without this every big write touches fresh pages. Let go once POOL_IDLE_MS pass with no reuse.
+   */
+  private readonly freeSlabs: Buffer[] = [];
+  private poolTimer: NodeJS.Timeout | undefined;
+  private takenSinceTimer = false;
+
+  /** A slab of MAX_SLAB bytes (old content, to be overwritten), or undefined when none is free (the writer's own). @internal */
+  takeSlab(): Buffer | undefined {
+    const slab = this.freeSlabs.pop();
+    if (slab) this.takenSinceTimer = true;
+    return slab;
+  }
+
+  /** The tree let go of `file`: its slabs are reused once no reader is copying from them (the drivers' own). @internal */
   drop(file: FileNode): void {
     file.dropped = true;
-    if (file.ownsSlabs && file.readers === 0) {
-      file.ownsSlabs = false;
-      this.slabs.recycle(file);
+    if (!file.ownsSlabs || file.readers > 0) return;
+    file.ownsSlabs = false;
+    for (const chunk of file.chunks) {
+      if (this.freeSlabs.length * MAX_SLAB >= POOL_LIMIT) break;
+      // A whole slab of its own (allocUnsafeSlow): a trimmed copy or a pooled small buffer never qualifies.
+      if (chunk.length === MAX_SLAB && chunk.byteOffset === 0 && chunk.buffer.byteLength === MAX_SLAB) this.freeSlabs.push(chunk);
     }
+    if (this.freeSlabs.length > 0 && !this.poolTimer) this.schedulePoolRelease();
+  }
+
+  private schedulePoolRelease(): void {
+    this.takenSinceTimer = false;
+    this.poolTimer = setTimeout(() => {
+      this.poolTimer = undefined;
+      if (this.takenSinceTimer) this.schedulePoolRelease();
+      else this.freeSlabs.length = 0;
+    }, POOL_IDLE_MS);
+    this.poolTimer.unref();
   }
 }

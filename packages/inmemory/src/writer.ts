@@ -4,8 +4,8 @@
  * longer that entry was replaced by a newer writer (fenced) or purged.
  *
  * Written bytes are copied (the caller may reuse its buffer once write() resolves) into slabs this
- * writer allocates (or takes from the store's pool of dropped files' slabs, see store.ts) and alone fills: a stream of 1 MiB writes makes a few large buffers rather than
- * one per write, so storing, reading and freeing a big file costs a handful of allocations. A slab
+ * writer allocates (or takes from the store's pool of dropped files' slabs, see store.ts) and
+ * alone fills: a stream of 1 MiB writes makes a few large buffers rather than one per write, so storing, reading and freeing a big file costs a handful of allocations. A slab
  * grows with the upload (the first one is exactly the first write, so small files waste nothing)
  * up to MAX_SLAB. Only bytes past `slabUsed` are ever written, and a chunk covers bytes before it,
  * so a stored chunk never changes.
@@ -16,7 +16,7 @@ import { FileNode, MAX_SLAB, type MemoryStore, type StagedUpload } from './store
 /** What the writer needs of its driver (InMemoryDriver implements it). */
 export interface InMemoryWriterHost {
   /** The unfinished uploads by path: a path's entry is its one live upload. */
-  readonly store: Pick<MemoryStore, 'uploads' | 'slabs'>;
+  readonly store: Pick<MemoryStore, 'uploads' | 'takeSlab'>;
   /** Puts `file` at `path`, creating parent directories; replaces an existing file atomically. */
   publish(path: string, file: FileNode): void;
 }
@@ -76,7 +76,7 @@ export class InMemoryFileWriter extends BaseFileWriter {
     const size = Math.max(wanted, Math.min(MAX_SLAB, this.upload.size));
     this.slabUsed = 0;
     // A dropped file's slab: its pages are already mapped, so filling it costs no page faults.
-    const reused = size === MAX_SLAB ? this.host.store.slabs.take() : undefined;
+    const reused = size === MAX_SLAB ? this.host.store.takeSlab() : undefined;
     if (reused) {
       this.slab = reused;
       return;

@@ -53,7 +53,8 @@ export class InMemoryDriver extends BaseStorageDriver implements LeftoverInspect
 
   protected async _reader(path: string, offset: number): Promise<Readable> {
     const file = this.requireFile(path);
-    return new SnapshotReader(file.chunks, offset);
+    file.readers++;
+    return new SnapshotReader(file.chunks, offset, () => this.releaseReader(file));
   }
 
   /**
@@ -72,7 +73,9 @@ export class InMemoryDriver extends BaseStorageDriver implements LeftoverInspect
     } else {
       const node = this.find(path);
       if (!(node instanceof FileNode)) throw new PathNotFoundError(this.name, path, { operation: 'writer' });
-      // Continue from committed content: its chunks are immutable, so they can be shared.
+      // Continue from committed content: its chunks are immutable, so they can be shared (and so
+      // are no longer the file's own to reuse).
+      node.ownsSlabs = false;
       upload = { chunks: [...node.chunks], size: node.size, lastWritten: new Date() };
     }
     if (staged) staged.fenced = true;
@@ -101,8 +104,10 @@ export class InMemoryDriver extends BaseStorageDriver implements LeftoverInspect
   }
 
   protected async _delete(path: string): Promise<void> {
-    if (!this.find(path)) throw new PathNotFoundError(this.name, path, { operation: 'delete' });
+    const node = this.find(path);
+    if (!node) throw new PathNotFoundError(this.name, path, { operation: 'delete' });
     this.detach(path);
+    this.dropTree(node);
   }
 
   protected async _purgeUploads(olderThan: Date): Promise<number> {
@@ -135,9 +140,23 @@ export class InMemoryDriver extends BaseStorageDriver implements LeftoverInspect
       dir = next;
     }
     const leaf = names[names.length - 1]!;
-    if (dir.children.get(leaf) instanceof DirNode) throw new InvalidPathError(this.name, path, 'the path is a directory');
+    const replaced = dir.children.get(leaf);
+    if (replaced instanceof DirNode) throw new InvalidPathError(this.name, path, 'the path is a directory');
     dir.children.set(leaf, file);
     dir.modTime = file.modTime;
+    if (replaced && replaced !== file) this.store.drop(replaced);
+  }
+
+  /** Every file at or below `node`, which the tree no longer holds, is dropped. */
+  private dropTree(node: TreeNode): void {
+    if (node instanceof FileNode) this.store.drop(node);
+    else for (const child of node.children.values()) this.dropTree(child);
+  }
+
+  /** A reader of `file` copied its last byte or was destroyed: a dropped file it kept alive can now be reused. */
+  private releaseReader(file: FileNode): void {
+    file.readers--;
+    if (file.dropped && file.readers === 0) this.store.drop(file);
   }
 
   private find(path: string): TreeNode | undefined {
@@ -182,10 +201,13 @@ class SnapshotReader extends Readable {
   /** The stored chunk the next byte comes from, and the position in it. */
   private index = 0;
   private at: number;
+  /** Called once, when this reader no longer copies from `chunks`. */
+  private release: (() => void) | undefined;
 
-  constructor(chunks: readonly Buffer[], offset: number) {
+  constructor(chunks: readonly Buffer[], offset: number, release: () => void) {
     super({ highWaterMark: READ_CHUNK });
     this.chunks = chunks;
+    this.release = release;
     let skip = offset;
     while (this.index < chunks.length && skip >= chunks[this.index]!.length) skip -= chunks[this.index++]!.length;
     this.at = skip;
@@ -196,6 +218,7 @@ class SnapshotReader extends Readable {
     let wanted = 0;
     for (let i = this.index, from = this.at; i < chunks.length && wanted < READ_CHUNK; i++, from = 0) wanted += chunks[i]!.length - from;
     if (wanted === 0) {
+      this.letGo();
       this.push(null);
       return;
     }
@@ -211,6 +234,8 @@ class SnapshotReader extends Readable {
         this.at = 0;
       }
     }
+    // Past the last copy: the stored chunks may be reused from here on.
+    if (this.index === chunks.length) this.letGo();
     this.push(out);
     // Ending now saves a small file's stream one more read() round.
     if (this.index === chunks.length) this.push(null);
@@ -218,8 +243,15 @@ class SnapshotReader extends Readable {
 
   override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
     // Let go of the snapshot: a destroyed reader must not keep a deleted file's bytes alive.
-    this.chunks = [];
+    this.letGo();
     callback(err);
+  }
+
+  private letGo(): void {
+    this.chunks = [];
+    const release = this.release;
+    this.release = undefined;
+    release?.();
   }
 }
 

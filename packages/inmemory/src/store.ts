@@ -8,10 +8,19 @@
 
 export class FileNode {
   readonly kind = 'file';
+  /** Readers still copying out of `chunks`: while any is, the slabs cannot be reused. */
+  readers = 0;
+  /** Set once the tree no longer holds this file; its slabs go back to the pool when no reader is left. */
+  dropped = false;
+  /**
+   * @param ownsSlabs the full slabs among `chunks` belong to this file alone (a fresh writer's
+   *   commit), so they may be reused once the file is dropped; false once anything else shares them.
+   */
   constructor(
     readonly chunks: readonly Buffer[],
     readonly size: number,
     public modTime: Date,
+    public ownsSlabs = false,
   ) {}
 }
 
@@ -32,6 +41,15 @@ export interface StagedUpload {
   fenced?: boolean;
 }
 
+/** Largest slab a writer fills (see writer.ts); only slabs of exactly this size are reused. */
+export const MAX_SLAB = 8 * 1024 * 1024;
+
+/** Most bytes of dropped files' slabs kept for reuse. */
+const POOL_LIMIT = 256 * 1024 * 1024;
+
+/** How long reusable slabs are kept when no writer takes any. */
+const POOL_IDLE_MS = 2000;
+
 /**
  * Everything an in-memory driver holds. Two drivers constructed over the same store see the same
  * files and uploads, as two processes would see one real backend.
@@ -41,4 +59,44 @@ export class MemoryStore {
   readonly root = new DirNode(new Date());
   /** Unfinished uploads by path (the drivers' own; not part of the API). @internal */
   readonly uploads = new Map<string, StagedUpload>();
+
+  /*
+   * Full slabs of dropped files, for the next writers. Memory the process got from the OS costs a
+   * page fault per 4 KiB on first touch, which is most of what writing a big file costs; V8 frees a
+   * Buffer only at some later GC and the C allocator then hands big blocks back to the OS, so
+   * without this every big write touches fresh pages. Let go once POOL_IDLE_MS pass with no reuse.
+   */
+  private readonly freeSlabs: Buffer[] = [];
+  private poolTimer: NodeJS.Timeout | undefined;
+  private takenSinceTimer = false;
+
+  /** A slab of MAX_SLAB bytes (old content, to be overwritten), or undefined when none is free (the writer's own). @internal */
+  takeSlab(): Buffer | undefined {
+    const slab = this.freeSlabs.pop();
+    if (slab) this.takenSinceTimer = true;
+    return slab;
+  }
+
+  /** The tree let go of `file`: its slabs are reused once no reader is copying from them (the drivers' own). @internal */
+  drop(file: FileNode): void {
+    file.dropped = true;
+    if (!file.ownsSlabs || file.readers > 0) return;
+    file.ownsSlabs = false;
+    for (const chunk of file.chunks) {
+      if (this.freeSlabs.length * MAX_SLAB >= POOL_LIMIT) break;
+      // A whole slab of its own (allocUnsafeSlow): a trimmed copy or a pooled small buffer never qualifies.
+      if (chunk.length === MAX_SLAB && chunk.byteOffset === 0 && chunk.buffer.byteLength === MAX_SLAB) this.freeSlabs.push(chunk);
+    }
+    if (this.freeSlabs.length > 0 && !this.poolTimer) this.schedulePoolRelease();
+  }
+
+  private schedulePoolRelease(): void {
+    this.takenSinceTimer = false;
+    this.poolTimer = setTimeout(() => {
+      this.poolTimer = undefined;
+      if (this.takenSinceTimer) this.schedulePoolRelease();
+      else this.freeSlabs.length = 0;
+    }, POOL_IDLE_MS);
+    this.poolTimer.unref();
+  }
 }

@@ -4,22 +4,19 @@
  * longer that entry was replaced by a newer writer (fenced) or purged.
  *
  * Written bytes are copied (the caller may reuse its buffer once write() resolves) into slabs this
- * writer allocates and alone fills: a stream of 1 MiB writes makes a few large buffers rather than
- * one per write, so storing, reading and freeing a big file costs a handful of allocations. A slab
+ * writer allocates (or takes from the store's pool of dropped files' slabs, see store.ts) and
+ * alone fills: a stream of 1 MiB writes makes a few large buffers rather than one per write, so storing, reading and freeing a big file costs a handful of allocations. A slab
  * grows with the upload (the first one is exactly the first write, so small files waste nothing)
  * up to MAX_SLAB. Only bytes past `slabUsed` are ever written, and a chunk covers bytes before it,
  * so a stored chunk never changes.
  */
-import { BaseFileWriter, MiB, PathNotFoundError, UploadFencedError, type FileWriterInit } from '@stowage/core';
-import { FileNode, type MemoryStore, type StagedUpload } from './store';
-
-/** Largest slab: big enough that a 256 MiB stream is a few dozen buffers, small enough to waste little. */
-const MAX_SLAB = 8 * MiB;
+import { BaseFileWriter, PathNotFoundError, UploadFencedError, type FileWriterInit } from '@stowage/core';
+import { FileNode, MAX_SLAB, type MemoryStore, type StagedUpload } from './store';
 
 /** What the writer needs of its driver (InMemoryDriver implements it). */
 export interface InMemoryWriterHost {
   /** The unfinished uploads by path: a path's entry is its one live upload. */
-  readonly store: Pick<MemoryStore, 'uploads'>;
+  readonly store: Pick<MemoryStore, 'uploads' | 'takeSlab'>;
   /** Puts `file` at `path`, creating parent directories; replaces an existing file atomically. */
   publish(path: string, file: FileNode): void;
 }
@@ -28,6 +25,8 @@ export class InMemoryFileWriter extends BaseFileWriter {
   /** The slab being filled, this writer's own; undefined until the first write that needs one. */
   private slab: Buffer | undefined;
   private slabUsed = 0;
+  /** The upload began empty, so every slab it holds is this writer's own (a resumed one shares). */
+  private readonly fresh: boolean;
 
   constructor(
     init: FileWriterInit,
@@ -35,6 +34,7 @@ export class InMemoryFileWriter extends BaseFileWriter {
     private readonly host: InMemoryWriterHost,
   ) {
     super(init);
+    this.fresh = upload.chunks.length === 0;
   }
 
   protected async _write(chunk: Buffer): Promise<void> {
@@ -62,7 +62,7 @@ export class InMemoryFileWriter extends BaseFileWriter {
     this.requireCurrent('commit');
     this.trimLastSlab();
     // The committed file gets its own list: nothing that still holds the upload can change it.
-    this.host.publish(this.path, new FileNode([...this.upload.chunks], this.upload.size, new Date()));
+    this.host.publish(this.path, new FileNode([...this.upload.chunks], this.upload.size, new Date(), this.fresh));
     this.host.store.uploads.delete(this.path);
   }
 
@@ -74,9 +74,15 @@ export class InMemoryFileWriter extends BaseFileWriter {
   /** A slab for `wanted` more bytes: at least those, else as much as the upload holds so far (doubling), within MAX_SLAB. */
   private newSlab(wanted: number): void {
     const size = Math.max(wanted, Math.min(MAX_SLAB, this.upload.size));
+    this.slabUsed = 0;
+    // A dropped file's slab: its pages are already mapped, so filling it costs no page faults.
+    const reused = size === MAX_SLAB ? this.host.store.takeSlab() : undefined;
+    if (reused) {
+      this.slab = reused;
+      return;
+    }
     // Small slabs may come from Node's shared pool: stored bytes are never handed out, only copies.
     this.slab = size < 4096 ? Buffer.allocUnsafe(size) : Buffer.allocUnsafeSlow(size);
-    this.slabUsed = 0;
   }
 
   /** Records slab[start, end) as written: it extends the upload's last chunk when that one ends at `start` in this slab. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { MiB, readAll } from '@stowage/core';
-import { InMemoryDriver } from '@stowage/inmemory';
+import { InMemoryDriver, type MemoryStore } from '@stowage/inmemory';
 
 /** The writer's slabs grow 1, 1, 2, 4, 8, 8... MiB for 1 MiB writes (writer.ts, MAX_SLAB = 8 MiB). */
 const SLAB_BOUNDARIES = [1, 2, 4, 8, 16, 24].map((n) => n * MiB);
@@ -16,6 +16,17 @@ async function chunksOf(driver: InMemoryDriver, path: string, offset = 0): Promi
   const chunks: Buffer[] = [];
   for await (const chunk of await driver.reader(path, offset)) chunks.push(chunk as Buffer);
   return chunks;
+}
+
+/** The ArrayBuffers behind a committed file's chunks (the store's internals, read for the test only). */
+function buffersOf(store: MemoryStore, name: string): Set<ArrayBufferLike> {
+  const node = store.root.children.get(name);
+  assert.ok(node && node.kind === 'file', `/${name} is a file`);
+  return new Set(node.chunks.map((chunk) => chunk.buffer));
+}
+
+function shared(a: Set<ArrayBufferLike>, b: Set<ArrayBufferLike>): number {
+  return [...a].filter((buffer) => b.has(buffer)).length;
 }
 
 describe('inmemory: stored content (slabs) and readers', () => {
@@ -128,5 +139,67 @@ describe('inmemory: stored content (slabs) and readers', () => {
     await driver.delete('/r');
     assert.ok((await readAll(stream)).equals(content.subarray(10)));
     assert.equal((await readAll(later)).toString(), 'replaced');
+  });
+
+  describe('slabs of dropped files are reused', () => {
+    const other = randomBytes(24 * MiB);
+
+    it('by the next big write once a file is deleted, replaced by putContent or by a move', async () => {
+      const driver = new InMemoryDriver();
+      for (const drop of [
+        (path: string) => driver.delete(path),
+        (path: string) => driver.putContent(path, Buffer.from('x')),
+        (path: string) => driver.move('/m', path),
+      ]) {
+        await writeInChunks(driver, '/a', content, MiB);
+        const old = buffersOf(driver.store, 'a');
+        await driver.putContent('/m', Buffer.from('moved'));
+        await drop('/a');
+        await writeInChunks(driver, '/b', other, MiB);
+        // Both files are written in 1 MiB writes: slabs of 1, 1, 2, 4, 8 and 8 MiB, so two full 8 MiB ones.
+        assert.equal(shared(old, buffersOf(driver.store, 'b')), 2);
+        assert.ok((await driver.getContent('/b')).equals(other));
+        await driver.delete('/b');
+      }
+    });
+
+    it('not while a reader still copies from them: it reads its own bytes, and they are reused after its last copy', async () => {
+      const driver = new InMemoryDriver();
+      await writeInChunks(driver, '/a', content, MiB);
+      const old = buffersOf(driver.store, 'a');
+      const reader = await driver.reader('/a');
+      const iterator = reader[Symbol.asyncIterator]();
+      const first = (await iterator.next()).value as Buffer;
+      await driver.delete('/a');
+      await writeInChunks(driver, '/b', other, MiB);
+      assert.equal(shared(old, buffersOf(driver.store, 'b')), 0, 'nothing reused while the reader is open');
+      const rest: Buffer[] = [first];
+      for (let next = await iterator.next(); !next.done; next = await iterator.next()) rest.push(next.value as Buffer);
+      assert.ok(Buffer.concat(rest).equals(content), 'the reader got the deleted file whole');
+      await writeInChunks(driver, '/c', other, MiB);
+      assert.equal(shared(old, buffersOf(driver.store, 'c')), 2, 'reused once the reader is done');
+      assert.ok((await driver.getContent('/b')).equals(other));
+      assert.ok((await driver.getContent('/c')).equals(other));
+    });
+
+    it('nor after a destroyed reader lets go, when other content shares them', async () => {
+      const driver = new InMemoryDriver();
+      await writeInChunks(driver, '/a', content, MiB);
+      const old = buffersOf(driver.store, 'a');
+      const reader = await driver.reader('/a');
+      reader.destroy();
+      // An append shares the committed chunks: replacing the file must not free them for reuse.
+      const appending = await driver.writer('/a', true);
+      await appending.write(Buffer.from('tail'));
+      await driver.putContent('/a', Buffer.from('replaced'));
+      await writeInChunks(driver, '/b', other, MiB);
+      assert.equal(shared(old, buffersOf(driver.store, 'b')), 0);
+      await appending.commit();
+      assert.ok((await driver.getContent('/a')).equals(Buffer.concat([content, Buffer.from('tail')])));
+      // The appended file shares slabs with the one it continued: dropping it frees nothing either.
+      await driver.delete('/a');
+      await writeInChunks(driver, '/c', other, MiB);
+      assert.equal(shared(old, buffersOf(driver.store, 'c')), 0);
+    });
   });
 });

@@ -97,6 +97,16 @@ describe('azure: answers cut on the way back (fault proxy)', function () {
     assert.ok(hasErrorCode(err, ErrorCode.Aborted), `OperationAbortedError, got ${String(err)}`);
   });
 
+  it("a cancel whose emptying commit's answer is lost leaves nothing behind (Azurite's block clearing)", async () => {
+    const driver = await proxied(once('reset-after', (method, url) => method === 'PUT' && url.includes('comp=blocklist')));
+    const path = '/cut/cancel';
+    const writer = await driver.writer(path, false);
+    await writer.cancel();
+    const direct = directOf(driver);
+    await assert.rejects(direct.stat(path), (e: unknown) => hasErrorCode(e, ErrorCode.PathNotFound));
+    await assert.rejects(direct.writer(path, true), (e: unknown) => hasErrorCode(e, ErrorCode.PathNotFound));
+  });
+
   it('a batch delete whose answer is cut is sent again and the tree is gone', async () => {
     const driver = await proxied(once('truncate', (method, url) => method === 'POST' && url.includes('comp=batch')));
     const direct = directOf(driver);

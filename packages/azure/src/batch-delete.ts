@@ -2,9 +2,9 @@
  * Deleting many blobs: Blob Batch requests of up to 256 deletes, or, where the service has no
  * batch support (Azurite), single deletes a few at once.
  */
-import { Semaphore, StorageDriverError, throwIfAborted } from '@stowage/core';
-import { LIST_PAGE_SIZE, PARALLEL_REQUESTS, type BlobStore } from './blob-store';
-import { isBatchUnsupported, isContainerNotFound, isNotFound } from './errors';
+import { Semaphore, StorageDriverError, isTransientNetworkError, throwIfAborted } from '@stowage/core';
+import { LIST_PAGE_SIZE, PARALLEL_REQUESTS, RACE_ATTEMPTS, type BlobStore } from './blob-store';
+import { isBatchUnsupported, isContainerNotFound, isCutResponse, isNotFound } from './errors';
 
 /** Sub-requests per blob batch (Azure's maximum). */
 const BATCH_SIZE = 256;
@@ -37,7 +37,7 @@ export class BlobDeleter {
 
   private async deleteBlobs(names: string[], signal?: AbortSignal): Promise<void> {
     const { container } = this.store;
-    if (this.batchSupported && names.length > 1) {
+    for (let attempt = 1; this.batchSupported && names.length > 1; attempt++) {
       try {
         const clients = names.map((name) => container.getBlobClient(name));
         const response = await container.getBlobBatchClient().deleteBlobs(clients, { deleteSnapshots: 'include', abortSignal: signal });
@@ -51,6 +51,9 @@ export class BlobDeleter {
         }
         return;
       } catch (err) {
+        // A batch whose answer was cut may have run in part: deleting again is harmless (a
+        // missing blob answers 404, which counts as deleted).
+        if (attempt < RACE_ATTEMPTS && (isCutResponse(err, signal) || isTransientNetworkError(err))) continue;
         if (!isBatchUnsupported(err)) throw err;
         this.batchSupported = false;
       }

@@ -31,7 +31,17 @@ import { BlobDeleter } from './batch-delete';
 import { BlobStore, RACE_ATTEMPTS, READ_RETRIES } from './blob-store';
 import { createClients, type AzureClients } from './client';
 import { copyBlob } from './copy';
-import { azureCodeOf, isConditionFailed, isInvalidBlockList, isInvalidRange, isNotFound, mapAzureError, statusOf } from './errors';
+import {
+  azureCodeOf,
+  cutResponseError,
+  isConditionFailed,
+  isCutResponse,
+  isInvalidBlockList,
+  isInvalidRange,
+  isNotFound,
+  mapAzureError,
+  statusOf,
+} from './errors';
 import { BlobLayout } from './layout';
 import { childNamePages, firstBlobBelow, listFiles, ListingPages } from './listing';
 import { DRIVER_NAME, type AzureDriverOptions } from './options';
@@ -230,6 +240,12 @@ export class AzureDriver extends BaseStorageDriver implements LeftoverInspector 
    */
   async leftovers(prefix: string = ROOT): Promise<string[]> {
     return this.staged.leftovers(prefix);
+  }
+
+  /** A response cut mid-body with no signal fired is the network's failure, not an abort (errors.ts isCutResponse). */
+  protected override toTypedError(err: unknown, context: ErrorContext, signal?: AbortSignal): Error {
+    if (isCutResponse(err, signal)) return cutResponseError(err, context);
+    return super.toTypedError(err, context, signal);
   }
 
   protected override _mapError(err: unknown, context: ErrorContext): Error | undefined {

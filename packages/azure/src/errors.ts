@@ -4,7 +4,16 @@
  * errors. Everything else becomes a StorageDriverError (by BaseStorageDriver) keeping the
  * original as `cause`.
  */
-import { InvalidParameterError, PathNotFoundError, StorageDriverError, isTransientHttpStatus, isTransientNetworkError, type ErrorContext } from '@stowage/core';
+import {
+  InvalidParameterError,
+  PathNotFoundError,
+  StorageDriverError,
+  isAborted,
+  isStowageError,
+  isTransientHttpStatus,
+  isTransientNetworkError,
+  type ErrorContext,
+} from '@stowage/core';
 import { DRIVER_NAME } from './options';
 
 export function statusOf(err: unknown): number | undefined {
@@ -93,6 +102,20 @@ export function mapAzureError(err: unknown, context: ErrorContext): Error | unde
   if (!isNotFound(err)) return isAzureTransient(err) ? new StorageDriverError(DRIVER_NAME, err, { ...context, transient: true }) : undefined;
   if (isContainerNotFound(err) && !READS.has(context.operation)) return undefined;
   return new PathNotFoundError(DRIVER_NAME, context.path ?? '/', { operation: context.operation, cause: err });
+}
+
+/**
+ * An abort nobody asked for: the SDK reports a response cut mid-body (the socket's 'aborted', a
+ * lost batch answer) as an AbortError whether or not a signal fired. With the operation's signal
+ * not fired, it is a network failure that may pass, not the caller's abort.
+ */
+export function isCutResponse(err: unknown, signal?: AbortSignal): boolean {
+  return signal?.aborted !== true && !isStowageError(err) && isAborted(err);
+}
+
+/** A cut response (see isCutResponse) as a transient StorageDriverError, so a retry may take it again. */
+export function cutResponseError(err: unknown, context: ErrorContext): StorageDriverError {
+  return new StorageDriverError(DRIVER_NAME, err, { ...context, transient: true });
 }
 
 /** A bad driver option or config parameter, named. */

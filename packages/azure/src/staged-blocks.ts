@@ -3,6 +3,7 @@
  * and removing them while the committed content stays. Azure drops uncommitted blocks only when a
  * blob is committed again or deleted, so removing them means committing the content anew.
  */
+import { randomBytes } from 'node:crypto';
 import type { BlobGetPropertiesResponse, BlobHTTPHeaders, BlockBlobClient } from '@azure/storage-blob';
 import { ROOT, Semaphore, isSameOrBelow, throwIfAborted } from '@stowage/core';
 import { READ_RETRIES, RACE_ATTEMPTS, LIST_PAGE_SIZE, PARALLEL_REQUESTS, servedByAzurite, sizeOf, type BlobStore } from './blob-store';
@@ -173,12 +174,33 @@ export class StagedBlocks {
  * committed empty (for the length of one request) and deleted again.
  */
 async function clearAzuriteBlocks(blob: BlockBlobClient): Promise<void> {
+  // The empty commit carries a nonce, so when its answer is lost and the SDK's retry finds the
+  // blob, the blob is known to be this empty commit (deleted) and not someone's write (kept).
+  const nonce = randomBytes(8).toString('hex');
   try {
-    const empty = await blob.commitBlockList([], { conditions: { ifNoneMatch: '*' } });
+    const empty = await blob.commitBlockList([], { conditions: { ifNoneMatch: '*' }, metadata: { [CLEAR_MARKER]: nonce } });
     await blob.delete({ conditions: { ifMatch: empty.etag } });
   } catch (err) {
+    if (statusOf(err) === 409) {
+      await deleteIfClearedBy(blob, nonce);
+      return;
+    }
     // Written meanwhile: that write cleared them already.
-    if (!isConditionFailed(err) && !isNotFound(err) && statusOf(err) !== 409) throw err;
+    if (!isConditionFailed(err) && !isNotFound(err)) throw err;
+  }
+}
+
+/** Metadata name of clearAzuriteBlocks' empty commit. */
+const CLEAR_MARKER = 'stowageclear';
+
+/** Deletes the blob when it is still clearAzuriteBlocks' empty commit carrying `nonce`. */
+async function deleteIfClearedBy(blob: BlockBlobClient, nonce: string): Promise<void> {
+  try {
+    const props = await blob.getProperties();
+    if (props.metadata?.[CLEAR_MARKER] !== nonce) return;
+    await blob.delete({ conditions: { ifMatch: props.etag } });
+  } catch (err) {
+    if (!isConditionFailed(err) && !isNotFound(err)) throw err;
   }
 }
 

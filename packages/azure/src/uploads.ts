@@ -3,10 +3,10 @@
  * newest unfinished upload, or continuing committed content), the conditional commit that makes
  * one live writer per upload hold, and putContent of content too large for one Put Blob.
  */
-import type { BlobGetPropertiesResponse } from '@azure/storage-blob';
+import type { BlobGetPropertiesResponse, BlockBlobClient } from '@azure/storage-blob';
 import { PathNotFoundError, StorageDriverError, UploadFencedError, type FileWriterInit, type OpOptions } from '@stowage/core';
 import { RACE_ATTEMPTS, READ_RETRIES, sizeOf, type BlobStore } from './blob-store';
-import { allOurs, analyseUncommitted, dataBlockId, newSession, newUploadId } from './blocks';
+import { allOurs, analyseUncommitted, dataBlockId, newSession, newUploadId, type ListedBlock } from './blocks';
 import { azureCodeOf, isBlobAlreadyExists, isConditionFailed, isInvalidBlockList, isNotFound, statusOf } from './errors';
 import type { StagedBlocks } from './staged-blocks';
 import { AzureFileWriter, BlockStager, tooManyBlocks, type BlockListing, type UploadPlan, type WriterHost } from './writer';
@@ -185,6 +185,11 @@ export class BlockUploads implements WriterHost {
         await store.writeBlob(blobName, signal, (b) => b.commitBlockList(ids, { conditions, abortSignal: signal }));
         return;
       } catch (err) {
+        const refused = isConditionFailed(err) || isBlobAlreadyExists(err) || isInvalidBlockList(err);
+        // A commit whose answer was lost is retried by the SDK, and the retry finds its own commit:
+        // the condition no longer holds, or the blocks are committed. Success, but only when the
+        // blob's committed list is exactly this commit's (ids carry the upload and session).
+        if (refused && (await this.committedAs(blob, ids, seen, signal))) return;
         if (isBlobAlreadyExists(err) && attempt === 1) {
           let etag: string | undefined;
           try {
@@ -199,7 +204,7 @@ export class BlockUploads implements WriterHost {
           }
         }
         // Committed, replaced or deleted since the check (which drops this writer's blocks too).
-        if (isConditionFailed(err) || isBlobAlreadyExists(err) || isInvalidBlockList(err)) {
+        if (refused) {
           throw new UploadFencedError(
             store.driverName,
             path,
@@ -211,4 +216,21 @@ export class BlockUploads implements WriterHost {
       }
     }
   }
+
+  /**
+   * Whether the blob's committed block list is exactly `ids`. Data block ids name the upload and
+   * writer session, so only this commit (or one naming the very same blocks) leaves that list.
+   * A commit that adds no block to what `seen` had committed leaves nothing to tell it by and
+   * never counts.
+   */
+  private async committedAs(blob: BlockBlobClient, ids: readonly string[], seen: BlockListing, signal?: AbortSignal): Promise<boolean> {
+    if (ids.length === 0 || sameNames(seen.committed, ids)) return false;
+    const listing = await this.context.store.blockListing(blob, signal, undefined, 'all');
+    if (listing === undefined) return false;
+    return sameNames(listing.committed, ids) && sizeOf(listing.committed) === listing.contentLength;
+  }
+}
+
+function sameNames(blocks: readonly ListedBlock[], ids: readonly string[]): boolean {
+  return blocks.length === ids.length && blocks.every((block, i) => block.name === ids[i]);
 }

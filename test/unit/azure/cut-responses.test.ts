@@ -1,0 +1,118 @@
+/**
+ * Answers lost on the way back, against Azurite through the fault proxy with the fault forced on
+ * one request: a commit whose answer is lost, a download cut mid-body, and a batch delete whose
+ * answer is cut. Each took effect (or may have) on the server; the driver must tell that apart
+ * from a lost race or a caller's abort.
+ */
+import assert from 'node:assert/strict';
+import { ErrorCode, KiB, hasErrorCode, isTransient } from '@stowage/core';
+import type { AzureDriver } from '@stowage/azure';
+import { startFaultProxy, type FaultKind, type FaultProxy } from '../../services/fault-proxy';
+import { pattern, sha256 } from '../../helpers/child-process';
+import { useAzurite } from './helpers';
+
+/** A fault for the first request that `matches`, none for any other. */
+function once(kind: FaultKind, matches: (method: string, url: string) => boolean): (request: { method: string; url: string }) => FaultKind | undefined {
+  let fired = false;
+  return ({ method, url }) => {
+    if (fired || !matches(method, url)) return undefined;
+    fired = true;
+    return kind;
+  };
+}
+
+describe('azure: answers cut on the way back (fault proxy)', function () {
+  const azurite = useAzurite();
+  let proxy: FaultProxy | undefined;
+
+  afterEach(async () => {
+    await proxy?.close();
+    proxy = undefined;
+  });
+
+  /** A driver over this file's container whose requests go through a proxy deciding with `decide`. */
+  async function proxied(decide: (request: { method: string; url: string }) => FaultKind | undefined, blockSize = 16 * KiB): Promise<AzureDriver> {
+    const { instance } = azurite;
+    proxy = await startFaultProxy({ target: `http://127.0.0.1:${instance.port}`, decide });
+    return azurite.driver({ serviceUrl: `${proxy.url}${new URL(instance.serviceUrl).pathname}`, blockSize });
+  }
+
+  /** A driver over the same root that talks to Azurite directly. */
+  function directOf(driver: AzureDriver): AzureDriver {
+    return azurite.driver({ rootDirectory: driver.options.rootDirectory });
+  }
+
+  it('a commit whose answer is lost, retried by the SDK into its own commit, succeeds and publishes the content', async () => {
+    const driver = await proxied(once('reset-after', (method, url) => method === 'PUT' && url.includes('comp=blocklist')));
+    const path = '/cut/commit';
+    const content = pattern('commit', 0, 40 * KiB);
+    const writer = await driver.writer(path, false);
+    await writer.write(content);
+    await writer.commit();
+    assert.equal(proxy!.counters.faults['reset-after'], 1, 'the Put Block List answer was lost');
+    const direct = directOf(driver);
+    assert.equal(sha256(await direct.getContent(path)), sha256(content));
+  });
+
+  it('a commit whose answer is lost over content already there succeeds too', async () => {
+    const driver = await proxied(once('reset-after', (method, url) => method === 'PUT' && url.includes('comp=blocklist')));
+    const path = '/cut/commit-over';
+    await directOf(driver).putContent(path, pattern('old', 0, 8 * KiB));
+    const content = pattern('new', 0, 40 * KiB);
+    const writer = await driver.writer(path, false);
+    await writer.write(content);
+    await writer.commit();
+    assert.equal(proxy!.counters.faults['reset-after'], 1);
+    assert.equal(sha256(await directOf(driver).getContent(path)), sha256(content));
+  });
+
+  it('a download cut mid-body, with no signal fired, is a transient StorageDriverError, not an abort', async () => {
+    const path = '/cut/read';
+    const content = pattern('read', 0, 256 * KiB);
+    const driver = await proxied(once('truncate', (method, url) => method === 'GET' && url.includes('/cut/read') && !url.includes('comp=')));
+    await directOf(driver).putContent(path, content);
+    const err = await driver.getContent(path).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.equal(proxy!.counters.faults.truncate, 1, 'the download was cut');
+    assert.ok(err, 'the cut download fails');
+    assert.ok(hasErrorCode(err, ErrorCode.StorageDriver), `a StorageDriverError, got ${String(err)}`);
+    assert.ok(isTransient(err), 'marked transient');
+  });
+
+  it('a download whose own signal fired stays OperationAbortedError', async () => {
+    const path = '/cut/read-aborted';
+    const driver = await proxied(() => undefined);
+    await directOf(driver).putContent(path, pattern('abort', 0, 64 * KiB));
+    const controller = new AbortController();
+    const reader = await driver.reader(path, 0, { signal: controller.signal });
+    controller.abort();
+    const err = await (async () => {
+      for await (const chunk of reader) void chunk;
+    })().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(hasErrorCode(err, ErrorCode.Aborted), `OperationAbortedError, got ${String(err)}`);
+  });
+
+  it("a cancel whose emptying commit's answer is lost leaves nothing behind (Azurite's block clearing)", async () => {
+    const driver = await proxied(once('reset-after', (method, url) => method === 'PUT' && url.includes('comp=blocklist')));
+    const path = '/cut/cancel';
+    const writer = await driver.writer(path, false);
+    await writer.cancel();
+    const direct = directOf(driver);
+    await assert.rejects(direct.stat(path), (e: unknown) => hasErrorCode(e, ErrorCode.PathNotFound));
+    await assert.rejects(direct.writer(path, true), (e: unknown) => hasErrorCode(e, ErrorCode.PathNotFound));
+  });
+
+  it('a batch delete whose answer is cut is sent again and the tree is gone', async () => {
+    const driver = await proxied(once('truncate', (method, url) => method === 'POST' && url.includes('comp=batch')));
+    const direct = directOf(driver);
+    for (let i = 0; i < 5; i++) await direct.putContent(`/cut/tree/f${i}`, pattern(`f${i}`, 0, KiB));
+    await driver.delete('/cut/tree');
+    assert.equal(proxy!.counters.faults.truncate + proxy!.counters.faults['reset-after'], 1, 'the batch answer was cut');
+    await assert.rejects(direct.stat('/cut/tree/f0'), (e: unknown) => hasErrorCode(e, ErrorCode.PathNotFound));
+  });
+});

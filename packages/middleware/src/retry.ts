@@ -118,18 +118,30 @@ export class RetryMiddleware extends DriverDecorator {
     let cut: unknown; // the failure being recovered from, thrown as it was if the file changed meanwhile
     for (let attempt = 1; ; attempt++) {
       try {
+        // A resumed stream starts at `offset` again: its first `skip` bytes must be the ones delivered.
+        let skip = 0;
+        let expected = '';
+        const check = createHash('sha256');
         if (!stream) {
           stream = await open();
-          if (!(await consumePrefix(stream, delivered, hash.copy().digest('hex')))) {
-            stream.destroy();
-            throw new ChangedDuringRead();
-          }
+          skip = delivered;
+          expected = hash.copy().digest('hex');
         }
         for await (const chunk of stream as AsyncIterable<Buffer>) {
-          delivered += chunk.length;
-          hash.update(chunk);
-          yield chunk;
+          let piece = chunk;
+          if (skip > 0) {
+            const head = piece.subarray(0, skip);
+            check.update(head);
+            skip -= head.length;
+            if (skip === 0 && check.digest('hex') !== expected) throw new ChangedDuringRead();
+            piece = piece.subarray(head.length);
+            if (piece.length === 0) continue;
+          }
+          delivered += piece.length;
+          hash.update(piece);
+          yield piece;
         }
+        if (skip > 0) throw new ChangedDuringRead(); // it ended inside the part delivered: the file shrank
         return;
       } catch (err) {
         if (err instanceof ChangedDuringRead) throw cut;
@@ -233,53 +245,6 @@ export class RetryMiddleware extends DriverDecorator {
 
 /** A resumed read found the part already delivered changed: the file was replaced meanwhile. */
 class ChangedDuringRead extends Error {}
-
-/**
- * Reads exactly `length` bytes from the start of `stream`, which then goes on after them, and says
- * whether their sha256 is `expected` (false if the stream ends first).
- */
-async function consumePrefix(stream: Readable, length: number, expected: string): Promise<boolean> {
-  const hash = createHash('sha256');
-  let remaining = length;
-  while (remaining > 0) {
-    const chunk = (stream.read() as Buffer | null) ?? (await nextChunk(stream));
-    if (chunk === null) return false;
-    const head = chunk.subarray(0, remaining);
-    hash.update(head);
-    remaining -= head.length;
-    if (head.length < chunk.length) stream.unshift(chunk.subarray(head.length));
-  }
-  return hash.digest('hex') === expected;
-}
-
-/** The next chunk of a paused stream, or null at its end; rejects with its error. */
-function nextChunk(stream: Readable): Promise<Buffer | null> {
-  if (stream.readableEnded || stream.destroyed) return Promise.resolve(null);
-  return new Promise((resolve, reject) => {
-    const settle = () => {
-      stream.off('readable', onReadable);
-      stream.off('end', onEnd);
-      stream.off('error', onError);
-    };
-    const onReadable = () => {
-      const chunk = stream.read() as Buffer | null;
-      if (chunk === null) return;
-      settle();
-      resolve(chunk);
-    };
-    const onEnd = () => {
-      settle();
-      resolve(null);
-    };
-    const onError = (err: Error) => {
-      settle();
-      reject(err);
-    };
-    stream.on('readable', onReadable);
-    stream.on('end', onEnd);
-    stream.on('error', onError);
-  });
-}
 
 /** Waits `ms`, or rejects with `aborted()` as soon as the signal fires. */
 function sleep(ms: number, signal: AbortSignal | undefined, aborted: () => Error): Promise<void> {

@@ -10,6 +10,8 @@ import type { AzureDriver } from '@stowage/azure';
 import { startFaultProxy, type FaultKind, type FaultProxy } from '../../services/fault-proxy';
 import { pattern, sha256 } from '../../helpers/child-process';
 import { useAzurite } from './helpers';
+import { RetryMiddleware } from '@stowage/middleware';
+import { readAll } from '@stowage/core';
 
 /** A fault for the first request that `matches`, none for any other. */
 function once(kind: FaultKind, matches: (method: string, url: string) => boolean): (request: { method: string; url: string }) => FaultKind | undefined {
@@ -80,6 +82,32 @@ describe('azure: answers cut on the way back (fault proxy)', function () {
     assert.ok(hasErrorCode(err, ErrorCode.StorageDriver), `a StorageDriverError, got ${String(err)}`);
     assert.ok(isTransient(err), 'marked transient');
   });
+
+  for (const size of [96, 288, 70 * KiB]) {
+    it(`a reader stream of ${size} B cut mid-body fails, never ends short; through the retry middleware it reads back whole`, async () => {
+      const path = `/cut/stream-${size}`;
+      const content = pattern('stream', 0, size);
+      const cutFirstRead = () => once('truncate', (method, url) => method === 'GET' && url.includes(path) && !url.includes('comp='));
+      const driver = await proxied(cutFirstRead());
+      await directOf(driver).putContent(path, content);
+      const bare = await readAll(await driver.reader(path, 0)).then(
+        (got) => `ended after ${got.length} of ${size} bytes`,
+        (e: unknown) => e,
+      );
+      assert.equal(proxy!.counters.faults.truncate, 1, 'the stream was cut');
+      assert.ok(isTransient(bare), `the cut stream fails transiently: ${String(bare)}`);
+      await proxy!.close();
+      proxy = await startFaultProxy({ target: `http://127.0.0.1:${azurite.instance.port}`, decide: cutFirstRead() });
+      const sameRoot = azurite.driver({
+        serviceUrl: `${proxy.url}${new URL(azurite.instance.serviceUrl).pathname}`,
+        rootDirectory: driver.options.rootDirectory,
+      });
+      const retried = new RetryMiddleware(sameRoot, { baseDelayMs: 1, maxDelayMs: 2 });
+      const got = await readAll(await retried.reader(path, 0));
+      assert.equal(proxy.counters.faults.truncate, 1, 'the stream was cut');
+      assert.equal(sha256(got), sha256(content), `read back whole (${got.length} of ${size} bytes)`);
+    });
+  }
 
   it('a download whose own signal fired stays OperationAbortedError', async () => {
     const path = '/cut/read-aborted';

@@ -213,13 +213,18 @@ export class AzureDriver extends BaseStorageDriver implements LeftoverInspector 
         etag = (await blob.getProperties({ abortSignal: opts.signal })).etag;
       } catch (err) {
         if (!isNotFound(err)) throw err;
+        // Seen by an earlier attempt and gone now: the delete whose answer was refused (412 after a
+        // lost answer) did happen, or another did. Either way the path is deleted.
+        if (attempt > 1) return;
         break;
       }
       try {
         await blob.delete({ conditions: { ifMatch: etag }, deleteSnapshots: 'include', abortSignal: opts.signal });
         return;
       } catch (err) {
-        if (isNotFound(err)) break;
+        // The blob was there a moment ago and is gone now: deleted, by this call if its answer was
+        // lost and the SDK's retry found nothing, or by another. Either way the path is deleted.
+        if (isNotFound(err)) return;
         if (!isConditionFailed(err) || attempt >= RACE_ATTEMPTS) throw err;
       }
     }

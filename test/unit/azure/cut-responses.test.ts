@@ -135,6 +135,15 @@ describe('azure: answers cut on the way back (fault proxy)', function () {
     await assert.rejects(direct.writer(path, true), (e: unknown) => hasErrorCode(e, ErrorCode.PathNotFound));
   });
 
+  it('a file delete whose answer is lost, answered 404 or 412 on its retry, succeeds: the file is gone', async () => {
+    const driver = await proxied(once('reset-after', (method, url) => method === 'DELETE' && url.includes('/cut/lost-delete')));
+    const direct = directOf(driver);
+    await direct.putContent('/cut/lost-delete', pattern('lost-delete', 0, KiB));
+    await driver.delete('/cut/lost-delete');
+    assert.equal(proxy!.counters.faults['reset-after'], 1, 'the delete reached Azurite and its answer was lost');
+    await assert.rejects(direct.stat('/cut/lost-delete'), (e: unknown) => hasErrorCode(e, ErrorCode.PathNotFound));
+  });
+
   it('a batch delete whose answer is cut is sent again and the tree is gone', async () => {
     const driver = await proxied(once('truncate', (method, url) => method === 'POST' && url.includes('comp=batch')));
     const direct = directOf(driver);

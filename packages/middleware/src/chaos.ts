@@ -20,6 +20,7 @@ import {
   type WalkFn,
   type WalkOptions,
 } from '@stowage/core';
+import { abortableWait } from './wait';
 import { durationMs, rate, readOptions, stringList } from './options';
 import { ForwardingWriter } from './writer';
 
@@ -178,7 +179,7 @@ export class ChaosMiddleware extends DriverDecorator {
       const delay = Math.floor(this.random() * this.maxLatencyMs);
       if (waits) {
         this.injected.latencies++;
-        await wait(delay, opts?.signal, () => new OperationAbortedError(this.name, { operation, path, cause: opts?.signal?.reason }));
+        await abortableWait(delay, opts?.signal, () => new OperationAbortedError(this.name, { operation, path, cause: opts?.signal?.reason }));
       }
       if (fails) {
         this.injected.errors++;
@@ -240,22 +241,6 @@ function failPartWay(source: Readable, failAfter: number, fault: () => Error): R
   source.on('error', (err) => output.destroy(err));
   output.on('close', () => source.destroy());
   return source.pipe(output);
-}
-
-function wait(ms: number, signal: AbortSignal | undefined, aborted: () => Error): Promise<void> {
-  if (signal?.aborted) return Promise.reject(aborted());
-  if (ms <= 0) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(aborted());
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 /** The config.yml factory: `seed`, `errorrate`, `latencyrate`, `maxlatency` (a duration), `streamfailurerate`, `operations`. */

@@ -28,6 +28,7 @@ import {
   type WalkOptions,
   type WalkResult,
 } from '@stowage/core';
+import { abortableWait } from './wait';
 import { durationMs, readOptions } from './options';
 
 /** Options of {@link RetryMiddleware}. */
@@ -152,7 +153,7 @@ export class RetryMiddleware extends DriverDecorator {
         cut = err;
         waited += delayMs;
         this.onRetry?.({ operation: 'readerStream', path, attempt, error: err, delayMs });
-        await sleep(delayMs, opts?.signal, () => new OperationAbortedError(this.name, { operation: 'reader', path, cause: opts?.signal?.reason }));
+        await abortableWait(delayMs, opts?.signal, () => new OperationAbortedError(this.name, { operation: 'reader', path, cause: opts?.signal?.reason }));
       }
     }
   }
@@ -237,7 +238,7 @@ export class RetryMiddleware extends DriverDecorator {
         if (delayMs === undefined) throw err;
         waited += delayMs;
         this.onRetry?.({ operation, path, attempt, error: err, delayMs });
-        await sleep(delayMs, signal, () => new OperationAbortedError(this.name, { operation, path, cause: signal?.reason }));
+        await abortableWait(delayMs, signal, () => new OperationAbortedError(this.name, { operation, path, cause: signal?.reason }));
       }
     }
   }
@@ -245,22 +246,6 @@ export class RetryMiddleware extends DriverDecorator {
 
 /** A resumed read found the part already delivered changed: the file was replaced meanwhile. */
 class ChangedDuringRead extends Error {}
-
-/** Waits `ms`, or rejects with `aborted()` as soon as the signal fires. */
-function sleep(ms: number, signal: AbortSignal | undefined, aborted: () => Error): Promise<void> {
-  if (signal?.aborted) return Promise.reject(aborted());
-  return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(aborted());
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
 
 /** The config.yml factory: `maxattempts`, `basedelay`, `maxdelay` and `budget` (durations such as `100ms`, `5s`), `resumereads` (true or false). */
 export function retryFromConfig(driver: StorageDriver, options: Record<string, unknown>): RetryMiddleware {

@@ -11,8 +11,7 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import type { Writable } from 'node:stream';
-import { Writable as WritableStream } from 'node:stream';
-import { DriverDecorator, isPathNotFound, type AsWritableOptions, type FileWriter, type OpOptions, type StorageDriver } from '@stowage/core';
+import { DriverDecorator, isPathNotFound, writableOf, type AsWritableOptions, type FileWriter, type OpOptions, type StorageDriver } from '@stowage/core';
 
 /** One committed version: what the caller wrote. */
 interface Version {
@@ -282,15 +281,6 @@ class JournalledWriter implements FileWriter {
 
   // Over this wrapper's own methods, so that streamed bytes are hashed too.
   asWritable(options: AsWritableOptions = {}): Writable {
-    const onFinish = options.onFinish ?? 'none';
-    return new WritableStream({
-      write: (chunk: Buffer, _encoding, callback) => {
-        this.write(chunk).then(() => callback(), callback);
-      },
-      final: (callback) => {
-        const done = onFinish === 'commit' ? this.commit() : onFinish === 'close' ? this.close() : Promise.resolve();
-        done.then(() => callback(), callback);
-      },
-    });
+    return writableOf(this, options);
   }
 }

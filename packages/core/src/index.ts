@@ -2,7 +2,7 @@ export * from './types';
 export * from './errors';
 export * from './paths';
 export { BaseStorageDriver, hasLeftovers, type ErrorContext } from './base/driver-base';
-export { BaseFileWriter, type FileWriterInit, type WriterState } from './base/file-writer-base';
+export { BaseFileWriter, writableOf, type FileWriterInit, type WriterState } from './base/file-writer-base';
 export { PartedFileWriter, type PartedWriterOptions } from './base/parted-writer';
 export { mapReadableErrors, readAll } from './base/readable';
 export { registerDriver, createDriver, registeredDrivers } from './factory/registry';

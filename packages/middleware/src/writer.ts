@@ -1,5 +1,5 @@
-import { Writable } from 'node:stream';
-import type { AsWritableOptions, FileWriter } from '@stowage/core';
+import type { Writable } from 'node:stream';
+import { writableOf, type AsWritableOptions, type FileWriter } from '@stowage/core';
 
 /** How a wrapped writer's session ended: the call that ended it, and its error if it failed. */
 export interface WriterEnd {
@@ -46,16 +46,7 @@ export class ForwardingWriter implements FileWriter {
   }
 
   asWritable(options: AsWritableOptions = {}): Writable {
-    const onFinish = options.onFinish ?? 'none';
-    return new Writable({
-      write: (chunk: Buffer, _encoding, callback) => {
-        this.write(chunk).then(() => callback(), callback);
-      },
-      final: (callback) => {
-        const done = onFinish === 'commit' ? this.commit() : onFinish === 'close' ? this.close() : Promise.resolve();
-        done.then(() => callback(), callback);
-      },
-    });
+    return writableOf(this, options);
   }
 
   /** Ends the session now (for a subclass that fails a call itself); later ends are ignored. */

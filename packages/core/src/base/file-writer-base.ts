@@ -128,16 +128,7 @@ export abstract class BaseFileWriter implements FileWriter {
   }
 
   asWritable(options: AsWritableOptions = {}): Writable {
-    const onFinish = options.onFinish ?? 'none';
-    return new Writable({
-      write: (chunk: Buffer, _encoding, callback) => {
-        this.write(chunk).then(() => callback(), callback);
-      },
-      final: (callback) => {
-        const done = onFinish === 'commit' ? this.commit() : onFinish === 'close' ? this.close() : Promise.resolve();
-        done.then(() => callback(), callback);
-      },
-    });
+    return writableOf(this, options);
   }
 
   private requireOpen(operation: string): void {
@@ -202,4 +193,22 @@ function describe(value: unknown): string {
   if (value === null) return 'null';
   if (typeof value === 'object') return value.constructor?.name ?? 'object';
   return typeof value;
+}
+
+/**
+ * A Node Writable over any FileWriter's own `write`, `commit` and `close` (so a wrapper that
+ * overrides them, e.g. a middleware, sees the streamed bytes too): what `asWritable` returns.
+ * When the stream finishes, the writer is committed, closed or left open as `options.onFinish` says.
+ */
+export function writableOf(writer: Pick<FileWriter, 'write' | 'commit' | 'close'>, options: AsWritableOptions = {}): Writable {
+  const onFinish = options.onFinish ?? 'none';
+  return new Writable({
+    write: (chunk: Buffer, _encoding, callback) => {
+      writer.write(chunk).then(() => callback(), callback);
+    },
+    final: (callback) => {
+      const done = onFinish === 'commit' ? writer.commit() : onFinish === 'close' ? writer.close() : Promise.resolve();
+      done.then(() => callback(), callback);
+    },
+  });
 }

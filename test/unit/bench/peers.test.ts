@@ -172,6 +172,20 @@ describe('bench: runBenchmarkRound', function () {
     assert.deepEqual(await driver.list('/'), []);
   });
 
+  it('times at least one op when preparing even one batch takes longer than the preparation allowance', async () => {
+    // Delete5 prepares 5 files per op; at minBatchMs 10 the allowance is 40 ms, and 5 puts of 20 ms exceed it.
+    const target = bench.driverAsBaseline(new InMemoryDriver());
+    const slowPut = target.put.bind(target);
+    target.put = async (key, content) => {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      await slowPut(key, content);
+    };
+    const result = await bench.runBenchmarkRound(target, { names: ['Delete5'], minBatchMs: 10, log: null });
+    const entry = result.benchmarks[0]!;
+    assert.ok(entry.opsPerBatch >= 1, `opsPerBatch ${entry.opsPerBatch}`);
+    assert.ok(entry.opsPerSec > 0 && Number.isFinite(entry.opsPerSec), `opsPerSec ${entry.opsPerSec}`);
+  });
+
   it('refuses a name that is not a workload before any work', async () => {
     const driver = new InMemoryDriver();
     await assert.rejects(

@@ -127,7 +127,9 @@ async function calibrateOps(
     // The first attempt is warm-up only: a cold first sample must not settle the batch size.
     if (attempt > 0 && (mean >= minBatchMs / 2 || prepare >= maxPrepareMs / 2)) break;
     const byTime = Math.ceil((ops * minBatchMs) / Math.max(mean, 1e-3));
-    const byPrepare = prepare > 0 ? Math.floor((ops * maxPrepareMs) / prepare) : Infinity;
+    // At least one op: a first preparation slower than maxPrepareMs (a loaded machine, fsync) gave 0,
+    // and a batch of 0 ops timed nothing (the peer bench's Delete5 once had no figure).
+    const byPrepare = prepare > 0 ? Math.max(1, Math.floor((ops * maxPrepareMs) / prepare)) : Infinity;
     ops = Math.min(c.maxOpsPerBatch, byPrepare, Math.max(ops * 2, Math.min(byTime, ops * 16)));
   }
   return ops;

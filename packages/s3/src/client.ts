@@ -13,9 +13,9 @@ import type { S3DriverOptions } from './options';
 /** Sockets per client: enough for several writers' parts and a multipart copy in parallel. */
 const MAX_SOCKETS = 128;
 const CONNECT_TIMEOUT_MS = 10_000;
-const SILENCE_TIMEOUT_MS = 120_000;
 
-export function buildS3Client(options: S3DriverOptions): S3Client {
+/** `silenceTimeoutMs` is the checked option (S3DriverOptions.silenceTimeoutMs, default 120 s). */
+export function buildS3Client(options: S3DriverOptions, silenceTimeoutMs: number): S3Client {
   const secure = options.secure ?? true;
   const config: S3ClientConfig = {
     region: options.region,
@@ -30,9 +30,10 @@ export function buildS3Client(options: S3DriverOptions): S3Client {
     responseChecksumValidation: 'WHEN_REQUIRED',
     requestHandler: new NodeHttpHandler({
       // Without these a dead connection (no SYN-ACK, or silence after the request) waits forever:
-      // 10 s to connect, 120 s of silence on an open socket (headers or body), then the SDK retries.
-      connectionTimeout: CONNECT_TIMEOUT_MS,
-      socketTimeout: SILENCE_TIMEOUT_MS,
+      // 10 s to connect (less if the silence allowed is shorter), then silenceTimeoutMs (120 s) of
+      // silence on an open socket (headers or body), then the SDK retries.
+      connectionTimeout: Math.min(CONNECT_TIMEOUT_MS, silenceTimeoutMs),
+      socketTimeout: silenceTimeoutMs,
       httpAgent: new GuardedHttpAgent({ keepAlive: true, maxSockets: MAX_SOCKETS }),
       httpsAgent: new GuardedHttpsAgent({ keepAlive: true, maxSockets: MAX_SOCKETS, rejectUnauthorized: !options.skipVerify }),
     }),

@@ -21,6 +21,7 @@ import {
   DEFAULT_MULTIPART_COPY_MAX_CONCURRENCY,
   DEFAULT_MULTIPART_COPY_THRESHOLD_SIZE,
   DEFAULT_REDIRECT_EXPIRY_SECONDS,
+  DEFAULT_SILENCE_TIMEOUT_MS,
   DRIVER_NAME,
   MAX_COPY_OBJECT_SIZE,
   MIN_CHUNK_SIZE,
@@ -50,7 +51,7 @@ export class S3Driver extends ObjectStoreDriver {
 
   constructor(readonly options: S3DriverOptions) {
     const settings = resolveSettings(options);
-    const client = options.client ?? buildS3Client(options);
+    const client = options.client ?? buildS3Client(options, settings.silenceTimeoutMs);
     super({
       driverName: DRIVER_NAME,
       store: new S3Store(client, options.bucket, creationParams(options)),
@@ -138,6 +139,7 @@ function resolveSettings(options: S3DriverOptions) {
       min: 0,
       max: MAX_COPY_OBJECT_SIZE,
     }),
+    silenceTimeoutMs: integerOption(DRIVER_NAME, 'silenceTimeoutMs', options.silenceTimeoutMs, { default: DEFAULT_SILENCE_TIMEOUT_MS, min: 1 }),
     redirectExpirySeconds,
   };
 }

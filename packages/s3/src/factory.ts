@@ -1,13 +1,14 @@
 import { ParameterReader, registerDriver } from '@stowage/core';
 import { S3Driver } from './driver';
-import { DEFAULT_REDIRECT_EXPIRY_SECONDS, DRIVER_NAME, type S3DriverOptions } from './options';
+import { DEFAULT_REDIRECT_EXPIRY_SECONDS, DEFAULT_SILENCE_TIMEOUT_MS, DRIVER_NAME, type S3DriverOptions } from './options';
 
 /**
  * Builds an S3Driver from distribution's s3-aws config.yml parameters (same names and defaults):
  * accesskey, secretkey, region, regionendpoint, forcepathstyle, bucket, rootdirectory, encrypt,
  * keyid, secure, skipverify, v4auth, chunksize, multipartcopychunksize,
  * multipartcopymaxconcurrency, multipartcopythresholdsize, storageclass, objectacl, useragent,
- * usedualstack, accelerate, sessiontoken, loglevel; plus multipartconcurrency and
+ * usedualstack, accelerate, sessiontoken, loglevel; plus multipartconcurrency, silencetimeout
+ * (a duration: how long a request may wait in silence before it is retried) and
  * `redirect: { expiry }` (or `redirectexpiry`). Without accesskey/secretkey the SDK's default
  * credential chain is used.
  */
@@ -42,9 +43,10 @@ export function s3DriverFactory(parameters: Record<string, unknown> = {}): S3Dri
     useDualStack: params.boolean('usedualstack', false),
     accelerate: params.boolean('accelerate', false),
     logLevel: params.string('loglevel') || undefined,
+    silenceTimeoutMs: Math.ceil(params.durationSeconds('silencetimeout', DEFAULT_SILENCE_TIMEOUT_MS / 1000) * 1000),
     redirectExpirySeconds: params.redirectExpirySeconds(DEFAULT_REDIRECT_EXPIRY_SECONDS),
   };
-  return params.construct(() => new S3Driver(options), { redirectExpirySeconds: 'redirectexpiry' });
+  return params.construct(() => new S3Driver(options), { silenceTimeoutMs: 'silencetimeout', redirectExpirySeconds: 'redirectexpiry' });
 }
 
 registerDriver(DRIVER_NAME, s3DriverFactory);

@@ -16,6 +16,8 @@ export const DEFAULT_REDIRECT_EXPIRY_SECONDS = 20 * 60;
 /** S3's largest single CopyObject is 5 GiB; above the threshold UploadPartCopy is used anyway. */
 export const MAX_COPY_OBJECT_SIZE = 5 * 1024 * MiB;
 export const MIN_COPY_PART_SIZE = 5 * MiB;
+/** How long a request may wait in silence before it fails as transient and is retried; see silenceTimeoutMs. */
+export const DEFAULT_SILENCE_TIMEOUT_MS = 120_000;
 
 export interface S3DriverOptions {
   bucket: string;
@@ -48,6 +50,14 @@ export interface S3DriverOptions {
   accelerate?: boolean;
   /** The SDK's retry attempts (default 5, with backoff on SlowDown, 5xx and resets). */
   maxAttempts?: number;
+  /**
+   * How long, in milliseconds, a request may wait in silence before it fails as transient and the
+   * SDK retries it: for the connection (at most 10 s whatever this says), for the answer's headers,
+   * and between two pieces of its body (a reader's stream too). Not a deadline for the whole
+   * request: a long transfer that keeps moving is never cut. Default 120 000 (120 s); at least 1.
+   * Ignored when `client` is given.
+   */
+  silenceTimeoutMs?: number;
   /** Log the SDK's requests: `debug` / `info` (distribution's `loglevel` names are accepted too). */
   logLevel?: string;
   /** Lifetime of presigned redirect URLs when the caller gives none; default 20 minutes. */

@@ -37,6 +37,7 @@ import {
   DEFAULT_MAX_ATTEMPTS,
   DEFAULT_REDIRECT_EXPIRY_SECONDS,
   DEFAULT_SEGMENT_CONCURRENCY,
+  DEFAULT_SILENCE_TIMEOUT_MS,
   DRIVER_NAME,
   MIN_CHUNK_SIZE,
   type SwiftDriverOptions,
@@ -99,7 +100,7 @@ export class SwiftDriver extends BaseStorageDriver implements LeftoverInspector 
     this.segmentConcurrency = settings.segmentConcurrency;
     this.tempUrlMethods = new Set((options.tempUrlMethods ?? ['GET', 'HEAD']).map((m) => m.toUpperCase()));
     this.supports = { redirect: this.tempUrlMethods.size > 0 };
-    this.agent = newAgent(options.insecureSkipVerify ?? false);
+    this.agent = newAgent(options.insecureSkipVerify ?? false, settings.silenceTimeoutMs);
     this.client = new SwiftClient(new AuthSession(authenticator(options, this.agent, settings.maxAttempts)), this.agent, settings.maxAttempts);
     this.container = new SwiftContainer(this.client, options.container);
     this.layout = new SwiftLayout(options.prefix ?? '', options.rootDirectory ?? '');
@@ -364,5 +365,6 @@ function resolveSettings(options: SwiftDriverOptions) {
     segmentConcurrency: integerOption(DRIVER_NAME, 'segmentConcurrency', options.segmentConcurrency, { default: DEFAULT_SEGMENT_CONCURRENCY, min: 1 }),
     copyConcurrency: integerOption(DRIVER_NAME, 'copyConcurrency', options.copyConcurrency, { default: DEFAULT_COPY_CONCURRENCY, min: 1 }),
     maxAttempts: integerOption(DRIVER_NAME, 'maxAttempts', options.maxAttempts, { default: DEFAULT_MAX_ATTEMPTS, min: 1 }),
+    silenceTimeoutMs: integerOption(DRIVER_NAME, 'silenceTimeoutMs', options.silenceTimeoutMs, { default: DEFAULT_SILENCE_TIMEOUT_MS, min: 1 }),
   };
 }

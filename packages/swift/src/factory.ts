@@ -1,6 +1,13 @@
 import { ParameterReader, registerDriver } from '@stowage/core';
 import { SwiftDriver } from './driver';
-import { DEFAULT_REDIRECT_EXPIRY_SECONDS, DRIVER_NAME, type AuthVersion, type EndpointType, type SwiftDriverOptions } from './options';
+import {
+  DEFAULT_REDIRECT_EXPIRY_SECONDS,
+  DEFAULT_SILENCE_TIMEOUT_MS,
+  DRIVER_NAME,
+  type AuthVersion,
+  type EndpointType,
+  type SwiftDriverOptions,
+} from './options';
 
 /**
  * Builds a SwiftDriver from distribution's swift config.yml parameters (same names and defaults):
@@ -8,7 +15,8 @@ import { DEFAULT_REDIRECT_EXPIRY_SECONDS, DRIVER_NAME, type AuthVersion, type En
  * tenantdomain, tenantdomainid, trustid, insecureskipverify, chunksize, prefix, secretkey,
  * accesskey, authversion, endpointtype, tempurlcontainerkey, tempurlmethods, rootdirectory; plus
  * applicationcredentialid / applicationcredentialname / applicationcredentialsecret, token,
- * segmentconcurrency, copyconcurrency and `redirect: { expiry }` (or `redirectexpiry`).
+ * segmentconcurrency, copyconcurrency, silencetimeout (a duration: how long a request may wait in
+ * silence before it is retried) and `redirect: { expiry }` (or `redirectexpiry`).
  */
 export function swiftDriverFactory(parameters: Record<string, unknown> = {}): SwiftDriver {
   const params = new ParameterReader(DRIVER_NAME, parameters);
@@ -42,9 +50,10 @@ export function swiftDriverFactory(parameters: Record<string, unknown> = {}): Sw
     accessKey: params.string('accesskey') || undefined,
     tempUrlContainerKey: params.boolean('tempurlcontainerkey', false),
     tempUrlMethods: methods(params),
+    silenceTimeoutMs: Math.ceil(params.durationSeconds('silencetimeout', DEFAULT_SILENCE_TIMEOUT_MS / 1000) * 1000),
     redirectExpirySeconds: params.redirectExpirySeconds(DEFAULT_REDIRECT_EXPIRY_SECONDS),
   };
-  return params.construct(() => new SwiftDriver(options), { redirectExpirySeconds: 'redirectexpiry' });
+  return params.construct(() => new SwiftDriver(options), { silenceTimeoutMs: 'silencetimeout', redirectExpirySeconds: 'redirectexpiry' });
 }
 
 /** `tempurlmethods`: a YAML list, or a comma/space separated string from an environment variable. */

@@ -13,6 +13,12 @@ export const DEFAULT_COPY_CONCURRENCY = 8;
 export const DEFAULT_REDIRECT_EXPIRY_SECONDS = 20 * 60;
 /** Attempts per request on network errors, 5xx, 408 and 429 (a 401 re-authenticates once on top). */
 export const DEFAULT_MAX_ATTEMPTS = 4;
+/**
+ * How long a request may wait in silence before it fails as transient and is retried; see
+ * silenceTimeoutMs. A Swift proxy gives up on its own backends after 60 s (client_timeout), so twice
+ * that never cuts a healthy exchange short.
+ */
+export const DEFAULT_SILENCE_TIMEOUT_MS = 120_000;
 
 export type AuthVersion = 1 | 2 | 3;
 export type EndpointType = 'public' | 'internal' | 'admin';
@@ -71,6 +77,14 @@ export interface SwiftDriverOptions extends SwiftAuthOptions {
   tempUrlMethods?: string[];
   redirectExpirySeconds?: number;
   maxAttempts?: number;
+  /**
+   * How long, in milliseconds, a request may wait in silence before it fails as transient and is
+   * retried (up to maxAttempts): for the connection (at most 10 s whatever this says), for the
+   * answer's headers, and between two pieces of its body (a reader's stream too). Not a deadline
+   * for the whole request: a long transfer that keeps moving is never cut. Default 120 000
+   * (120 s); at least 1.
+   */
+  silenceTimeoutMs?: number;
   /** Create the container on first use when missing (distribution does); default true. */
   createContainer?: boolean;
 }

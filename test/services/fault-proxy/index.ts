@@ -9,7 +9,14 @@
  *   instead of passing the answer on (the request took effect; the response is lost);
  * - `truncate`: passes the headers and half the body on, then resets the connection (a response
  *   without a body — HEAD, 204, an empty body — is lost whole instead, counted as `reset-after`);
- * - `delay`: waits `delayMs` (2 s) before forwarding.
+ * - `delay`: waits `delayMs` (2 s) before forwarding;
+ * - `stall`: takes the request in and then sends nothing, not even a reset, until the client gives
+ *   up or the proxy closes (a silent peer: the request is not forwarded);
+ * - `stall-body`: forwards the request, passes the headers and half the body on, then goes silent
+ *   the same way (a response without a body to cut is withheld whole once the server answered).
+ *
+ * The stalls test a client's silence timeouts; they are not in FAULT_KINDS (a stalled request costs
+ * the client its whole timeout), so only a proxy whose `kinds` or `decide` names them injects them.
  *
  * The same seed, rate and request sequence give the same faults, so a failure can be replayed:
  * `STOWAGE_FAULT_SEED` and `STOWAGE_FAULT_RATE` override the defaults of faultSettingsFromEnv().
@@ -18,9 +25,12 @@ import * as http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
 /** What the proxy can do to a request. */
-export type FaultKind = 'status-503' | 'status-500' | 'status-429' | 'reset-before' | 'reset-after' | 'truncate' | 'delay';
+export type FaultKind = 'status-503' | 'status-500' | 'status-429' | 'reset-before' | 'reset-after' | 'truncate' | 'delay' | 'stall' | 'stall-body';
 
+/** The default mix: every kind but the stalls, which hold a request for the client's whole timeout. */
 export const FAULT_KINDS: readonly FaultKind[] = ['status-503', 'status-500', 'status-429', 'reset-before', 'reset-after', 'truncate', 'delay'];
+
+const ALL_KINDS: readonly FaultKind[] = [...FAULT_KINDS, 'stall', 'stall-body'];
 
 export interface FaultProxyOptions {
   /** Where requests go: `http://127.0.0.1:PORT` (a path is ignored). */
@@ -29,7 +39,7 @@ export interface FaultProxyOptions {
   rate?: number;
   /** Seed of the pseudo-random sequence (a 32-bit integer); default 1. */
   seed?: number;
-  /** The kinds to choose from, evenly; default all of FAULT_KINDS. */
+  /** The kinds to choose from, evenly; default FAULT_KINDS (no stalls). */
   kinds?: readonly FaultKind[];
   /** How long a `delay` fault waits before forwarding; default 2000 ms. */
   delayMs?: number;
@@ -128,7 +138,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   const counters: FaultCounters = {
     requests: 0,
     forwarded: 0,
-    faults: Object.fromEntries(FAULT_KINDS.map((kind) => [kind, 0])) as Record<FaultKind, number>,
+    faults: Object.fromEntries(ALL_KINDS.map((kind) => [kind, 0])) as Record<FaultKind, number>,
     recent: [],
   };
   let enabled = true;
@@ -163,7 +173,11 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       headers: endToEnd(req.headers),
       agent,
     });
-    upstream.on('error', () => reset(req.socket));
+    // A stall-body fault drops the upstream exchange itself: that must not turn the silence into a reset.
+    let stalled = false;
+    upstream.on('error', () => {
+      if (!stalled) reset(req.socket);
+    });
     req.on('error', () => upstream.destroy());
     // The client went away mid-request: drop the upstream exchange too.
     res.on('close', () => {
@@ -173,7 +187,8 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     upstream.on('response', (answer) => {
       const hasBody = req.method !== 'HEAD' && answer.statusCode !== 204 && answer.statusCode !== 304;
       const length = Number(answer.headers['content-length'] ?? NaN);
-      if (fault === 'reset-after' || (fault === 'truncate' && (!hasBody || length < 2))) {
+      const nothingToCut = !hasBody || length < 2;
+      if (fault === 'reset-after' || (fault === 'truncate' && nothingToCut)) {
         count('reset-after', index, req);
         // Let the server finish its answer (it has acted on the request), then lose it.
         answer.resume();
@@ -181,13 +196,19 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
         answer.on('error', () => reset(req.socket));
         return;
       }
+      if (fault === 'stall-body' && nothingToCut) {
+        count('stall-body', index, req);
+        // The server has acted; its answer is withheld and the connection stays open, silent.
+        answer.resume();
+        return;
+      }
       res.writeHead(answer.statusCode ?? 502, answer.statusMessage, endToEnd(answer.headers));
-      if (fault !== 'truncate') {
+      if (fault !== 'truncate' && fault !== 'stall-body') {
         answer.pipe(res);
         answer.on('error', () => reset(req.socket));
         return;
       }
-      count('truncate', index, req);
+      count(fault, index, req);
       // Half of a declared length, or of the first chunk when the body is chunked.
       let budget = Number.isFinite(length) ? Math.floor(length / 2) : -1;
       answer.on('data', (chunk: Buffer) => {
@@ -196,9 +217,11 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
         budget -= part.length;
         if (part.length > 0) res.write(part);
         if (budget === 0) {
+          stalled = fault === 'stall-body';
           answer.destroy();
-          // Flush what was written, then cut the connection mid-body.
-          res.write('', () => reset(req.socket));
+          // truncate: flush what was written, then cut the connection mid-body. stall-body: send
+          // nothing more and keep the connection open until the client gives up.
+          if (fault === 'truncate') res.write('', () => reset(req.socket));
           budget = -2;
         }
       });
@@ -223,6 +246,12 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     if (fault === 'reset-before') {
       count(fault, index, req);
       reset(req.socket);
+      return;
+    }
+    if (fault === 'stall') {
+      count(fault, index, req);
+      // Take the body in (a client's upload completes) and never answer; no 100 Continue either.
+      req.resume();
       return;
     }
     if (fault === 'delay') {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { faultSettingsFromEnv, startFaultProxy, type FaultKind, type FaultProxy } from '../../services/fault-proxy';
+import { FAULT_KINDS, faultSettingsFromEnv, startFaultProxy, type FaultKind, type FaultProxy } from '../../services/fault-proxy';
 
 /** The proxy's target: records each request's method and body, answers with a 64 KiB body (HEAD: headers only). */
 interface Upstream {
@@ -40,16 +40,24 @@ interface Outcome {
   declaredLength?: number;
   received: number;
   error?: NodeJS.ErrnoException;
+  /** The client's own silence timeout fired (giveUpMs): nothing had come for that long. */
+  gaveUp: boolean;
   ms: number;
 }
 
-/** One request through the proxy on a fresh connection; never rejects: a failure is in `error`. */
-function send(proxy: FaultProxy, method = 'GET', body?: string): Promise<Outcome> {
+/**
+ * One request through the proxy on a fresh connection; never rejects: a failure is in `error`.
+ * With `giveUpMs`, the client gives up after that long without a byte from the proxy.
+ */
+function send(proxy: FaultProxy, method = 'GET', body?: string, giveUpMs?: number): Promise<Outcome> {
   const started = Date.now();
   return new Promise((resolve) => {
-    const outcome: Outcome = { received: 0, ms: 0 };
+    const outcome: Outcome = { received: 0, gaveUp: false, ms: 0 };
+    let settled = false;
     const done = (error?: NodeJS.ErrnoException) => {
       if (error) outcome.error ??= error;
+      if (settled) return;
+      settled = true;
       outcome.ms = Date.now() - started;
       resolve(outcome);
     };
@@ -61,6 +69,13 @@ function send(proxy: FaultProxy, method = 'GET', body?: string): Promise<Outcome
       res.on('error', done);
       res.on('aborted', () => done(Object.assign(new Error('aborted'), { code: 'ECONNRESET' })));
     });
+    if (giveUpMs !== undefined) {
+      req.setTimeout(giveUpMs, () => {
+        outcome.gaveUp = true;
+        done();
+        req.destroy();
+      });
+    }
     req.on('error', done);
     req.end(body);
   });
@@ -160,6 +175,67 @@ describe('services: fault proxy', function () {
     assert.ok(outcome.ms >= 290, `answered after ${outcome.ms} ms`);
     assert.equal(upstream.seen.length, 1);
     assert.equal(p.counters.faults.delay, 1);
+  });
+
+  it('stall takes the request in and then sends nothing, not even a reset, until the client gives up; nothing is forwarded', async () => {
+    const p = await always('stall');
+    const outcome = await send(p, 'PUT', 'hello', 500);
+    assert.equal(outcome.gaveUp, true, 'the client gave up after 500 ms of silence');
+    assert.equal(outcome.status, undefined);
+    assert.equal(outcome.error, undefined, 'no reset or close from the proxy');
+    assert.ok(outcome.ms >= 490, `gave up after ${outcome.ms} ms`);
+    assert.deepEqual(upstream.seen, []);
+    assert.equal(p.counters.faults.stall, 1);
+    assert.equal(p.counters.forwarded, 0);
+  });
+
+  it('stall-body passes the headers and half the body on, then goes silent until the client gives up', async () => {
+    const p = await always('stall-body');
+    const outcome = await send(p, 'GET', undefined, 500);
+    assert.equal(outcome.status, 200);
+    assert.equal(outcome.declaredLength, BODY.length);
+    assert.equal(outcome.received, BODY.length / 2);
+    assert.equal(outcome.gaveUp, true);
+    assert.equal(outcome.error, undefined, 'no reset or close from the proxy');
+    assert.equal(upstream.seen.length, 1, 'the server got the request');
+    assert.equal(p.counters.faults['stall-body'], 1);
+  });
+
+  it('stall-body on an answer without a body (HEAD) withholds it whole once the server has answered', async () => {
+    const p = await always('stall-body');
+    const outcome = await send(p, 'HEAD', undefined, 500);
+    assert.equal(outcome.status, undefined);
+    assert.equal(outcome.gaveUp, true);
+    assert.equal(outcome.error, undefined);
+    assert.equal(upstream.seen.length, 1);
+    assert.equal(p.counters.faults['stall-body'], 1);
+  });
+
+  it('closing the proxy ends a stalled connection, and a stalled request does not hold up the next one', async () => {
+    let first = true;
+    proxy = await startFaultProxy({
+      target: upstream.url,
+      decide: () => {
+        const kind = first ? ('stall' as const) : undefined;
+        first = false;
+        return kind;
+      },
+    });
+    const stalled = send(proxy, 'GET');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const next = await send(proxy, 'GET', undefined, 5000);
+    assert.equal(next.status, 200);
+    assert.equal(next.received, BODY.length);
+    await proxy.close();
+    proxy = undefined;
+    const outcome = await stalled;
+    assert.equal(outcome.status, undefined);
+    assert.equal(outcome.gaveUp, false);
+    assert.ok(outcome.error, 'the client saw the connection end');
+  });
+
+  it('the stalls are not in the default mix: only a proxy whose kinds name them injects them', () => {
+    assert.ok(!FAULT_KINDS.includes('stall') && !FAULT_KINDS.includes('stall-body'));
   });
 
   it('the seeded draw faults about `rate` of the requests, the same ones for the same seed, none at rate 0', async () => {

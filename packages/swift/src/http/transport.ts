@@ -22,22 +22,22 @@ export type HttpResponse = Dispatcher.ResponseData;
 /** Answers worth asking again: the proxy or a backend was busy, restarting or timed out. */
 const RETRY_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
 
-/**
- * How long a connection may stay silent: waiting for the connection, for an answer's headers, and
- * between two pieces of its body. undici's defaults (10 s, 300 s, 300 s) let one dead connection
- * stall a call for five minutes before the retry; a Swift proxy gives up on its own backends after
- * 60 s (client_timeout), so twice that still never cuts a healthy exchange short.
- */
+/** The longest wait for a connection, when the silence allowed (silenceTimeoutMs) is longer. */
 const CONNECT_TIMEOUT_MS = 10_000;
-const SILENCE_TIMEOUT_MS = 120_000;
 
-export function newAgent(insecureSkipVerify: boolean): Agent {
+/**
+ * An agent on which a connection may stay silent for `silenceTimeoutMs` (the driver's option,
+ * default 120 s): waiting for an answer's headers, and between two pieces of its body; the wait for
+ * the connection itself is capped at 10 s. undici's defaults (10 s, 300 s, 300 s) let one dead
+ * connection stall a call for five minutes before the retry.
+ */
+export function newAgent(insecureSkipVerify: boolean, silenceTimeoutMs: number): Agent {
   return new Agent({
     keepAliveTimeout: 30_000,
     keepAliveMaxTimeout: 120_000,
-    headersTimeout: SILENCE_TIMEOUT_MS,
-    bodyTimeout: SILENCE_TIMEOUT_MS,
-    connect: { rejectUnauthorized: !insecureSkipVerify, timeout: CONNECT_TIMEOUT_MS },
+    headersTimeout: silenceTimeoutMs,
+    bodyTimeout: silenceTimeoutMs,
+    connect: { rejectUnauthorized: !insecureSkipVerify, timeout: Math.min(CONNECT_TIMEOUT_MS, silenceTimeoutMs) },
   });
 }
 

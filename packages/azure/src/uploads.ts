@@ -5,7 +5,7 @@
  */
 import type { BlobGetPropertiesResponse, BlockBlobClient } from '@azure/storage-blob';
 import { PathNotFoundError, StorageDriverError, UploadFencedError, type FileWriterInit, type OpOptions } from '@stowage/core';
-import { RACE_ATTEMPTS, READ_RETRIES, sizeOf, type BlobStore } from './blob-store';
+import { RACE_ATTEMPTS, sizeOf, type BlobStore } from './blob-store';
 import { allOurs, analyseUncommitted, dataBlockId, newSession, newUploadId, type ListedBlock } from './blocks';
 import { azureCodeOf, isBlobAlreadyExists, isConditionFailed, isInvalidBlockList, isNotFound, statusOf } from './errors';
 import type { StagedBlocks } from './staged-blocks';
@@ -100,7 +100,7 @@ export class BlockUploads implements WriterHost {
     }
     let props: BlobGetPropertiesResponse;
     try {
-      props = await blob.getProperties({ abortSignal: opts.signal });
+      props = await store.properties(blob, opts.signal);
     } catch (err) {
       if (isNotFound(err)) throw new PathNotFoundError(store.driverName, path, { operation: 'writer', cause: err });
       throw err;
@@ -119,12 +119,7 @@ export class BlockUploads implements WriterHost {
     // always holds the whole copy, so a writer that resumes it never continues a part of it.
     const writer = new AzureFileWriter(this.context.writerInit(path, size, opts), this, blobName, plan);
     try {
-      const response = await blob.download(0, undefined, { abortSignal: opts.signal, maxRetryRequests: READ_RETRIES, conditions: { ifMatch: props.etag } });
-      let copied = 0;
-      for await (const chunk of response.readableStreamBody as AsyncIterable<Buffer>) {
-        copied += chunk.length;
-        await writer.preload(chunk);
-      }
+      const copied = await store.downloadPinned(blob, props.etag, (chunk) => writer.preload(chunk), opts.signal);
       if (copied !== size)
         throw new StorageDriverError(store.driverName, new Error(`read ${copied} of ${size} committed bytes`), { operation: 'writer', path });
       await writer.open(opts.signal);

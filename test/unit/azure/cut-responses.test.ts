@@ -68,6 +68,33 @@ describe('azure: answers cut on the way back (fault proxy)', function () {
     assert.equal(sha256(await directOf(driver).getContent(path)), sha256(content));
   });
 
+  // Over an empty blob the first commit (If-None-Match: *) is refused, and the second (If-Match) takes effect.
+  for (const [what, old, lostCommit] of [
+    ['an empty commit', undefined, 1],
+    ['an empty commit over an empty blob', Buffer.alloc(0), 2],
+    ['an append of nothing', pattern('append-nothing', 0, 40 * KiB), 1],
+  ] as const) {
+    it(`${what} whose answer is lost succeeds: the commit carries a nonce its retry knows it by`, async () => {
+      const path = `/cut/adds-nothing-${what.replace(/ /g, '-')}`;
+      let commits = 0;
+      const driver = await proxied(({ method, url }) =>
+        method === 'PUT' && url.includes('comp=blocklist') && url.includes(path) && ++commits === lostCommit ? 'reset-after' : undefined,
+      );
+      const direct = directOf(driver);
+      if (old !== undefined) {
+        // Committed by a writer, so that an append continues its block list and adds no block.
+        const first = await direct.writer(path, false);
+        await first.write(old);
+        await first.commit();
+      }
+      const writer = await driver.writer(path, old !== undefined);
+      await writer.commit();
+      assert.equal(proxy!.counters.faults['reset-after'], 1, 'the Put Block List answer was lost');
+      assert.equal(sha256(await direct.getContent(path)), sha256(old ?? Buffer.alloc(0)));
+      assert.deepEqual(await direct.leftovers(path), []);
+    });
+  }
+
   it('a download cut mid-body, with no signal fired, is a transient StorageDriverError, not an abort', async () => {
     const path = '/cut/read';
     const content = pattern('read', 0, 256 * KiB);

@@ -3,10 +3,11 @@
  * BlockListing, and writes that create a missing container and replace the append or page blobs
  * distribution's driver writes. Every other file reaches Azure through this one.
  */
-import type { BlockBlobClient, ContainerClient } from '@azure/storage-blob';
+import type { BlobDownloadResponseParsed, BlobGetPropertiesResponse, BlockBlobClient, ContainerClient } from '@azure/storage-blob';
 import { UnsupportedMethodError } from '@stowage/core';
 import type { ListedBlock } from './blocks';
-import { isConditionFailed, isContainerNotFound, isInvalidBlobType, isNotFound } from './errors';
+import { retryRead } from './client';
+import { isConditionFailed, isContainerNotFound, isInvalidBlobType, isInvalidRange, isNotFound } from './errors';
 import type { BlobLayout } from './layout';
 import type { BlockListing } from './writer';
 
@@ -45,7 +46,7 @@ export class BlobStore {
    */
   async blockListing(blob: BlockBlobClient, signal?: AbortSignal, path?: string, lists: 'all' | 'uncommitted' = 'all'): Promise<BlockListing | undefined> {
     try {
-      const list = await blob.getBlockList(lists, { abortSignal: signal });
+      const list = await retryRead(() => blob.getBlockList(lists, { abortSignal: signal }), signal);
       return {
         committed: (list.committedBlocks ?? []).map(listed),
         uncommitted: (list.uncommittedBlocks ?? []).map(listed),
@@ -63,6 +64,47 @@ export class BlobStore {
       }
       throw err;
     }
+  }
+
+  /**
+   * Get Blob Properties, asked again when it fails in a way that may pass (retryRead); for the
+   * reads a writer's open depends on, where a failure would fail the open.
+   */
+  async properties(blob: BlockBlobClient, signal?: AbortSignal): Promise<BlobGetPropertiesResponse> {
+    return retryRead(() => blob.getProperties({ abortSignal: signal }), signal);
+  }
+
+  /**
+   * Hands the content of the blob's version `etag` to `sink`, chunk by chunk, in order, and returns
+   * how many bytes it handed over. A download that breaks (cut mid-body, which the SDK does not
+   * resume, or failing through the SDK's tries) is started again where it stopped, pinned to the
+   * same ETag (retryRead): the bytes are the same version's or the call fails with 412. A failure
+   * of `sink` ends it at once, unretried.
+   */
+  async downloadPinned(blob: BlockBlobClient, etag: string | undefined, sink: (chunk: Buffer) => Promise<void>, signal?: AbortSignal): Promise<number> {
+    let delivered = 0;
+    let sinkFailure: { error: unknown } | undefined;
+    await retryRead(async () => {
+      let response: BlobDownloadResponseParsed;
+      try {
+        response = await blob.download(delivered, undefined, { abortSignal: signal, maxRetryRequests: READ_RETRIES, conditions: { ifMatch: etag } });
+      } catch (err) {
+        // Broken after its last byte: resuming at the end finds nothing more.
+        if (delivered > 0 && isInvalidRange(err)) return;
+        throw err;
+      }
+      for await (const chunk of response.readableStreamBody as AsyncIterable<Buffer>) {
+        try {
+          await sink(chunk);
+        } catch (err) {
+          sinkFailure = { error: err };
+          return;
+        }
+        delivered += chunk.length;
+      }
+    }, signal);
+    if (sinkFailure) throw sinkFailure.error;
+    return delivered;
   }
 
   async stageBlock(blobName: string, id: string, body: Buffer, signal?: AbortSignal): Promise<void> {

@@ -1,8 +1,10 @@
 /**
  * Builds the SDK clients from the options, with the credential distribution would pick, and the
  * signer for redirect URLs: a blob SAS signed with the account key, or a user-delegation SAS for
- * token credentials (Azure AD), as distribution does.
+ * token credentials (Azure AD), as distribution does. Also how requests are retried: the SDK's
+ * retry options, and retryRead for the small reads the driver asks again itself.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   BlobSASPermissions,
   BlobServiceClient,
@@ -14,7 +16,7 @@ import {
   type UserDelegationKey,
 } from '@azure/storage-blob';
 import type { TokenCredential } from '@azure/identity';
-import { invalidParameter } from './errors';
+import { invalidParameter, isRetriable } from './errors';
 import { DEFAULT_MAX_TRIES, DEFAULT_REALM, type AzureDriverOptions } from './options';
 
 /** Signs read-only URLs of single blobs. */
@@ -53,6 +55,27 @@ const CLOCK_SKEW_MS = 60_000;
  */
 const RETRY_DELAY_MS = 500;
 const MAX_RETRY_DELAY_MS = 4000;
+
+/** Attempts of a read the driver asks again itself (retryRead), each with the SDK's own tries. */
+const READ_ATTEMPTS = 4;
+
+/**
+ * Runs a small idempotent read (Get Block List, Get Blob Properties, a download pinned to an
+ * ETag) and runs it again, up to READ_ATTEMPTS in all, when it failed in a way that may pass
+ * (errors.ts isRetriable): the SDK's retry policy gives up after its tries, and never retries a
+ * download cut mid-body (an AbortError to it). The waits between attempts are the SDK's backoff
+ * above (0, 0.5 s, 1.5 s, capped at 4 s); an abort of `signal` ends them at once.
+ */
+export async function retryRead<T>(read: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await read();
+    } catch (err) {
+      if (attempt >= READ_ATTEMPTS || !isRetriable(err, signal)) throw err;
+      await sleep(Math.min((2 ** (attempt - 1) - 1) * RETRY_DELAY_MS, MAX_RETRY_DELAY_MS), undefined, { signal });
+    }
+  }
+}
 
 function pipelineOptions(options: AzureDriverOptions): StoragePipelineOptions {
   return {

@@ -10,6 +10,7 @@ import {
   StorageDriverError,
   isAborted,
   isStowageError,
+  isTransient,
   isTransientHttpStatus,
   isTransientNetworkError,
   type ErrorContext,
@@ -111,6 +112,17 @@ export function mapAzureError(err: unknown, context: ErrorContext): Error | unde
  */
 export function isCutResponse(err: unknown, signal?: AbortSignal): boolean {
   return signal?.aborted !== true && !isStowageError(err) && isAborted(err);
+}
+
+/**
+ * Whether a failed request may succeed when made again: what the driver would report as transient
+ * (isAzureTransient; a typed error by its own flag, core's isTransient) or a response cut mid-body.
+ * Never once the caller's signal fired.
+ */
+export function isRetriable(err: unknown, signal?: AbortSignal): boolean {
+  if (signal?.aborted === true) return false;
+  if (isStowageError(err)) return isTransient(err);
+  return isCutResponse(err, signal) || isAzureTransient(err);
 }
 
 /** A cut response (see isCutResponse) as a transient StorageDriverError, so a retry may take it again. */

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { BlobGetPropertiesResponse, BlobHTTPHeaders, BlockBlobClient } from '@azure/storage-blob';
 import { ROOT, Semaphore, isSameOrBelow, throwIfAborted } from '@stowage/core';
-import { READ_RETRIES, RACE_ATTEMPTS, LIST_PAGE_SIZE, PARALLEL_REQUESTS, servedByAzurite, sizeOf, type BlobStore } from './blob-store';
+import { RACE_ATTEMPTS, LIST_PAGE_SIZE, PARALLEL_REQUESTS, servedByAzurite, sizeOf, type BlobStore } from './blob-store';
 import { analyseUncommitted, dataBlockId, newSession, newUploadId } from './blocks';
 import { isConditionFailed, isContainerNotFound, isNotFound, statusOf } from './errors';
 import { BlockStager, type BlockListing } from './writer';
@@ -161,8 +161,7 @@ export class StagedBlocks {
       (seq) => dataBlockId(upload, seq, session),
       { blockSize: this.blockSize, concurrency: this.uploadConcurrency },
     );
-    const response = await blob.download(0, undefined, { maxRetryRequests: READ_RETRIES, conditions: { ifMatch: props.etag } });
-    for await (const chunk of response.readableStreamBody as AsyncIterable<Buffer>) await stager.push(chunk);
+    await this.store.downloadPinned(blob, props.etag, (chunk) => stager.push(chunk));
     await stager.flush();
     await blob.commitBlockList(stager.ids, options);
   }

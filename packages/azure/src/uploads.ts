@@ -3,13 +3,17 @@
  * newest unfinished upload, or continuing committed content), the conditional commit that makes
  * one live writer per upload hold, and putContent of content too large for one Put Blob.
  */
+import { randomBytes } from 'node:crypto';
 import type { BlobGetPropertiesResponse, BlockBlobClient } from '@azure/storage-blob';
 import { PathNotFoundError, StorageDriverError, UploadFencedError, type FileWriterInit, type OpOptions } from '@stowage/core';
-import { RACE_ATTEMPTS, READ_RETRIES, sizeOf, type BlobStore } from './blob-store';
+import { RACE_ATTEMPTS, sizeOf, type BlobStore } from './blob-store';
 import { allOurs, analyseUncommitted, dataBlockId, newSession, newUploadId, type ListedBlock } from './blocks';
 import { azureCodeOf, isBlobAlreadyExists, isConditionFailed, isInvalidBlockList, isNotFound, statusOf } from './errors';
 import type { StagedBlocks } from './staged-blocks';
 import { AzureFileWriter, BlockStager, tooManyBlocks, type BlockListing, type UploadPlan, type WriterHost } from './writer';
+
+/** Metadata name of the nonce a commit that adds no block carries (see commitUpload). */
+const COMMIT_MARKER = 'stowagecommit';
 
 /** What the uploads need of the driver. */
 export interface UploadsContext {
@@ -100,7 +104,7 @@ export class BlockUploads implements WriterHost {
     }
     let props: BlobGetPropertiesResponse;
     try {
-      props = await blob.getProperties({ abortSignal: opts.signal });
+      props = await store.properties(blob, opts.signal);
     } catch (err) {
       if (isNotFound(err)) throw new PathNotFoundError(store.driverName, path, { operation: 'writer', cause: err });
       throw err;
@@ -119,12 +123,7 @@ export class BlockUploads implements WriterHost {
     // always holds the whole copy, so a writer that resumes it never continues a part of it.
     const writer = new AzureFileWriter(this.context.writerInit(path, size, opts), this, blobName, plan);
     try {
-      const response = await blob.download(0, undefined, { abortSignal: opts.signal, maxRetryRequests: READ_RETRIES, conditions: { ifMatch: props.etag } });
-      let copied = 0;
-      for await (const chunk of response.readableStreamBody as AsyncIterable<Buffer>) {
-        copied += chunk.length;
-        await writer.preload(chunk);
-      }
+      const copied = await store.downloadPinned(blob, props.etag, (chunk) => writer.preload(chunk), opts.signal);
       if (copied !== size)
         throw new StorageDriverError(store.driverName, new Error(`read ${copied} of ${size} committed bytes`), { operation: 'writer', path });
       await writer.open(opts.signal);
@@ -180,16 +179,21 @@ export class BlockUploads implements WriterHost {
     const blob = store.blob(blobName);
     const hasContent = seen.committed.length > 0 || seen.contentLength > 0;
     let conditions: { ifMatch?: string; ifNoneMatch?: string } = hasContent ? { ifMatch: seen.etag } : { ifNoneMatch: '*' };
+    // A commit that adds no block (an empty upload, an append of nothing) leaves no block id of its
+    // own to be known by after a lost answer: it carries a nonce in its metadata instead.
+    const nonce = ids.length === 0 || sameNames(seen.committed, ids) ? randomBytes(8).toString('hex') : undefined;
+    const metadata = nonce === undefined ? undefined : { [COMMIT_MARKER]: nonce };
     for (let attempt = 1; ; attempt++) {
       try {
-        await store.writeBlob(blobName, signal, (b) => b.commitBlockList(ids, { conditions, abortSignal: signal }));
+        await store.writeBlob(blobName, signal, (b) => b.commitBlockList(ids, { conditions, metadata, abortSignal: signal }));
         return;
       } catch (err) {
         const refused = isConditionFailed(err) || isBlobAlreadyExists(err) || isInvalidBlockList(err);
         // A commit whose answer was lost is retried by the SDK, and the retry finds its own commit:
         // the condition no longer holds, or the blocks are committed. Success, but only when the
-        // blob's committed list is exactly this commit's (ids carry the upload and session).
-        if (refused && (await this.committedAs(blob, ids, seen, signal))) return;
+        // blob is this commit's: its committed list is exactly `ids` (which carry the upload and
+        // session), or it carries this commit's nonce.
+        if (refused && (await this.committedAs(blob, ids, nonce, signal))) return;
         if (isBlobAlreadyExists(err) && attempt === 1) {
           let etag: string | undefined;
           try {
@@ -220,11 +224,18 @@ export class BlockUploads implements WriterHost {
   /**
    * Whether the blob's committed block list is exactly `ids`. Data block ids name the upload and
    * writer session, so only this commit (or one naming the very same blocks) leaves that list.
-   * A commit that adds no block to what `seen` had committed leaves nothing to tell it by and
-   * never counts.
+   * A commit that adds no block to what `seen` had committed is told by its `nonce` instead: the
+   * blob carries it until anything else is committed.
    */
-  private async committedAs(blob: BlockBlobClient, ids: readonly string[], seen: BlockListing, signal?: AbortSignal): Promise<boolean> {
-    if (ids.length === 0 || sameNames(seen.committed, ids)) return false;
+  private async committedAs(blob: BlockBlobClient, ids: readonly string[], nonce: string | undefined, signal?: AbortSignal): Promise<boolean> {
+    if (nonce !== undefined) {
+      try {
+        return (await this.context.store.properties(blob, signal)).metadata?.[COMMIT_MARKER] === nonce;
+      } catch (err) {
+        if (isNotFound(err)) return false;
+        throw err;
+      }
+    }
     const listing = await this.context.store.blockListing(blob, signal, undefined, 'all');
     if (listing === undefined) return false;
     return sameNames(listing.committed, ids) && sizeOf(listing.committed) === listing.contentLength;

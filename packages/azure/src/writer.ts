@@ -185,7 +185,10 @@ export class AzureFileWriter extends PartedFileWriter<string> {
 
   /**
    * Stages the open marker: from here on this is the upload's one live writer. Bytes preloaded
-   * before are staged first, in full.
+   * before are staged first, in full. The marker's id is fixed when the writer is made, so a stage
+   * whose answer was lost and that the SDK sends again stages the same block id again (Put Block
+   * replaces it): one marker, never two. An open the caller makes anew reads this marker's gen and
+   * takes a higher one, which fences this session.
    */
   async open(signal?: AbortSignal): Promise<void> {
     await this.flushParts();

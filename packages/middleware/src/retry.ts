@@ -108,6 +108,10 @@ export class RetryMiddleware extends DriverDecorator {
     const open = () => this.retry('reader', path, opts, () => this.inner.reader(path, offset, opts));
     const first = await open();
     if (!this.resumeReads) return first;
+    // The generator iterates `first` only once the caller reads; a cut before that (the caller
+    // awaits something else first) would be an 'error' nobody listens to, an uncaught exception.
+    // Its iteration still throws that error (kept in `errored`), which resumes the read.
+    first.on('error', () => undefined);
     return Readable.from(this.resumingChunks(path, opts, first, open), { objectMode: false });
   }
 

@@ -3,3 +3,4 @@
  * should not. May change in any release.
  */
 export { objectStoreDriverInternals, type ObjectStoreDriverInternals } from './objectstore/object-store-driver';
+export { watchSilence } from './base/silence';

@@ -21,6 +21,7 @@ import {
   DEFAULT_MULTIPART_COPY_MAX_CONCURRENCY,
   DEFAULT_MULTIPART_COPY_THRESHOLD_SIZE,
   DEFAULT_REDIRECT_EXPIRY_SECONDS,
+  DEFAULT_SILENCE_TIMEOUT_MS,
   DEFAULT_TIMEOUT_MS,
   DRIVER_NAME,
   MAX_COPY_OBJECT_SIZE,
@@ -98,6 +99,7 @@ export class OssDriver extends ObjectStoreDriver {
         bucket: options.bucket,
         creationHeaders: encryptionHeaders(options),
         maxRetries: settings.maxRetries,
+        silenceTimeoutMs: settings.silenceTimeoutMs,
       }),
       layout: new ObjectKeyLayout(options.rootDirectory ?? ''),
       partSize: settings.chunkSize,
@@ -118,6 +120,11 @@ export class OssDriver extends ObjectStoreDriver {
 
   protected async _reader(path: string, offset: number, opts: OpOptions): Promise<Readable> {
     return this.store.readFrom(this.layout.key(path), offset, opts);
+  }
+
+  /** One retried read (the store's), rather than core's reader-and-read, so that a body gone silent is read again. */
+  protected override async _getContent(path: string, opts: OpOptions): Promise<Buffer> {
+    return this.store.getContent(this.layout.key(path), opts);
   }
 
   protected override async _redirectURL(path: string, opts: RedirectOptions): Promise<string | null> {
@@ -184,6 +191,7 @@ function resolveSettings(options: OssDriverOptions) {
   const concurrency = integerOption(DRIVER_NAME, 'multipartConcurrency', options.multipartConcurrency, { default: DEFAULT_MULTIPART_CONCURRENCY, min: 1 });
   const maxRetries = integerOption(DRIVER_NAME, 'maxRetries', options.maxRetries, { default: DEFAULT_MAX_RETRIES, min: 0 });
   const timeoutMs = integerOption(DRIVER_NAME, 'timeoutMs', options.timeoutMs, { default: DEFAULT_TIMEOUT_MS, min: 1 });
+  const silenceTimeoutMs = integerOption(DRIVER_NAME, 'silenceTimeoutMs', options.silenceTimeoutMs, { default: DEFAULT_SILENCE_TIMEOUT_MS, min: 1 });
   const redirectExpirySeconds = options.redirectExpirySeconds ?? DEFAULT_REDIRECT_EXPIRY_SECONDS;
   if (!(Number.isFinite(redirectExpirySeconds) && redirectExpirySeconds > 0)) {
     throw new InvalidParameterError(DRIVER_NAME, 'redirectExpirySeconds', 'must be a positive number of seconds');
@@ -200,7 +208,18 @@ function resolveSettings(options: OssDriverOptions) {
     // ali-oss then sends `Host: <bucket>.<region>.aliyuncs.com` and refuses to sign URLs.
     throw new InvalidParameterError(DRIVER_NAME, 'endpoint', `must be a host name, not an IP address (${options.endpoint}); use e.g. localhost with pathStyle`);
   }
-  return { chunkSize, copyThresholdSize, copyChunkSize, copyMaxConcurrency, concurrency, maxRetries, timeoutMs, redirectExpirySeconds, authorizationVersion };
+  return {
+    chunkSize,
+    copyThresholdSize,
+    copyChunkSize,
+    copyMaxConcurrency,
+    concurrency,
+    maxRetries,
+    timeoutMs,
+    silenceTimeoutMs,
+    redirectExpirySeconds,
+    authorizationVersion,
+  };
 }
 
 function endpointHost(endpoint: string): string {

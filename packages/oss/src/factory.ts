@@ -1,6 +1,13 @@
 import { ParameterReader, registerDriver } from '@stowage/core';
 import { OssDriver } from './driver';
-import { DEFAULT_REDIRECT_EXPIRY_SECONDS, DEFAULT_TIMEOUT_MS, DRIVER_NAME, type AuthorizationVersion, type OssDriverOptions } from './options';
+import {
+  DEFAULT_REDIRECT_EXPIRY_SECONDS,
+  DEFAULT_SILENCE_TIMEOUT_MS,
+  DEFAULT_TIMEOUT_MS,
+  DRIVER_NAME,
+  type AuthorizationVersion,
+  type OssDriverOptions,
+} from './options';
 
 /**
  * Builds an OssDriver from distribution's oss config.yml parameters (same names and defaults):
@@ -8,7 +15,8 @@ import { DEFAULT_REDIRECT_EXPIRY_SECONDS, DEFAULT_TIMEOUT_MS, DRIVER_NAME, type 
  * (default true), bucket, chunksize (default 10 MiB; here at least 100 KiB, OSS's own minimum,
  * where distribution asks for 5 MiB), rootdirectory. Added: authorizationversion (v1 | v4),
  * ststoken, pathstyle, cname, multipartconcurrency, multipartcopythresholdsize,
- * multipartcopychunksize, multipartcopymaxconcurrency, maxretries, timeout and
+ * multipartcopychunksize, multipartcopymaxconcurrency, maxretries, timeout, silencetimeout (a
+ * duration: how long a response body may stay silent before the read is retried) and
  * `redirect: { expiry }` (or `redirectexpiry`).
  */
 export function ossDriverFactory(parameters: Record<string, unknown> = {}): OssDriver {
@@ -36,9 +44,10 @@ export function ossDriverFactory(parameters: Record<string, unknown> = {}): OssD
     multipartCopyMaxConcurrency: params.optionalInteger('multipartcopymaxconcurrency'),
     maxRetries: params.optionalInteger('maxretries'),
     timeoutMs: Math.ceil(params.durationSeconds('timeout', DEFAULT_TIMEOUT_MS / 1000) * 1000),
+    silenceTimeoutMs: Math.ceil(params.durationSeconds('silencetimeout', DEFAULT_SILENCE_TIMEOUT_MS / 1000) * 1000),
     redirectExpirySeconds: params.redirectExpirySeconds(DEFAULT_REDIRECT_EXPIRY_SECONDS),
   };
-  return params.construct(() => new OssDriver(options), { timeoutMs: 'timeout', redirectExpirySeconds: 'redirectexpiry' });
+  return params.construct(() => new OssDriver(options), { timeoutMs: 'timeout', silenceTimeoutMs: 'silencetimeout', redirectExpirySeconds: 'redirectexpiry' });
 }
 
 /** distribution's spellings (v1, v4) and bare digits; anything else goes to the constructor, which names it. */

@@ -23,6 +23,8 @@ export const DEFAULT_REDIRECT_EXPIRY_SECONDS = 20 * 60;
 export const DEFAULT_MAX_RETRIES = 3;
 /** ali-oss's per-request timeout: connect, send the body and receive the response (not a reader's stream). */
 export const DEFAULT_TIMEOUT_MS = 60_000;
+/** How long a response body may stay silent before the read fails as transient and is retried; see silenceTimeoutMs. */
+export const DEFAULT_SILENCE_TIMEOUT_MS = 120_000;
 
 export type AuthorizationVersion = 'v1' | 'v4';
 
@@ -66,7 +68,17 @@ export interface OssDriverOptions {
   multipartCopyChunkSize?: number;
   multipartCopyMaxConcurrency?: number;
   maxRetries?: number;
+  /** ali-oss's per-request deadline in milliseconds: connect, send the body, receive the answer (a streamed answer's headers). Default 60 000. */
   timeoutMs?: number;
+  /**
+   * How long, in milliseconds, a streamed response body (a reader's stream, and what getContent
+   * reads) may stay silent before the read fails as transient and is retried (getContent by the
+   * driver; a reader's consumer sees the error): the wait between two pieces of the body, counted
+   * only while the stream wants data, so a consumer that stops reading is never cut. Not a deadline
+   * for the whole transfer; the wait for the connection and the headers is `timeoutMs`'s. Default
+   * 120 000 (120 s); at least 1.
+   */
+  silenceTimeoutMs?: number;
   /** Lifetime of signed redirect URLs when the caller gives none; default 20 minutes. */
   redirectExpirySeconds?: number;
 }

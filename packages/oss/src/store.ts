@@ -5,10 +5,20 @@
  */
 import { Readable, Transform, pipeline, type TransformCallback } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { throwIfAborted, type CompletedPart, type ListOptions, type ListPage, type ObjectStore, type OpOptions, type StoredObject } from '@stowage/core';
+import {
+  readAll,
+  throwIfAborted,
+  type CompletedPart,
+  type ListOptions,
+  type ListPage,
+  type ObjectStore,
+  type OpOptions,
+  type StoredObject,
+} from '@stowage/core';
 import { requestContext, type OssClient, type OssResponseInfo } from './client';
 import { isOssInvalidRange, isOssNoSuchUpload, isOssNotFound, isTransientOssError } from './errors';
-import { MAX_PARTS, MIN_CHUNK_SIZE } from './options';
+import { watchSilence } from '@stowage/core/internal';
+import { DEFAULT_SILENCE_TIMEOUT_MS, MAX_PARTS, MIN_CHUNK_SIZE } from './options';
 
 /** DeleteMultipleObjects takes at most this many keys. */
 export const DELETE_BATCH = 1000;
@@ -25,6 +35,8 @@ export interface OssStoreSettings {
   /** Headers of every request that creates an object: server-side encryption. */
   creationHeaders: Record<string, string>;
   maxRetries: number;
+  /** How long a streamed response body may stay silent while it is read (default 120 s); see OssDriverOptions.silenceTimeoutMs. */
+  silenceTimeoutMs?: number;
   /** First backoff delay; doubles per attempt, with jitter. */
   retryBaseDelayMs?: number;
   /** Send `x-oss-range-behavior: standard` with ranged reads (default true); the 200 guard stays either way. */
@@ -115,6 +127,7 @@ export class OssStore implements ObjectStore {
       if (offset > 0 && isOssInvalidRange(err)) return Readable.from([]);
       throw err;
     }
+    this.watch(stream);
     if (offset === 0) return stream;
     if (res.status === 206) {
       const range = parseContentRange(res.headers['content-range']);
@@ -134,6 +147,40 @@ export class OssStore implements ObjectStore {
     // pipeline carries the source's errors to `rest`, and destroying `rest` destroys the source.
     pipeline(stream, rest, () => undefined);
     return rest;
+  }
+
+  /**
+   * The whole object, read through its stream as one request that is retried as a whole: a body
+   * gone silent (see watch) fails the attempt as transient, and the next one reads it all again.
+   * The signal destroys the body too (ali-oss's hook ends at a streamed answer's headers).
+   */
+  async getContent(key: string, opts: OpOptions): Promise<Buffer> {
+    return this.send('getContent', opts, async (ctx) => {
+      const { stream } = await this.client.getStream(key, { ctx });
+      this.watch(stream);
+      const onAbort = () => stream.destroy(abortedRead());
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      try {
+        if (opts.signal?.aborted) onAbort();
+        return await readAll(stream);
+      } finally {
+        opts.signal?.removeEventListener('abort', onAbort);
+      }
+    });
+  }
+
+  /**
+   * ali-oss's timeout ends when a streamed answer's headers arrive: past them, silence in the body
+   * (while it is wanted) destroys it, socket and all, with an error ali-oss's timeouts look like,
+   * which isTransientOssError retries and mapOssError types as transient.
+   */
+  private watch(stream: Readable): void {
+    const ms = this.settings.silenceTimeoutMs ?? DEFAULT_SILENCE_TIMEOUT_MS;
+    watchSilence(stream, ms, () => {
+      const err = new Error(`the response body sent nothing for ${ms} ms (silenceTimeoutMs)`);
+      err.name = 'ResponseTimeoutError';
+      return Object.assign(err, { code: 'ResponseTimeoutError', status: -2 });
+    });
   }
 
   async put(key: string, body: Buffer, opts: OpOptions): Promise<void> {
@@ -274,6 +321,12 @@ export function skipBytes(count: number): Transform {
       callback(null, rest);
     },
   });
+}
+
+function abortedRead(): Error {
+  const err = new Error('read aborted');
+  err.name = 'AbortError';
+  return err;
 }
 
 /** Waits about `ms` (jittered), ending early, without an error, when the signal fires: the caller's loop reports the abort. */

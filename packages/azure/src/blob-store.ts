@@ -151,9 +151,15 @@ export class BlobStore {
   }
 }
 
-/** Whether a response came from Azurite, whose emulation differs from Azure in places the driver must know. */
-export function servedByAzurite(response: { _response?: { headers?: { get(name: string): string | undefined } } }): boolean {
-  return response._response?.headers?.get('server')?.startsWith('Azurite') ?? false;
+type Headers = { headers?: { get(name: string): string | undefined } };
+
+/**
+ * Whether an answer came from Azurite, whose emulation differs from Azure in places the driver
+ * must know: a response (its `_response`) or a RestError (its `response`).
+ */
+export function servedByAzurite(answer: unknown): boolean {
+  const { _response, response } = (answer ?? {}) as { _response?: Headers; response?: Headers };
+  return (_response ?? response)?.headers?.get('server')?.startsWith('Azurite') ?? false;
 }
 
 function listed(block: { name?: string; size?: number }): ListedBlock {

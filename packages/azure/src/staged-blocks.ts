@@ -77,8 +77,7 @@ export class StagedBlocks {
       }
       try {
         if (!props) {
-          const deleted = await blob.delete();
-          if (servedByAzurite(deleted)) await clearAzuriteBlocks(blob);
+          await deleteUncommitted(blob);
         } else {
           await this.recommit(blob, listing, props);
         }
@@ -172,6 +171,22 @@ export class StagedBlocks {
  * name is used anew; only Put Block List clears them. So there, and only there, the blob is
  * committed empty (for the length of one request) and deleted again.
  */
+/**
+ * Delete Blob of a blob with no committed content. Azurite keeps the uncommitted blocks of a blob
+ * it deleted (a new upload of the path would meet the old one's markers), so there they are
+ * cleared too: also when the delete's answer was lost and the SDK's retry was answered 404.
+ */
+async function deleteUncommitted(blob: BlockBlobClient): Promise<void> {
+  let azurite: boolean;
+  try {
+    azurite = servedByAzurite(await blob.delete());
+  } catch (err) {
+    if (!isNotFound(err) || !servedByAzurite(err)) throw err;
+    azurite = true;
+  }
+  if (azurite) await clearAzuriteBlocks(blob);
+}
+
 async function clearAzuriteBlocks(blob: BlockBlobClient): Promise<void> {
   // The empty commit carries a nonce, so when its answer is lost and the SDK's retry finds the
   // blob, the blob is known to be this empty commit (deleted) and not someone's write (kept).

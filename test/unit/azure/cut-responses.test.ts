@@ -176,6 +176,23 @@ describe('azure: answers cut on the way back (fault proxy)', function () {
     await assert.rejects(direct.writer(path, true), (e: unknown) => hasErrorCode(e, ErrorCode.PathNotFound));
   });
 
+  it("a cancel whose Delete Blob answer is lost leaves no block behind: a new upload of the path is not fenced by the old one's markers", async () => {
+    const path = '/cut/cancel-delete';
+    const driver = await proxied(once('reset-after', (method, url) => method === 'DELETE' && url.includes(path)));
+    const closed = await driver.writer(path, false);
+    await closed.write(pattern('closed', 0, KiB));
+    await closed.close();
+    await (await driver.writer(path, true)).cancel();
+    assert.equal(proxy!.counters.faults['reset-after'], 1, "the cancel's Delete Blob reached Azurite and its answer was lost");
+    const direct = directOf(driver);
+    await assert.rejects(direct.writer(path, true), (e: unknown) => hasErrorCode(e, ErrorCode.PathNotFound));
+    const content = pattern('next', 0, KiB);
+    const next = await driver.writer(path, false);
+    await next.write(content);
+    await next.commit();
+    assert.equal(sha256(await direct.getContent(path)), sha256(content));
+  });
+
   it('a file delete whose answer is lost, answered 404 or 412 on its retry, succeeds: the file is gone', async () => {
     const driver = await proxied(once('reset-after', (method, url) => method === 'DELETE' && url.includes('/cut/lost-delete')));
     const direct = directOf(driver);

@@ -75,7 +75,7 @@ export class InMemoryDriver extends BaseStorageDriver implements LeftoverInspect
       if (!(node instanceof FileNode)) throw new PathNotFoundError(this.name, path, { operation: 'writer' });
       // Continue from committed content: its chunks are immutable, so they can be shared (and so
       // are no longer the file's own to reuse).
-      node.ownsSlabs = false;
+      this.store.share(node);
       upload = { chunks: [...node.chunks], size: node.size, lastWritten: new Date() };
     }
     if (staged) staged.fenced = true;
@@ -99,7 +99,7 @@ export class InMemoryDriver extends BaseStorageDriver implements LeftoverInspect
     const node = this.find(sourcePath);
     if (!(node instanceof FileNode)) throw new PathNotFoundError(this.name, sourcePath, { operation: 'move' });
     if (sourcePath === destPath) return;
-    this.publish(destPath, node);
+    this.place(destPath, node);
     this.detach(sourcePath);
   }
 
@@ -107,7 +107,8 @@ export class InMemoryDriver extends BaseStorageDriver implements LeftoverInspect
     const node = this.find(path);
     if (!node) throw new PathNotFoundError(this.name, path, { operation: 'delete' });
     this.detach(path);
-    this.dropTree(node);
+    // Only files that own slabs need to know they were dropped; most trees hold none.
+    if (this.store.hasSlabOwners) this.dropTree(node);
   }
 
   protected async _purgeUploads(olderThan: Date): Promise<number> {
@@ -122,11 +123,17 @@ export class InMemoryDriver extends BaseStorageDriver implements LeftoverInspect
   }
 
   /**
-   * Puts `file` at `path`, creating parent directories; replaces an existing file atomically.
+   * Puts a new `file` at `path`, creating parent directories; replaces an existing file atomically.
    * The driver's own (its writer commits through it), not part of the API.
    * @internal
    */
   publish(path: string, file: FileNode): void {
+    this.place(path, file);
+    this.store.adopt(file);
+  }
+
+  /** Puts `file` (new, or moved from elsewhere in the tree) at `path`; see publish. */
+  private place(path: string, file: FileNode): void {
     const names = pathComponents(path);
     let dir = this.store.root;
     for (const name of names.slice(0, -1)) {

@@ -10,11 +10,12 @@ export class FileNode {
   readonly kind = 'file';
   /** Readers still copying out of `chunks`: while any is, the slabs cannot be reused. */
   readers = 0;
-  /** Set once the tree no longer holds this file; its slabs go back to the pool when no reader is left. */
+  /** Set once the tree no longer holds this file, while it owns slabs; they go back to the pool when no reader is left. */
   dropped = false;
   /**
-   * @param ownsSlabs the full slabs among `chunks` belong to this file alone (a fresh writer's
-   *   commit), so they may be reused once the file is dropped; false once anything else shares them.
+   * @param ownsSlabs the whole slabs among `chunks` belong to this file alone (a fresh writer's
+   *   commit), so they may be reused once the file is dropped; false once anything else shares
+   *   them, and for a file without a whole slab (MemoryStore.adopt).
    */
   constructor(
     readonly chunks: readonly Buffer[],
@@ -69,6 +70,26 @@ export class MemoryStore {
   private readonly freeSlabs: Buffer[] = [];
   private poolTimer: NodeJS.Timeout | undefined;
   private takenSinceTimer = false;
+  /** Files that own slabs (dropped ones still read included): while there are none, a delete need not visit the files it drops. */
+  private slabOwners = 0;
+
+  /** `file` enters the tree: it owns slabs only if it holds a whole one (the drivers' own). @internal */
+  adopt(file: FileNode): void {
+    if (file.ownsSlabs && file.chunks.some(isWholeSlab)) this.slabOwners++;
+    else file.ownsSlabs = false;
+  }
+
+  /** Something else now shares `file`'s chunks (an append continues them): they are no longer its own to reuse (the drivers' own). @internal */
+  share(file: FileNode): void {
+    if (!file.ownsSlabs) return;
+    file.ownsSlabs = false;
+    this.slabOwners--;
+  }
+
+  /** Whether any file owns slabs; when none does, dropping files changes nothing (the drivers' own). @internal */
+  get hasSlabOwners(): boolean {
+    return this.slabOwners > 0;
+  }
 
   /** A slab of MAX_SLAB bytes (old content, to be overwritten), or undefined when none is free (the writer's own). @internal */
   takeSlab(): Buffer | undefined {
@@ -81,11 +102,10 @@ export class MemoryStore {
   drop(file: FileNode): void {
     file.dropped = true;
     if (!file.ownsSlabs || file.readers > 0) return;
-    file.ownsSlabs = false;
+    this.share(file);
     for (const chunk of file.chunks) {
       if (this.freeSlabs.length * MAX_SLAB >= POOL_LIMIT) break;
-      // A whole slab of its own (allocUnsafeSlow): a trimmed copy or a pooled small buffer never qualifies.
-      if (chunk.length === MAX_SLAB && chunk.byteOffset === 0 && chunk.buffer.byteLength === MAX_SLAB) this.freeSlabs.push(chunk);
+      if (isWholeSlab(chunk)) this.freeSlabs.push(chunk);
     }
     if (this.freeSlabs.length > 0 && !this.poolTimer) this.schedulePoolRelease();
   }
@@ -99,4 +119,9 @@ export class MemoryStore {
     }, POOL_IDLE_MS);
     this.poolTimer.unref();
   }
+}
+
+/** A whole slab of its own (allocUnsafeSlow): a trimmed copy or a pooled small buffer never qualifies. */
+function isWholeSlab(chunk: Buffer): boolean {
+  return chunk.length === MAX_SLAB && chunk.byteOffset === 0 && chunk.buffer.byteLength === MAX_SLAB;
 }

@@ -163,6 +163,24 @@ describe('inmemory: stored content (slabs) and readers', () => {
       }
     });
 
+    it('by the next big write once a file moved into a directory goes with the directory, and only the first time', async () => {
+      const driver = new InMemoryDriver();
+      await writeInChunks(driver, '/a', content, MiB);
+      const old = buffersOf(driver.store, 'a');
+      await driver.putContent('/dir/small', Buffer.from('small'));
+      await driver.move('/a', '/dir/big');
+      await driver.delete('/dir');
+      await writeInChunks(driver, '/b', other, MiB);
+      assert.equal(shared(old, buffersOf(driver.store, 'b')), 2, 'the moved file gave its two full slabs back');
+      // Nothing owns slabs but /b: a delete of a tree without it frees nothing, and /b keeps its bytes.
+      await driver.putContent('/dir2/small', Buffer.from('small'));
+      await driver.delete('/dir2');
+      await writeInChunks(driver, '/c', content, MiB);
+      assert.equal(shared(buffersOf(driver.store, 'b'), buffersOf(driver.store, 'c')), 0);
+      assert.ok((await driver.getContent('/b')).equals(other));
+      assert.ok((await driver.getContent('/c')).equals(content));
+    });
+
     it('not while a reader still copies from them: it reads its own bytes, and they are reused after its last copy', async () => {
       const driver = new InMemoryDriver();
       await writeInChunks(driver, '/a', content, MiB);

@@ -4,7 +4,6 @@
  * token credentials (Azure AD), as distribution does. Also how requests are retried: the SDK's
  * retry options, and retryRead for the small reads the driver asks again itself.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   BlobSASPermissions,
   BlobServiceClient,
@@ -16,6 +15,7 @@ import {
   type UserDelegationKey,
 } from '@azure/storage-blob';
 import type { TokenCredential } from '@azure/identity';
+import { retryRead as retryReadAgain } from '@stowage/core/internal';
 import { invalidParameter, isRetriable } from './errors';
 import { DEFAULT_MAX_TRIES, DEFAULT_REALM, type AzureDriverOptions } from './options';
 
@@ -67,14 +67,12 @@ const READ_ATTEMPTS = 4;
  * above (0, 0.5 s, 1.5 s, capped at 4 s); an abort of `signal` ends them at once.
  */
 export async function retryRead<T>(read: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await read();
-    } catch (err) {
-      if (attempt >= READ_ATTEMPTS || !isRetriable(err, signal)) throw err;
-      await sleep(Math.min((2 ** (attempt - 1) - 1) * RETRY_DELAY_MS, MAX_RETRY_DELAY_MS), undefined, { signal });
-    }
-  }
+  return retryReadAgain(read, {
+    attempts: READ_ATTEMPTS,
+    delayMs: (attempt) => Math.min((2 ** (attempt - 1) - 1) * RETRY_DELAY_MS, MAX_RETRY_DELAY_MS),
+    retriable: (err) => isRetriable(err, signal),
+    signal,
+  });
 }
 
 function pipelineOptions(options: AzureDriverOptions): StoragePipelineOptions {

@@ -4,3 +4,4 @@
  */
 export { objectStoreDriverInternals, type ObjectStoreDriverInternals } from './objectstore/object-store-driver';
 export { watchSilence } from './base/silence';
+export { retryRead, type RetryReadOptions } from './base/retry-read';

@@ -19,8 +19,23 @@ import {
   type ServerSideEncryption,
   type StorageClass,
 } from '@aws-sdk/client-s3';
-import { MiB, readAll, type CompletedPart, type ListOptions, type ListPage, type ObjectStore, type OpOptions, type StoredObject } from '@stowage/core';
+import {
+  MiB,
+  isTransientNetworkError,
+  readAll,
+  type CompletedPart,
+  type ListOptions,
+  type ListPage,
+  type ObjectStore,
+  type OpOptions,
+  type StoredObject,
+} from '@stowage/core';
+import { retryRead } from '@stowage/core/internal';
 import { isS3NotFound, isS3NoSuchUpload } from './errors';
+
+/** Attempts at a GetObject whose body is cut (readWhole), and the first wait between them (doubling). */
+const BODY_READ_ATTEMPTS = 4;
+const BODY_RETRY_DELAY_MS = 100;
 
 /** DeleteObjects takes at most this many keys. */
 export const DELETE_BATCH = 1000;
@@ -55,8 +70,10 @@ export class S3Store implements ObjectStore {
 
   async get(key: string, opts: OpOptions): Promise<Buffer | undefined> {
     try {
-      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: opts.signal });
-      return await readAll(out.Body as AsyncIterable<Uint8Array>);
+      return await this.readWhole(opts, async () => {
+        const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: opts.signal });
+        return readAll(out.Body as AsyncIterable<Uint8Array>);
+      });
     } catch (err) {
       if (isS3NotFound(err)) return undefined;
       throw err;
@@ -65,10 +82,26 @@ export class S3Store implements ObjectStore {
 
   async getRange(key: string, start: number, end: number, opts: OpOptions): Promise<Buffer> {
     if (end <= start) return Buffer.alloc(0);
-    const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: `bytes=${start}-${end - 1}` }), {
-      abortSignal: opts.signal,
+    return this.readWhole(opts, async () => {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: `bytes=${start}-${end - 1}` }), {
+        abortSignal: opts.signal,
+      });
+      return readAll(out.Body as AsyncIterable<Uint8Array>);
     });
-    return readAll(out.Body as AsyncIterable<Uint8Array>);
+  }
+
+  /**
+   * A GetObject read whole, made again when its body is cut: the SDK retries up to the headers
+   * and hands a body over 1 MiB (client.ts) unread, so a connection lost in it (an upload's tail,
+   * up to a part, read by a writer's open) failed the call.
+   */
+  private readWhole(opts: OpOptions, read: () => Promise<Buffer>): Promise<Buffer> {
+    return retryRead(read, {
+      attempts: BODY_READ_ATTEMPTS,
+      delayMs: (attempt) => BODY_RETRY_DELAY_MS * 2 ** (attempt - 1),
+      retriable: isTransientNetworkError,
+      signal: opts.signal,
+    });
   }
 
   async put(key: string, body: Buffer, opts: OpOptions): Promise<void> {

@@ -111,9 +111,10 @@ const SETUPS = {
       const target = bench.driverAsBaseline(setup.driver);
       const fsync =
         task.driver === 'filesystem' ? `, syncOnCommit ${setup.driver.syncOnCommit ? 'on (temp file, fsync, rename, directory fsync)' : 'off'}` : '';
+      const reads = task.driver === 'inmemory' ? '; a stream read hands out fresh 1 MiB copies' : '';
       return {
         target,
-        describe: `${setup.driver.constructor.name}${fsync}: putContent/getContent, writer() write per chunk + commit(), reader(), list, delete`,
+        describe: `${setup.driver.constructor.name}${fsync}: putContent/getContent, writer() write per chunk + commit(), reader(), list, delete${reads}`,
         tearDown: () => setup.tearDown(),
       };
     },
@@ -160,7 +161,7 @@ const SETUPS = {
         const { InMemoryStorageAdapter } = peerRequire('@flystorage/in-memory');
         return {
           target: flystorageTarget(new FileStorage(new InMemoryStorageAdapter()), 'flystorage in-memory'),
-          describe: `new FileStorage(new InMemoryStorageAdapter()): ${calls}; one flat Map, which list and deleteDirectory scan whole`,
+          describe: `new FileStorage(new InMemoryStorageAdapter()): ${calls}; one flat Map, which list and deleteDirectory scan whole; a stream read copies the whole file into one new Buffer`,
           tearDown: async () => undefined,
         };
       }

@@ -70,10 +70,7 @@ export class S3Store implements ObjectStore {
 
   async get(key: string, opts: OpOptions): Promise<Buffer | undefined> {
     try {
-      return await this.readWhole(opts, async () => {
-        const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: opts.signal });
-        return readAll(out.Body as AsyncIterable<Uint8Array>);
-      });
+      return await this.readWhole(key, undefined, opts);
     } catch (err) {
       if (isS3NotFound(err)) return undefined;
       throw err;
@@ -82,12 +79,7 @@ export class S3Store implements ObjectStore {
 
   async getRange(key: string, start: number, end: number, opts: OpOptions): Promise<Buffer> {
     if (end <= start) return Buffer.alloc(0);
-    return this.readWhole(opts, async () => {
-      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: `bytes=${start}-${end - 1}` }), {
-        abortSignal: opts.signal,
-      });
-      return readAll(out.Body as AsyncIterable<Uint8Array>);
-    });
+    return this.readWhole(key, `bytes=${start}-${end - 1}`, opts);
   }
 
   /**
@@ -95,7 +87,11 @@ export class S3Store implements ObjectStore {
    * and hands a body over 1 MiB (client.ts) unread, so a connection lost in it (an upload's tail,
    * up to a part, read by a writer's open) failed the call.
    */
-  private readWhole(opts: OpOptions, read: () => Promise<Buffer>): Promise<Buffer> {
+  private readWhole(key: string, range: string | undefined, opts: OpOptions): Promise<Buffer> {
+    const read = async () => {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: range }), { abortSignal: opts.signal });
+      return readAll(out.Body as AsyncIterable<Uint8Array>);
+    };
     return retryRead(read, {
       attempts: BODY_READ_ATTEMPTS,
       delayMs: (attempt) => BODY_RETRY_DELAY_MS * 2 ** (attempt - 1),
